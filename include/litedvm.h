@@ -1,0 +1,137 @@
+/*
+ * liblitedvm: disposable VMs for Xen.
+ *
+ * The library keeps every piece of shared state in a xenstore tree under
+ * LDVM_XS_ROOT, drives domains through libxenlight and talks to the agent
+ * inside a disposable over libxenvchan.  It never prints and never exits:
+ * every function that can fail returns 0 or a negative LDVM_E* code, and
+ * ldvm_errmsg() gives a one-line description of the last failure on that
+ * context.  Handles are opaque; whatever a function hands out is freed with
+ * the matching *_free function.  Only standard headers are included here,
+ * so no Xen type leaks into programs that use the library.
+ *
+ * A context is not thread-safe: use one per thread.
+ */
+#ifndef LITEDVM_H
+#define LITEDVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define LDVM_API __attribute__((visibility("default")))
+#else
+#define LDVM_API
+#endif
+
+#define LDVM_XS_ROOT "/litedvm"
+
+/* Return codes: 0 is success, every failure is negative. */
+enum {
+	LDVM_OK = 0,
+	LDVM_ESYS = -1,      /* a system call failed; the message says which */
+	LDVM_EINVAL = -2,    /* bad argument, bad configuration */
+	LDVM_ENOENT = -3,    /* no such template, domain or record */
+	LDVM_EXEN = -4,      /* libxl or xenstore failed */
+	LDVM_ETIMEDOUT = -5,
+	LDVM_EPROTO = -6,    /* the peer broke the protocol */
+	LDVM_ENOMEM = -7,
+	LDVM_EEXIST = -8,
+	LDVM_EPERM = -9,     /* refused by configuration or policy */
+	LDVM_EAGAIN = -10,   /* contention that did not resolve in time */
+};
+
+/* Upper bounds on names, so callers can size buffers. */
+#define LDVM_NAME_MAX 32        /* template and disposable names, without NUL */
+
+struct ldvm_ctx;
+struct ldvm_template;
+
+/* ---- context ------------------------------------------------------- */
+
+/* Connection flags for ldvm_connect. */
+#define LDVM_CONNECT_XS 0x1u    /* xenstore (dom0 or guest) */
+#define LDVM_CONNECT_XL 0x2u    /* libxenlight (dom0 only) */
+
+/* Log levels for the optional log callback. */
+enum { LDVM_LOG_DEBUG, LDVM_LOG_INFO, LDVM_LOG_WARN, LDVM_LOG_ERROR };
+typedef void ldvm_log_fn(void *arg, int level, const char *msg);
+
+/* A new context with nothing connected; NULL when out of memory. */
+LDVM_API struct ldvm_ctx *ldvm_ctx_new(void);
+/* Connects to xenstore and/or libxl (LDVM_CONNECT_* flags). */
+LDVM_API int ldvm_connect(struct ldvm_ctx *ctx, unsigned flags);
+LDVM_API void ldvm_ctx_free(struct ldvm_ctx *ctx);
+/* The last failure on ctx, one line without trailing newline; never NULL. */
+LDVM_API const char *ldvm_errmsg(const struct ldvm_ctx *ctx);
+/* Messages from libxl and the library at level >= min go to fn. */
+LDVM_API void ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg,
+    int min);
+/* A short name for a return code ("invalid argument", ...). */
+LDVM_API const char *ldvm_strerror(int code);
+
+/* ---- templates ----------------------------------------------------- */
+
+/*
+ * A template is an xl.cfg(5) file, one per template, plus litedvm keys:
+ *   litedvm_dispvm_template = 1      may spawn disposables (default 0)
+ *   litedvm_preload = N              pool size for dvm-preload (default 0)
+ *   litedvm_preload_memory = MiB     balloon target while pooled
+ *   litedvm_ready_timeout = seconds  boot-to-agent-ready bound (default 60)
+ * Files live in the configuration directory: $LITEDVM_CONFDIR, else
+ * SYSCONFDIR/litedvm.
+ */
+LDVM_API const char *ldvm_confdir(void);
+/* Loads <confdir>/<name>.cfg. */
+LDVM_API int ldvm_template_load(struct ldvm_ctx *ctx, const char *name,
+    struct ldvm_template **out);
+/* Loads a template from an explicit path; name must still be valid. */
+LDVM_API int ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
+    const char *path, struct ldvm_template **out);
+LDVM_API void ldvm_template_free(struct ldvm_template *t);
+LDVM_API const char *ldvm_template_name(const struct ldvm_template *t);
+LDVM_API int ldvm_template_is_dispvm(const struct ldvm_template *t);
+LDVM_API int ldvm_template_preload(const struct ldvm_template *t);
+LDVM_API int ldvm_template_ready_timeout(const struct ldvm_template *t);
+LDVM_API uint64_t ldvm_template_memory_kb(const struct ldvm_template *t);
+LDVM_API uint64_t ldvm_template_preload_memory_kb(const struct ldvm_template *t);
+LDVM_API int ldvm_template_ndisks(const struct ldvm_template *t);
+/* The libxl view of the template as JSON; the caller frees *json. */
+LDVM_API int ldvm_template_to_json(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, char **json);
+
+/* ---- domains ------------------------------------------------------- */
+
+/*
+ * Creates a domain from t, named name, left paused.  *domid is set as soon
+ * as the domain exists, also when a later step fails (then the domain has
+ * already been destroyed again) so callers can record it.
+ */
+LDVM_API int ldvm_domain_create(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, const char *name, uint32_t *domid);
+LDVM_API int ldvm_domain_pause(struct ldvm_ctx *ctx, uint32_t domid);
+LDVM_API int ldvm_domain_unpause(struct ldvm_ctx *ctx, uint32_t domid);
+/* Destroys the domain and its backends; LDVM_ENOENT when it is gone. */
+LDVM_API int ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid);
+/* 1 when a domain with that id exists, 0 when not, <0 on error. */
+LDVM_API int ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid);
+/* LDVM_ENOENT when no domain has that name. */
+LDVM_API int ldvm_domain_lookup(struct ldvm_ctx *ctx, const char *name,
+    uint32_t *domid);
+/* Domain states reported by ldvm_domain_wait. */
+enum { LDVM_DOM_SHUTDOWN = 1, LDVM_DOM_DEAD = 2 };
+/*
+ * Waits until the domain shuts down or is gone, at most timeout_ms
+ * (-1: no bound).  *how is LDVM_DOM_SHUTDOWN or LDVM_DOM_DEAD.
+ */
+LDVM_API int ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid,
+    int timeout_ms, int *how);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LITEDVM_H */

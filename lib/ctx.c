@@ -1,0 +1,225 @@
+/* The library context: connections to libxl and xenstore, errors, logging. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ldvm_internal.h"
+
+static const char *const errnames[] = {
+	[0] = "success",
+	[1] = "system error",
+	[2] = "invalid argument",
+	[3] = "not found",
+	[4] = "Xen error",
+	[5] = "timed out",
+	[6] = "protocol violation",
+	[7] = "out of memory",
+	[8] = "already exists",
+	[9] = "not permitted",
+	[10] = "resource busy",
+};
+
+const char *
+ldvm_strerror(int code)
+{
+	if (code > 0 || -code >= (int)(sizeof(errnames) / sizeof(errnames[0])))
+		return "unknown error";
+	return errnames[-code];
+}
+
+static int
+xtl_to_ldvm(xentoollog_level l)
+{
+	if (l >= XTL_ERROR)
+		return LDVM_LOG_ERROR;
+	if (l >= XTL_WARN)
+		return LDVM_LOG_WARN;
+	if (l >= XTL_INFO)
+		return LDVM_LOG_INFO;
+	return LDVM_LOG_DEBUG;
+}
+
+/* libxl reports through this logger; keep its last error for our messages. */
+static void
+lg_vmessage(xentoollog_logger *xl, xentoollog_level level, int errnoval,
+    const char *context, const char *format, va_list al)
+{
+	struct ldvm__logger *lg = (struct ldvm__logger *)xl;
+	struct ldvm_ctx *ctx = lg->ctx;
+	char msg[384];
+	int n;
+
+	n = vsnprintf(msg, sizeof(msg), format, al);
+	if (n >= 0 && errnoval >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errnoval));
+	if (level >= XTL_ERROR)
+		snprintf(ctx->xlmsg, sizeof(ctx->xlmsg), "%s", msg);
+	if (ctx->logfn != NULL && xtl_to_ldvm(level) >= ctx->logmin) {
+		char line[420];
+		snprintf(line, sizeof(line), "%s: %s",
+		    context != NULL ? context : "libxl", msg);
+		ctx->logfn(ctx->logarg, xtl_to_ldvm(level), line);
+	}
+}
+
+static void
+lg_destroy(xentoollog_logger *xl)
+{
+	(void)xl;
+}
+
+struct ldvm_ctx *
+ldvm_ctx_new(void)
+{
+	struct ldvm_ctx *ctx;
+
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return NULL;
+	ctx->lg.vtable.vmessage = lg_vmessage;
+	ctx->lg.vtable.destroy = lg_destroy;
+	ctx->lg.ctx = ctx;
+	ctx->logmin = LDVM_LOG_WARN;
+	return ctx;
+}
+
+int
+ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
+{
+	int rc;
+
+	if ((flags & LDVM_CONNECT_XS) && ctx->xs == NULL) {
+		if ((ctx->xs = xs_open(0)) == NULL)
+			return ldvm__errno(ctx, LDVM_EXEN,
+			    "cannot connect to xenstore");
+	}
+	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL) {
+		rc = libxl_ctx_alloc(&ctx->xl, LIBXL_VERSION, 0,
+		    &ctx->lg.vtable);
+		if (rc != 0) {
+			ctx->xl = NULL;
+			return ldvm__xlerr(ctx, rc, "cannot open libxl");
+		}
+	}
+	return 0;
+}
+
+void
+ldvm_ctx_free(struct ldvm_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	if (ctx->xl != NULL)
+		libxl_ctx_free(ctx->xl);
+	if (ctx->xs != NULL)
+		xs_close(ctx->xs);
+	free(ctx);
+}
+
+const char *
+ldvm_errmsg(const struct ldvm_ctx *ctx)
+{
+	if (ctx == NULL)
+		return "out of memory";
+	return ctx->err[0] != '\0' ? ctx->err : "no error";
+}
+
+void
+ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg, int min)
+{
+	ctx->logfn = fn;
+	ctx->logarg = arg;
+	ctx->logmin = min;
+}
+
+int
+ldvm__need(struct ldvm_ctx *ctx, unsigned flags)
+{
+	if ((flags & LDVM_CONNECT_XS) && ctx->xs == NULL)
+		return ldvm__err(ctx, LDVM_EINVAL, "not connected to xenstore");
+	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL)
+		return ldvm__err(ctx, LDVM_EINVAL, "not connected to libxl");
+	return 0;
+}
+
+static void
+verr(struct ldvm_ctx *ctx, const char *fmt, va_list ap)
+{
+	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+}
+
+int
+ldvm__err(struct ldvm_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(ctx, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+ldvm__errno(struct ldvm_ctx *ctx, int code, const char *fmt, ...)
+{
+	int saved = errno;
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(ctx, fmt, ap);
+	va_end(ap);
+	n = strlen(ctx->err);
+	snprintf(ctx->err + n, sizeof(ctx->err) - n, ": %s", strerror(saved));
+	if (saved == ENOMEM)
+		return LDVM_ENOMEM;
+	return code;
+}
+
+int
+ldvm__xlerr(struct ldvm_ctx *ctx, int xlrc, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr(ctx, fmt, ap);
+	va_end(ap);
+	n = strlen(ctx->err);
+	if (ctx->xlmsg[0] != '\0')
+		snprintf(ctx->err + n, sizeof(ctx->err) - n, ": %s",
+		    ctx->xlmsg);
+	else
+		snprintf(ctx->err + n, sizeof(ctx->err) - n,
+		    ": libxl error %d", xlrc);
+	ctx->xlmsg[0] = '\0';
+	if (xlrc == ERROR_DOMAIN_NOTFOUND)
+		return LDVM_ENOENT;
+	if (xlrc == ERROR_NOMEM)
+		return LDVM_ENOMEM;
+	return LDVM_EXEN;
+}
+
+void
+ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (ctx->logfn == NULL || level < ctx->logmin)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	ctx->logfn(ctx->logarg, level, line);
+}
+
+int64_t
+ldvm__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

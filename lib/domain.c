@@ -1,0 +1,221 @@
+/* Domain lifecycle through libxenlight. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <libxl_utils.h>
+
+#include "ldvm_internal.h"
+
+int
+ldvm_domain_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    const char *name, uint32_t *domid)
+{
+	libxl_domain_config cfg;
+	int rc;
+
+	*domid = (uint32_t)INVALID_DOMID;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
+		return ldvm__err(ctx, LDVM_EINVAL, "invalid domain name '%s'",
+		    name);
+	libxl_domain_config_init(&cfg);
+	libxl_domain_config_copy(ctx->xl, &cfg, &t->cfg);
+	free(cfg.c_info.name);
+	if ((cfg.c_info.name = strdup(name)) == NULL) {
+		rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+		goto out;
+	}
+	rc = ldvm__domain_create_cfg(ctx, &cfg, domid);
+out:
+	libxl_domain_config_dispose(&cfg);
+	return rc;
+}
+
+int
+ldvm__domain_create_cfg(struct ldvm_ctx *ctx, libxl_domain_config *cfg,
+    uint32_t *domid)
+{
+	int xrc;
+
+	*domid = (uint32_t)INVALID_DOMID;
+	/* libxl leaves a new domain paused; the caller unpauses it. */
+	xrc = libxl_domain_create_new(ctx->xl, cfg, domid, NULL, NULL);
+	if (xrc != 0) {
+		int rc = ldvm__xlerr(ctx, xrc, "cannot create domain %s",
+		    cfg->c_info.name);
+
+		if (*domid != (uint32_t)INVALID_DOMID)
+			libxl_domain_destroy(ctx->xl, *domid, NULL);
+		return rc;
+	}
+	return 0;
+}
+
+int
+ldvm_domain_pause(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	int rc, xrc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((xrc = libxl_domain_pause(ctx->xl, domid, NULL)) != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot pause domain %u", domid);
+	return 0;
+}
+
+int
+ldvm_domain_unpause(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	int rc, xrc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((xrc = libxl_domain_unpause(ctx->xl, domid, NULL)) != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot unpause domain %u", domid);
+	return 0;
+}
+
+int
+ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	libxl_dominfo info;
+	int rc, xrc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	libxl_dominfo_init(&info);
+	xrc = libxl_domain_info(ctx->xl, &info, domid);
+	libxl_dominfo_dispose(&info);
+	if (xrc == ERROR_DOMAIN_NOTFOUND)
+		return 0;
+	if (xrc != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot query domain %u", domid);
+	return 1;
+}
+
+int
+ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	int rc, xrc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (domid == 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "refusing to destroy dom0");
+	if ((rc = ldvm_domain_exists(ctx, domid)) <= 0)
+		return rc == 0 ? ldvm__err(ctx, LDVM_ENOENT,
+		    "no domain %u", domid) : rc;
+	xrc = libxl_domain_destroy(ctx->xl, domid, NULL);
+	if (xrc == ERROR_DOMAIN_NOTFOUND)
+		return ldvm__err(ctx, LDVM_ENOENT, "no domain %u", domid);
+	if (xrc != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot destroy domain %u", domid);
+	return 0;
+}
+
+int
+ldvm_domain_lookup(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
+{
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
+		return ldvm__err(ctx, LDVM_EINVAL, "invalid domain name '%s'",
+		    name);
+	/* libxl_name_to_domid says ERROR_INVAL for "no such name". */
+	if (libxl_name_to_domid(ctx->xl, name, domid) != 0)
+		return ldvm__err(ctx, LDVM_ENOENT, "no domain named %s", name);
+	return 0;
+}
+
+/*
+ * libxl's own event loop would block without a bound; drive it by hand so
+ * the wait can time out.
+ */
+int
+ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
+    int *how)
+{
+	libxl_evgen_domain_death *gen = NULL;
+	struct pollfd *fds = NULL;
+	int nalloc = 0, rc, xrc;
+	int64_t deadline = timeout_ms < 0 ? -1 : ldvm__now_ms() + timeout_ms;
+
+	*how = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((xrc = libxl_evenable_domain_death(ctx->xl, domid, 0, &gen)) != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot watch domain %u", domid);
+	for (;;) {
+		libxl_event *ev;
+		struct timeval now;
+		int nfds = nalloc, wait;
+
+		xrc = libxl_event_check(ctx->xl, &ev, LIBXL_EVENTMASK_ALL,
+		    NULL, NULL);
+		if (xrc == 0) {
+			int type = ev->type;
+			uint32_t id = ev->domid;
+
+			libxl_event_free(ctx->xl, ev);
+			if (id != domid)
+				continue;
+			if (type == LIBXL_EVENT_TYPE_DOMAIN_DEATH) {
+				*how = LDVM_DOM_DEAD;
+				break;
+			}
+			if (type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN) {
+				*how = LDVM_DOM_SHUTDOWN;
+				break;
+			}
+			continue;
+		}
+		if (xrc != ERROR_NOT_READY) {
+			rc = ldvm__xlerr(ctx, xrc, "waiting for domain %u",
+			    domid);
+			break;
+		}
+		wait = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - ldvm__now_ms();
+
+			if (left <= 0) {
+				rc = ldvm__err(ctx, LDVM_ETIMEDOUT,
+				    "domain %u still running", domid);
+				break;
+			}
+			wait = (int)left;
+		}
+		gettimeofday(&now, NULL);
+		xrc = libxl_osevent_beforepoll(ctx->xl, &nfds, fds, &wait, now);
+		if (xrc == ERROR_BUFFERFULL) {
+			struct pollfd *n = reallocarray(fds, nfds, sizeof(*n));
+
+			if (n == NULL) {
+				rc = ldvm__errno(ctx, LDVM_ENOMEM, "realloc");
+				break;
+			}
+			fds = n;
+			nalloc = nfds;
+			continue;
+		}
+		if (xrc != 0) {
+			rc = ldvm__xlerr(ctx, xrc, "libxl poll setup");
+			break;
+		}
+		if (poll(fds, nfds, wait) < 0 && errno != EINTR) {
+			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+			break;
+		}
+		gettimeofday(&now, NULL);
+		libxl_osevent_afterpoll(ctx->xl, nfds, fds, now);
+	}
+	libxl_evdisable_domain_death(ctx->xl, gen);
+	free(fds);
+	return rc;
+}

@@ -1,0 +1,90 @@
+/*
+ * Checks for strings that come from outside: guests, configuration files,
+ * command lines.  Pure functions, no allocation.
+ */
+#include <string.h>
+
+#include "ldvm_internal.h"
+
+static bool
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
+bool
+ldvm__valid_name(const char *s, size_t max)
+{
+	size_t i;
+
+	if (s == NULL || !is_alnum(s[0]))
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= max)
+			return false;
+		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	}
+	return true;
+}
+
+bool
+ldvm__parse_uint(const char *s, size_t len, unsigned long max,
+    unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (s == NULL || len == 0 || len > 20)
+		return false;
+	if (s[0] == '0' && len > 1)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		d = (unsigned)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+bool
+ldvm__valid_text(const char *s, size_t len)
+{
+	size_t i;
+
+	if (s == NULL)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+bool
+ldvm__valid_xs_path(const char *s)
+{
+	size_t i, len;
+
+	if (s == NULL || s[0] != '/')
+		return false;
+	len = strlen(s);
+	if (len >= LDVM_XS_PATH_MAX || (len > 1 && s[len - 1] == '/'))
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (c == '/' && i > 0 && s[i - 1] == '/')
+			return false;
+		if (!is_alnum(c) && c != '_' && c != '-' && c != '/' &&
+		    c != '@')
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,241 @@
+/*
+ * The xenstore layer: path building, transactions retried on conflict,
+ * watches, and reads of values a guest may have written.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ldvm_internal.h"
+
+/* A transaction that keeps conflicting this often is a livelock, not luck. */
+#define TXN_TRIES 64
+
+int
+ldvm__path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size)
+		return ldvm__err(ctx, LDVM_EINVAL, "xenstore path too long");
+	if (!ldvm__valid_xs_path(buf))
+		return ldvm__err(ctx, LDVM_EINVAL,
+		    "invalid xenstore path '%s'", buf);
+	return 0;
+}
+
+static void
+backoff(unsigned attempt)
+{
+	/* Spread colliding writers apart: 0.1 ms to ~3 ms, pseudo-random. */
+	struct timespec ts = { 0, 100000L * (1 + (rand() % (1 + (attempt < 5 ? (1u << attempt) : 32u)))) };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+ldvm__xs_txn(struct ldvm_ctx *ctx, ldvm__txn_fn *fn, void *arg)
+{
+	unsigned attempt;
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
+		return rc;
+	for (attempt = 0; attempt < TXN_TRIES; attempt++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xs);
+
+		if (t == XBT_NULL) {
+			if (errno == EAGAIN) {
+				backoff(attempt);
+				continue;
+			}
+			return ldvm__errno(ctx, LDVM_EXEN,
+			    "xenstore transaction start");
+		}
+		rc = fn(ctx, t, arg);
+		if (rc != 0) {
+			int saved = errno;
+
+			xs_transaction_end(ctx->xs, t, true);
+			/* A read inside a doomed transaction may say EAGAIN. */
+			if (rc == LDVM_EAGAIN && saved == EAGAIN) {
+				ctx->txn_retries++;
+				backoff(attempt);
+				continue;
+			}
+			return rc;
+		}
+		if (xs_transaction_end(ctx->xs, t, false))
+			return 0;
+		if (errno != EAGAIN)
+			return ldvm__errno(ctx, LDVM_EXEN,
+			    "xenstore transaction commit");
+		ctx->txn_retries++;
+		backoff(attempt);
+	}
+	return ldvm__err(ctx, LDVM_EAGAIN,
+	    "xenstore transaction still conflicting after %d tries", TXN_TRIES);
+}
+
+static int
+xs_fail(struct ldvm_ctx *ctx, const char *what, const char *path)
+{
+	if (errno == EAGAIN)
+		return ldvm__errno(ctx, LDVM_EAGAIN, "xenstore %s %s", what,
+		    path);
+	if (errno == ENOENT)
+		return ldvm__errno(ctx, LDVM_ENOENT, "xenstore %s %s", what,
+		    path);
+	return ldvm__errno(ctx, LDVM_EXEN, "xenstore %s %s", what, path);
+}
+
+int
+ldvm__xs_read(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path,
+    char **out)
+{
+	unsigned int len;
+	char *v;
+
+	if ((v = xs_read(ctx->xs, t, path, &len)) == NULL)
+		return xs_fail(ctx, "read", path);
+	if (strlen(v) != len) {
+		free(v);
+		return ldvm__err(ctx, LDVM_EPROTO,
+		    "xenstore value at %s contains NUL", path);
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ldvm__xs_read_untrusted(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *path, size_t cap, enum ldvm__vkind kind, char *out,
+    size_t outsz)
+{
+	unsigned long dummy;
+	unsigned int len;
+	bool ok = false;
+	char *v;
+
+	if ((v = xs_read(ctx->xs, t, path, &len)) == NULL)
+		return xs_fail(ctx, "read", path);
+	if (len > cap || len >= outsz) {
+		free(v);
+		return ldvm__err(ctx, LDVM_EPROTO,
+		    "value at %s too long (%u bytes, limit %zu)", path, len,
+		    cap < outsz ? cap : outsz - 1);
+	}
+	switch (kind) {
+	case LDVM_V_UINT:
+		ok = ldvm__parse_uint(v, len, ~0UL, &dummy);
+		break;
+	case LDVM_V_NAME:
+		ok = strlen(v) == len && ldvm__valid_name(v, cap);
+		break;
+	case LDVM_V_TEXT:
+		ok = ldvm__valid_text(v, len);
+		break;
+	}
+	if (!ok) {
+		free(v);
+		return ldvm__err(ctx, LDVM_EPROTO, "malformed value at %s",
+		    path);
+	}
+	memcpy(out, v, len);
+	out[len] = '\0';
+	free(v);
+	return 0;
+}
+
+int
+ldvm__xs_write(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path,
+    const char *val)
+{
+	if (!xs_write(ctx->xs, t, path, val, strlen(val)))
+		return xs_fail(ctx, "write", path);
+	return 0;
+}
+
+int
+ldvm__xs_rm(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path)
+{
+	if (!xs_rm(ctx->xs, t, path) && errno != ENOENT)
+		return xs_fail(ctx, "rm", path);
+	return 0;
+}
+
+int
+ldvm__xs_dom0_only(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path)
+{
+	struct xs_permissions perm = { .id = 0, .perms = XS_PERM_NONE };
+
+	if (!xs_set_permissions(ctx->xs, t, path, &perm, 1))
+		return xs_fail(ctx, "set permissions on", path);
+	return 0;
+}
+
+int
+ldvm__xs_watch(struct ldvm_ctx *ctx, const char *path, const char *token)
+{
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
+		return rc;
+	if (!xs_watch(ctx->xs, path, token))
+		return xs_fail(ctx, "watch", path);
+	return 0;
+}
+
+int
+ldvm__xs_unwatch(struct ldvm_ctx *ctx, const char *path, const char *token)
+{
+	if (!xs_unwatch(ctx->xs, path, token) && errno != ENOENT)
+		return xs_fail(ctx, "unwatch", path);
+	return 0;
+}
+
+int
+ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms, char *path,
+    size_t psize, char *token, size_t tsize)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : ldvm__now_ms() + timeout_ms;
+	struct pollfd pfd;
+	char **vec;
+
+	pfd.fd = xs_fileno(ctx->xs);
+	pfd.events = POLLIN;
+	for (;;) {
+		int wait, n;
+
+		/* xs_check_watch never blocks; poll only when it has nothing. */
+		if ((vec = xs_check_watch(ctx->xs)) != NULL)
+			break;
+		if (errno != EAGAIN)
+			return ldvm__errno(ctx, LDVM_EXEN, "xenstore watch");
+		wait = -1;
+		if (deadline >= 0) {
+			int64_t left = deadline - ldvm__now_ms();
+
+			if (left <= 0)
+				return ldvm__err(ctx, LDVM_ETIMEDOUT,
+				    "timed out waiting for xenstore");
+			wait = (int)left;
+		}
+		n = poll(&pfd, 1, wait);
+		if (n < 0 && errno != EINTR)
+			return ldvm__errno(ctx, LDVM_ESYS, "poll");
+	}
+	if (path != NULL)
+		snprintf(path, psize, "%s", vec[XS_WATCH_PATH]);
+	if (token != NULL)
+		snprintf(token, tsize, "%s", vec[XS_WATCH_TOKEN]);
+	free(vec);
+	return 0;
+}

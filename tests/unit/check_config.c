@@ -1,0 +1,223 @@
+/* Template configuration parsing (lib/config.c); no hypervisor needed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ldvm_internal.h"
+#include "unit.h"
+
+static struct ldvm_ctx *ctx;
+
+static void
+setup(void)
+{
+	ctx = ldvm_ctx_new();
+	ck_assert_ptr_nonnull(ctx);
+}
+
+static void
+teardown(void)
+{
+	ldvm_ctx_free(ctx);
+}
+
+/* Writes text to a temporary file and loads it as template "t". */
+static int
+load_text(const char *text, struct ldvm_template **t)
+{
+	char path[] = "/tmp/ldvm-unit-XXXXXX";
+	int fd = mkstemp(path), rc;
+	size_t len = strlen(text);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	rc = ldvm_template_load_file(ctx, "t", path, t);
+	unlink(path);
+	return rc;
+}
+
+START_TEST(full_template)
+{
+	struct ldvm_template *t;
+	libxl_domain_config *c;
+	char *json;
+
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "web", "data/good.cfg",
+	    &t), 0);
+	c = &t->cfg;
+	ck_assert_str_eq(ldvm_template_name(t), "web");
+	ck_assert_int_eq(c->c_info.type, LIBXL_DOMAIN_TYPE_PV);
+	ck_assert_uint_eq(c->b_info.target_memkb, 256 * 1024);
+	ck_assert_uint_eq(c->b_info.max_memkb, 512 * 1024);
+	ck_assert_int_eq(c->b_info.max_vcpus, 4);
+	ck_assert_uint_eq(c->b_info.avail_vcpus.size, 1);
+	ck_assert_uint_eq(c->b_info.avail_vcpus.map[0], 0x3);
+	ck_assert_str_eq(c->b_info.kernel, "/var/lib/litedvm/kernels/vmlinux");
+	ck_assert_str_eq(c->b_info.ramdisk,
+	    "/var/lib/litedvm/kernels/initrd.cpio");
+	ck_assert_str_eq(c->b_info.cmdline, "root=/dev/xvda console=hvc0 rw");
+	ck_assert_int_eq(c->num_disks, 2);
+	ck_assert_str_eq(c->disks[0].vdev, "xvda");
+	ck_assert_str_eq(c->disks[0].pdev_path,
+	    "/var/lib/litedvm/web/root.img");
+	ck_assert_int_eq(c->disks[0].readwrite, 1);
+	ck_assert_str_eq(c->disks[1].vdev, "xvdb");
+	ck_assert_int_eq(c->disks[1].readwrite, 0);
+	ck_assert_int_eq(c->num_nics, 2);
+	ck_assert_str_eq(c->nics[0].bridge, "xenbr0");
+	ck_assert_str_eq(c->nics[0].ip, "10.0.0.2");
+	ck_assert_uint_eq(c->nics[0].mac[0], 0x00);
+	ck_assert_uint_eq(c->nics[0].mac[2], 0x3e);
+	ck_assert_uint_eq(c->nics[0].mac[5], 0x02);
+	ck_assert_str_eq(c->nics[1].bridge, "xenbr1");
+	ck_assert_uint_gt(c->nics[1].rate_bytes_per_interval, 0);
+	ck_assert_int_eq(c->on_poweroff, LIBXL_ACTION_ON_SHUTDOWN_DESTROY);
+	ck_assert_int_eq(c->on_reboot, LIBXL_ACTION_ON_SHUTDOWN_DESTROY);
+	ck_assert(ldvm_template_is_dispvm(t));
+	ck_assert_int_eq(ldvm_template_preload(t), 3);
+	ck_assert_uint_eq(ldvm_template_preload_memory_kb(t), 128 * 1024);
+	ck_assert_int_eq(ldvm_template_ready_timeout(t), 20);
+	ck_assert_int_eq(ldvm_template_ndisks(t), 2);
+
+	/* libxl itself must accept and render what we built. */
+	ck_assert_int_eq(ldvm_template_to_json(ctx, t, &json), 0);
+	ck_assert(strstr(json, "\"max_memkb\": 524288") != NULL);
+	ck_assert(strstr(json, "/var/lib/litedvm/web/data.img") != NULL);
+	ck_assert(strstr(json, "\"xenbr1\"") != NULL);
+	free(json);
+	ldvm_template_free(t);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct ldvm_template *t;
+	libxl_domain_config *c;
+
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "m", "data/minimal.cfg",
+	    &t), 0);
+	c = &t->cfg;
+	ck_assert_int_eq(c->c_info.type, LIBXL_DOMAIN_TYPE_PV);
+	ck_assert_uint_eq(c->b_info.target_memkb, 128 * 1024);
+	ck_assert_uint_eq(c->b_info.max_memkb, 128 * 1024);
+	ck_assert_int_eq(c->b_info.max_vcpus, 1);
+	ck_assert_uint_eq(c->b_info.avail_vcpus.map[0], 0x1);
+	ck_assert_ptr_null(c->b_info.cmdline);
+	ck_assert_int_eq(c->num_disks, 0);
+	ck_assert(!ldvm_template_is_dispvm(t));
+	ck_assert_int_eq(ldvm_template_preload(t), 0);
+	ck_assert_uint_eq(ldvm_template_preload_memory_kb(t), 128 * 1024);
+	ck_assert_int_eq(ldvm_template_ready_timeout(t), 60);
+	ldvm_template_free(t);
+}
+END_TEST
+
+START_TEST(pvh_and_cmdline)
+{
+	struct ldvm_template *t;
+
+	ck_assert_int_eq(load_text("type=\"pvh\"\nkernel=\"/k\"\n"
+	    "cmdline=\"console=hvc0\"\nvcpus=9\n", &t), 0);
+	ck_assert_int_eq(t->cfg.c_info.type, LIBXL_DOMAIN_TYPE_PVH);
+	ck_assert_str_eq(t->cfg.b_info.cmdline, "console=hvc0");
+	ck_assert_uint_eq(t->cfg.b_info.avail_vcpus.size, 2);
+	ck_assert_uint_eq(t->cfg.b_info.avail_vcpus.map[0], 0xff);
+	ck_assert_uint_eq(t->cfg.b_info.avail_vcpus.map[1], 0x01);
+	ldvm_template_free(t);
+}
+END_TEST
+
+/* Each bad configuration is refused with a message naming the problem. */
+static const struct {
+	const char *text;
+	const char *msg;
+} bad[] = {
+	{ "memory=64\n", "'kernel' is required" },
+	{ "kernel=\"vmlinux\"\n", "absolute path" },
+	{ "kernel=\"/k\"\nramdisk=\"r\"\n", "absolute path" },
+	{ "kernel=\"/k\"\ntype=\"hvm\"\n", "not supported" },
+	{ "kernel=\"/k\"\nmemory=\"lots\"\n", "'memory' must be a number" },
+	{ "kernel=\"/k\"\nmemory=8\n", "out of range" },
+	{ "kernel=\"/k\"\nmemory=256\nmaxmem=128\n", "below 'memory'" },
+	{ "kernel=\"/k\"\nvcpus=0\n", "out of range" },
+	{ "kernel=\"/k\"\nvcpus=4\nmaxvcpus=2\n", "below 'vcpus'" },
+	{ "kernel=\"/k\"\ncmdline=\"a\"\nextra=\"b\"\n", "excludes" },
+	{ "kernel=\"/k\"\ndisk=\"/x,raw,xvda,rw\"\n", "list of strings" },
+	{ "kernel=\"/k\"\ndisk=[\"vdev=xvda,nonsense=1\"]\n", "bad disk" },
+	{ "kernel=\"/k\"\ndisk=[\"format=raw,vdev=xvda,target=rel.img\"]\n",
+	  "absolute target" },
+	{ "kernel=\"/k\"\nvif=[\"mac=zz:16:3e:00:00:01\"]\n", "bad mac" },
+	{ "kernel=\"/k\"\nvif=[\"bridge\"]\n", "not key=value" },
+	{ "kernel=\"/k\"\nvif=[\"colour=red\"]\n", "unknown vif key" },
+	{ "kernel=\"/k\"\nvif=[\"mtu=99999\"]\n", "bad vif mtu" },
+	{ "kernel=\"/k\"\nlitedvm_dispvm_template=2\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_preload=65\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_preload=-1\n", "lexical error" },
+	{ "kernel=\"/k\"\nmemory=128\nlitedvm_preload_memory=256\n",
+	  "above 'memory'" },
+	{ "kernel=\"/k\"\nlitedvm_ready_timeout=0\n", "out of range" },
+	{ "kernel = = \"/k\"\n", "syntax error" },
+};
+
+START_TEST(refusals)
+{
+	struct ldvm_template *t = (void *)1;
+
+	ck_assert_int_eq(load_text(bad[_i].text, &t), LDVM_EINVAL);
+	ck_assert_ptr_null(t);
+	if (strstr(ldvm_errmsg(ctx), bad[_i].msg) == NULL)
+		ck_abort_msg("case %d: '%s' lacks '%s'", _i, ldvm_errmsg(ctx),
+		    bad[_i].msg);
+}
+END_TEST
+
+START_TEST(bad_names_and_files)
+{
+	struct ldvm_template *t;
+
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "../etc/passwd",
+	    "data/minimal.cfg", &t), LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "invalid template name") != NULL);
+	ck_assert_int_eq(ldvm_template_load(ctx, "a/b", &t), LDVM_EINVAL);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "x", "data/absent.cfg",
+	    &t), LDVM_ENOENT);
+	ck_assert(strstr(ldvm_errmsg(ctx), "data/absent.cfg") != NULL);
+}
+END_TEST
+
+START_TEST(confdir_lookup)
+{
+	struct ldvm_template *t;
+
+	setenv("LITEDVM_CONFDIR", "data", 1);
+	ck_assert_str_eq(ldvm_confdir(), "data");
+	ck_assert_int_eq(ldvm_template_load(ctx, "good", &t), 0);
+	ck_assert_int_eq(ldvm_template_preload(t), 3);
+	ldvm_template_free(t);
+	ck_assert_int_eq(ldvm_template_load(ctx, "nosuch", &t), LDVM_ENOENT);
+	unsetenv("LITEDVM_CONFDIR");
+	ck_assert_str_eq(ldvm_confdir(), LDVM_SYSCONFDIR "/litedvm");
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *core = tcase_create("core");
+	TCase *limits = tcase_create("limits");
+
+	tcase_add_checked_fixture(core, setup, teardown);
+	tcase_add_checked_fixture(limits, setup, teardown);
+	tcase_add_test(core, full_template);
+	tcase_add_test(core, defaults);
+	tcase_add_test(core, pvh_and_cmdline);
+	tcase_add_test(core, confdir_lookup);
+	tcase_add_loop_test(limits, refusals, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(limits, bad_names_and_files);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}

@@ -1,0 +1,111 @@
+/* Validation of untrusted strings (lib/validate.c). */
+#include <string.h>
+
+#include "ldvm_internal.h"
+#include "unit.h"
+
+START_TEST(names)
+{
+	ck_assert(ldvm__valid_name("default", LDVM_NAME_MAX));
+	ck_assert(ldvm__valid_name("disp12", LDVM_NAME_MAX));
+	ck_assert(ldvm__valid_name("a-b_c", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name(NULL, LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("-x", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("_x", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("a/b", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("..", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("a b", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("a\nb", LDVM_NAME_MAX));
+	ck_assert(!ldvm__valid_name("caf\xc3\xa9", LDVM_NAME_MAX));
+}
+END_TEST
+
+START_TEST(name_length)
+{
+	char buf[LDVM_NAME_MAX + 2];
+
+	memset(buf, 'a', sizeof(buf));
+	buf[LDVM_NAME_MAX] = '\0';
+	ck_assert(ldvm__valid_name(buf, LDVM_NAME_MAX));
+	buf[LDVM_NAME_MAX] = 'a';
+	buf[LDVM_NAME_MAX + 1] = '\0';
+	ck_assert(!ldvm__valid_name(buf, LDVM_NAME_MAX));
+}
+END_TEST
+
+START_TEST(uints)
+{
+	unsigned long v = 99;
+
+	ck_assert(ldvm__parse_uint("0", 1, 10, &v) && v == 0);
+	ck_assert(ldvm__parse_uint("42", 2, 100, &v) && v == 42);
+	ck_assert(ldvm__parse_uint("100", 3, 100, &v) && v == 100);
+	ck_assert(!ldvm__parse_uint("101", 3, 100, &v));
+	ck_assert(!ldvm__parse_uint("", 0, 100, &v));
+	ck_assert(!ldvm__parse_uint("01", 2, 100, &v));
+	ck_assert(!ldvm__parse_uint("-1", 2, 100, &v));
+	ck_assert(!ldvm__parse_uint("+1", 2, 100, &v));
+	ck_assert(!ldvm__parse_uint(" 1", 2, 100, &v));
+	ck_assert(!ldvm__parse_uint("1 ", 2, 100, &v));
+	ck_assert(!ldvm__parse_uint("1x", 2, 100, &v));
+	ck_assert(!ldvm__parse_uint("1\0", 2, 100, &v));
+	ck_assert(ldvm__parse_uint("18446744073709551615", 20, ~0UL, &v));
+	ck_assert(v == ~0UL);
+	ck_assert(!ldvm__parse_uint("18446744073709551616", 20, ~0UL, &v));
+	ck_assert(!ldvm__parse_uint("99999999999999999999", 20, ~0UL, &v));
+}
+END_TEST
+
+START_TEST(text)
+{
+	ck_assert(ldvm__valid_text("hello world", 11));
+	ck_assert(ldvm__valid_text("", 0));
+	ck_assert(!ldvm__valid_text("a\tb", 3));
+	ck_assert(!ldvm__valid_text("a\nb", 3));
+	ck_assert(!ldvm__valid_text("a\x7f", 2));
+	ck_assert(!ldvm__valid_text("a\0b", 3));
+	ck_assert(!ldvm__valid_text("\x1b[2J", 4));
+	ck_assert(!ldvm__valid_text("\xc3\xa9", 2));
+}
+END_TEST
+
+START_TEST(xs_paths)
+{
+	char big[LDVM_XS_PATH_MAX + 8];
+
+	ck_assert(ldvm__valid_xs_path("/"));
+	ck_assert(ldvm__valid_xs_path("/litedvm/disp/disp1/state"));
+	ck_assert(ldvm__valid_xs_path("@releaseDomain") == false);
+	ck_assert(ldvm__valid_xs_path("/local/domain/3/data/litedvm"));
+	ck_assert(!ldvm__valid_xs_path("litedvm"));
+	ck_assert(!ldvm__valid_xs_path("/a//b"));
+	ck_assert(!ldvm__valid_xs_path("/a/"));
+	ck_assert(!ldvm__valid_xs_path("/a/../b"));
+	ck_assert(!ldvm__valid_xs_path("/a b"));
+	ck_assert(!ldvm__valid_xs_path("/a\n"));
+	memset(big, 'a', sizeof(big));
+	big[0] = '/';
+	big[LDVM_XS_PATH_MAX] = '\0';
+	ck_assert(!ldvm__valid_xs_path(big));
+	big[LDVM_XS_PATH_MAX - 1] = '\0';
+	ck_assert(ldvm__valid_xs_path(big));
+}
+END_TEST
+
+Suite *
+validate_suite(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *core = tcase_create("core");
+	TCase *limits = tcase_create("limits");
+
+	tcase_add_test(core, names);
+	tcase_add_test(core, uints);
+	tcase_add_test(core, text);
+	tcase_add_test(core, xs_paths);
+	tcase_add_test(limits, name_length);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}

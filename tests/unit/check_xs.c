@@ -1,0 +1,75 @@
+/* xenstore layer parts that need no xenstored (lib/xs.c). */
+#include <string.h>
+
+#include "ldvm_internal.h"
+#include "unit.h"
+
+START_TEST(path_building)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char buf[64];
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(ldvm__path(ctx, buf, sizeof(buf), "%s/disp/%s/%s",
+	    LDVM_XS_ROOT, "disp3", "state"), 0);
+	ck_assert_str_eq(buf, "/litedvm/disp/disp3/state");
+	/* A name with a slash would escape its directory. */
+	ck_assert_int_eq(ldvm__path(ctx, buf, sizeof(buf), "%s/disp/%s",
+	    LDVM_XS_ROOT, "a/"), LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "invalid xenstore path") != NULL);
+	ck_assert_int_eq(ldvm__path(ctx, buf, sizeof(buf), "%s/disp/%s",
+	    LDVM_XS_ROOT, "x y"), LDVM_EINVAL);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(path_truncation)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char buf[16];
+
+	ck_assert_int_eq(ldvm__path(ctx, buf, sizeof(buf), "%s/disp/%s",
+	    LDVM_XS_ROOT, "averyveryverylongname"), LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "too long") != NULL);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(needs_connection)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char out[8];
+
+	ck_assert_int_eq(ldvm__xs_watch(ctx, "/litedvm", "t"), LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "not connected") != NULL);
+	ck_assert_int_eq(ldvm_domain_pause(ctx, 1), LDVM_EINVAL);
+	(void)out;
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(errors_named)
+{
+	ck_assert_str_eq(ldvm_strerror(LDVM_OK), "success");
+	ck_assert_str_eq(ldvm_strerror(LDVM_ETIMEDOUT), "timed out");
+	ck_assert_str_eq(ldvm_strerror(-999), "unknown error");
+	ck_assert_str_eq(ldvm_strerror(5), "unknown error");
+	ck_assert_str_eq(ldvm_errmsg(NULL), "out of memory");
+}
+END_TEST
+
+Suite *
+xs_suite(void)
+{
+	Suite *s = suite_create("xs");
+	TCase *core = tcase_create("core");
+	TCase *limits = tcase_create("limits");
+
+	tcase_add_test(core, path_building);
+	tcase_add_test(core, needs_connection);
+	tcase_add_test(core, errors_named);
+	tcase_add_test(limits, path_truncation);
+	suite_add_tcase(s, core);
+	suite_add_tcase(s, limits);
+	return s;
+}

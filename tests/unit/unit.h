@@ -1,0 +1,11 @@
+/* Unit test suites: one per library module, run by check_main.c. */
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <check.h>
+
+Suite *validate_suite(void);
+Suite *config_suite(void);
+Suite *xs_suite(void);
+
+#endif

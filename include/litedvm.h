@@ -43,6 +43,7 @@ enum {
 	LDVM_EEXIST = -8,
 	LDVM_EPERM = -9,     /* refused by configuration or policy */
 	LDVM_EAGAIN = -10,   /* contention that did not resolve in time */
+	LDVM_EINTR = -11,    /* interrupted: the interrupt flag was set */
 };
 
 /* Upper bounds on names, so callers can size buffers. */
@@ -71,6 +72,12 @@ LDVM_API const char *ldvm_errmsg(const struct ldvm_ctx *ctx);
 /* Messages from libxl and the library at level >= min go to fn. */
 LDVM_API void ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg,
     int min);
+/*
+ * Long waits (boot, channel, domain death) return LDVM_EINTR soon after
+ * *flag becomes non-zero, typically set by the caller's signal handler.
+ */
+LDVM_API void ldvm_set_interrupt(struct ldvm_ctx *ctx,
+    const volatile int *flag);
 /* A short name for a return code ("invalid argument", ...). */
 LDVM_API const char *ldvm_strerror(int code);
 

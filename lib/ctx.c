@@ -19,6 +19,7 @@ static const char *const errnames[] = {
 	[8] = "already exists",
 	[9] = "not permitted",
 	[10] = "resource busy",
+	[11] = "interrupted",
 };
 
 const char *
@@ -131,6 +132,20 @@ ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg, int min)
 	ctx->logfn = fn;
 	ctx->logarg = arg;
 	ctx->logmin = min;
+}
+
+void
+ldvm_set_interrupt(struct ldvm_ctx *ctx, const volatile int *flag)
+{
+	ctx->stop = flag;
+}
+
+int
+ldvm__interrupted(struct ldvm_ctx *ctx)
+{
+	if (ctx->stop != NULL && *ctx->stop)
+		return ldvm__err(ctx, LDVM_EINTR, "interrupted");
+	return 0;
 }
 
 int

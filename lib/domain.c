@@ -180,6 +180,8 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 			    domid);
 			break;
 		}
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			break;
 		wait = -1;
 		if (deadline >= 0) {
 			int64_t left = deadline - ldvm__now_ms();

@@ -41,6 +41,7 @@ struct ldvm_ctx {
 	void *logarg;
 	int logmin;
 	unsigned long txn_retries;  /* statistics, for tests */
+	const volatile int *stop;   /* see ldvm_set_interrupt */
 };
 
 struct ldvm_template {
@@ -66,6 +67,8 @@ LDVM_HIDDEN int ldvm__xlerr(struct ldvm_ctx *ctx, int xlrc, const char *fmt, ...
 LDVM_HIDDEN void ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
+/* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
+LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);
 
 /* ---- validation of untrusted strings (validate.c) ---- */
 /* A name: [A-Za-z0-9][A-Za-z0-9_-]*, at most max bytes. */

@@ -212,8 +212,10 @@ ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms, char *path,
 	pfd.fd = xs_fileno(ctx->xs);
 	pfd.events = POLLIN;
 	for (;;) {
-		int wait, n;
+		int wait, n, rc;
 
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
 		/* xs_check_watch never blocks; poll only when it has nothing. */
 		if ((vec = xs_check_watch(ctx->xs)) != NULL)
 			break;

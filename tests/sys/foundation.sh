@@ -1,0 +1,11 @@
+# Foundation system tests: library lifecycle and xenstore layer against
+# real libxl and xenstored.  Runs in the emulated dom0 (tests/xen/run).
+. /tmp/lib.sh
+cd /tmp
+
+check "xl info answers" sh -c 'xl info >/dev/null'
+check "default template installed" test -r /etc/litedvm/default.cfg
+
+./sys-lifecycle default
+./sys-xstxn
+check_clean "after foundation tests"

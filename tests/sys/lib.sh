@@ -1,0 +1,23 @@
+# Shared helpers for system test scripts running in the emulated dom0.
+# Every check prints one line: "PASS: what" or "FAIL: what".
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; }
+check() {
+	# check "description" command...
+	d=$1
+	shift
+	if "$@"; then pass "$d"; else fail "$d"; fi
+}
+
+# Nothing of litedvm may be left: only dom0, no records, no loop devices.
+check_clean() {
+	what=$1
+	doms=$(xl list | awk 'NR > 1 && $1 != "Domain-0" { print $1 }')
+	check "$what: only Domain-0 in xl list${doms:+ (left: $doms)}" \
+		test -z "$doms"
+	recs=$(xenstore-list /litedvm/disp 2>/dev/null || true)
+	check "$what: no litedvm records${recs:+ (left: $recs)}" test -z "$recs"
+	loops=$(losetup -a 2>/dev/null | grep -v ' (/var/lib/litedvm/templates' || true)
+	check "$what: no loop devices${loops:+ (left: $loops)}" test -z "$loops"
+}

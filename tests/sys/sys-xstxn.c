@@ -60,6 +60,7 @@ writer(void)
 		if (ldvm__xs_txn(ctx, incr, &in) != 0)
 			return 1;
 	printf("# writer %d: %lu retries\n", (int)getpid(), ctx->txn_retries);
+	fflush(stdout);
 	ldvm_ctx_free(ctx);
 	return 0;
 }

@@ -1,0 +1,197 @@
+#!/bin/bash
+# Builds what the emulated Xen host boots, into build/xen (or $XENVM_DIR),
+# from Debian's packages and this tree's `make install`.  Each product is
+# rebuilt only when its inputs changed:
+#   xen, vmlinuz       the hypervisor (decompressed) and the dom0 kernel
+#   base.cpio          dom0: busybox, Xen tools and libraries, modules, /init
+#   proj.cpio          this project, installed, with the libraries it needs
+#   tmpl.img           btrfs: the `default` template (kernel, initrd, root)
+set -euo pipefail
+export LC_ALL=C
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+X=${XENVM_DIR:-$top/build/xen}
+mkdir -p "$X"
+
+kver=$(basename "$(ls /boot/vmlinuz-* | sort -V | tail -n 1)")
+kver=${kver#vmlinuz-}
+mods=/lib/modules/$kver
+xenbin=$(ls -d /usr/lib/xen-4.*/bin | sort -V | tail -n 1)
+xengz=$(ls /boot/xen-4.*-amd64.gz | sort -V | tail -n 1)
+
+# stamp NAME INPUT...: true when NAME is up to date for these inputs.
+stamp_of() { { printf '%s\n' "$@"; cat "$@" 2>/dev/null; } | sha256sum | cut -d' ' -f1; }
+fresh() { local n=$1; shift; [ -f "$X/$n" ] && [ "$(cat "$X/$n.stamp" 2>/dev/null)" = "$(stamp_of "$@")" ]; }
+mark() { local n=$1; shift; stamp_of "$@" > "$X/$n.stamp"; }
+
+pkgver() { dpkg-query -W -f='${Package} ${Version}\n' "$@" 2>/dev/null; }
+
+# copy_libs ROOT FILE...: the shared libraries FILEs need, into ROOT.
+copy_libs() {
+	local root=$1 f l
+	shift
+	for f in "$@"; do
+		{ ldd "$f" 2>/dev/null || true; } | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'
+	done | sort -u | while read -r l; do
+		[ -e "$root$l" ] && continue
+		mkdir -p "$root$(dirname "$l")"
+		cp -L "$l" "$root$l"
+	done
+}
+
+# modules_for ROOT MODULE...: copies modules and dependencies, in load
+# order, into ROOT and writes their paths to stdout.
+modules_for() {
+	local root=$1 m line path
+	shift
+	for m in "$@"; do
+		modprobe -S "$kver" --show-depends "$m"
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r path; do
+		mkdir -p "$root$(dirname "$path")"
+		cp "$path" "$root$path"
+		echo "$path"
+	done
+}
+
+busybox_into() {
+	local root=$1 a
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(busybox --list-full); do
+		[ -e "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+}
+
+# ---- hypervisor and dom0 kernel
+if ! fresh xen "$xengz"; then
+	zcat "$xengz" > "$X/xen.tmp" && mv "$X/xen.tmp" "$X/xen"
+	mark xen "$xengz"
+fi
+cp -u "/boot/vmlinuz-$kver" "$X/vmlinuz"
+
+# ---- dom0 base
+dom0_mods="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop xen-blkback
+virtio_pci virtio_blk virtio_console btrfs"
+base_inputs=("$here/build.sh" "$here/dom0-init" "$here/block")
+if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver" libc6 lvm2); then
+	r=$X/dom0root
+	rm -rf "$r"
+	mkdir -p "$r"/{dev,proc,sys,run,tmp,etc/xen/scripts,var/lib,var/log,usr/lib,lib64}
+	ln -s /run "$r/var/run"
+	mknod -m 600 "$r/dev/console" c 5 1
+	mknod -m 666 "$r/dev/null" c 1 3
+	busybox_into "$r"
+	mkdir -p "$r$xenbin"
+	for b in xl xenstored xen-init-dom0 xenconsoled; do
+		cp "$xenbin/$b" "$r$xenbin/$b"
+	done
+	ln -sf "$xenbin/xl" "$r/usr/sbin/xl"
+	cp /usr/bin/xenstore "$r/usr/bin/xenstore"
+	for b in read write ls list rm watch exists chmod; do
+		ln -sf xenstore "$r/usr/bin/xenstore-$b"
+	done
+	cp /sbin/lvm "$r/usr/sbin/lvm" 2>/dev/null || true
+	for b in lvcreate lvremove lvs lvchange vgcreate pvcreate; do
+		ln -sf lvm "$r/usr/sbin/$b"
+	done
+	cp /usr/sbin/thin_check "$r/usr/sbin/" 2>/dev/null || true
+	copy_libs "$r" "$r$xenbin"/* "$r/usr/bin/xenstore" /bin/busybox /sbin/lvm
+	# xl aborts without it, and ldd does not list it.
+	cp -L "$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')" "$r/lib/x86_64-linux-gnu/"
+	modules_for "$r" $dom0_mods > "$r/etc/modules.list"
+	cp "$mods/modules.dep" "$mods/modules.order" "$r$mods/" 2>/dev/null || true
+	: > "$r/etc/xen/xl.conf"
+	cp "$here/block" "$r/etc/xen/scripts/block"
+	cp "$here/dom0-init" "$r/init"
+	chmod 755 "$r/init" "$r/etc/xen/scripts/block"
+	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/base.cpio.tmp"
+	mv "$X/base.cpio.tmp" "$X/base.cpio"
+	mark base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver" libc6 lvm2)
+fi
+
+# ---- this project, installed
+stage=$X/stage
+rm -rf "$stage"
+make -s -C "$top" all >/dev/null
+make -s -C "$top" install DESTDIR="$stage" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
+projsum=$(cd "$stage" && find . -type f -o -type l | sort | xargs -d '\n' sha256sum | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$X/proj.sum" 2>/dev/null)" != "$projsum" ] || [ ! -f "$X/proj.cpio" ]; then
+	r=$X/projroot
+	rm -rf "$r"
+	mkdir -p "$r"
+	cp -a "$stage/." "$r/"
+	copy_libs "$r" "$r"/usr/bin/* "$r"/usr/sbin/* "$r"/usr/lib/liblitedvm.so.*
+	# Libraries the dom0 base already has are not repeated.
+	(cd "$r" && find . -type f -path './lib/*' | while read -r f; do
+		[ -e "$X/dom0root/$f" ] && rm -f "$f"; done)
+	mkdir -p "$r/etc"
+	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/proj.cpio.tmp"
+	mv "$X/proj.cpio.tmp" "$X/proj.cpio"
+fi
+
+# ---- the `default` template: guest kernel, initrd, root volume
+tmpl_inputs=("$here/build.sh" "$here/guest-init" "$here/guest-initrd-init")
+tmplsum=$(stamp_of "${tmpl_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver"))
+if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/tmpl.img" ]; then
+	t=$X/tmplroot/templates/default
+	rm -rf "$X/tmplroot"
+	mkdir -p "$t"
+	# The ELF inside the bzImage: libxenguest would spend seconds
+	# decompressing it under emulation at every domain creation.
+	off=$(grep -obUaP '\xfd7zXZ\x00' "/boot/vmlinuz-$kver" | head -n 1 | cut -d: -f1)
+	tail -c +$((off + 1)) "/boot/vmlinuz-$kver" | xz -dc --single-stream > "$t/vmlinux" 2>/dev/null || true
+	head -c 4 "$t/vmlinux" | grep -q ELF || { echo "build.sh: cannot extract vmlinux" >&2; exit 1; }
+
+	ir=$X/initrdroot
+	rm -rf "$ir"
+	mkdir -p "$ir"/{dev,proc,sys,newroot}
+	busybox_into "$ir"
+	modules_for "$ir" xen-blkfront ext4 xen-evtchn xen-gntdev xen-gntalloc > "$ir/modules.list"
+	cp "$here/guest-initrd-init" "$ir/init"
+	chmod 755 "$ir/init"
+	(cd "$ir" && find . | cpio -o -H newc --quiet) > "$t/initrd.cpio"
+
+	gr=$X/guestroot
+	rm -rf "$gr"
+	mkdir -p "$gr"/{dev,proc,sys,tmp,run,root,etc,var/tmp}
+	busybox_into "$gr"
+	cp /usr/bin/xenstore "$gr/usr/bin/xenstore"
+	for b in read write ls list rm exists; do
+		ln -sf xenstore "$gr/usr/bin/xenstore-$b"
+	done
+	cp -a "$stage/usr" "$gr/"
+	rm -rf "$gr/usr/include" "$gr/usr/share"
+	copy_libs "$gr" /bin/busybox /usr/bin/xenstore "$gr"/usr/bin/* "$gr"/usr/sbin/* "$gr"/usr/lib/liblitedvm.so.*
+	cp "$here/guest-init" "$gr/sbin/init.litedvm"
+	rm -f "$gr/sbin/init"
+	mv "$gr/sbin/init.litedvm" "$gr/sbin/init"
+	chmod 755 "$gr/sbin/init"
+	echo "root:x:0:0:root:/root:/bin/sh" > "$gr/etc/passwd"
+	rm -f "$t/root.img"
+	mke2fs -q -t ext4 -O ^has_journal -d "$gr" -L root "$t/root.img" 48M
+
+	cat > "$X/default.cfg" <<CFG
+# The test host's disposable template: a small PV guest.
+name = "default"
+type = "pv"
+memory = 96
+maxmem = 96
+vcpus = 1
+kernel = "/var/lib/litedvm/templates/default/vmlinux"
+ramdisk = "/var/lib/litedvm/templates/default/initrd.cpio"
+extra = "console=hvc0 root=/dev/xvda rw quiet"
+disk = [ "format=raw, vdev=xvda, access=rw, target=/var/lib/litedvm/templates/default/root.img" ]
+litedvm_dispvm_template = 1
+litedvm_preload = 0
+litedvm_ready_timeout = 60
+CFG
+	rm -f "$X/tmpl.img"
+	truncate -s 512M "$X/tmpl.img"
+	mkfs.btrfs -q -r "$X/tmplroot" "$X/tmpl.img" >/dev/null
+	echo "$tmplsum $projsum" > "$X/tmpl.sum"
+fi
+mkdir -p "$X/projroot/etc/litedvm"
+if ! cmp -s "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg"; then
+	cp "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg"
+	(cd "$X/projroot" && find . | cpio -o -H newc --quiet) > "$X/proj.cpio"
+fi

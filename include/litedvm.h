@@ -93,6 +93,12 @@ LDVM_API const char *ldvm_strerror(int code);
  * SYSCONFDIR/litedvm.
  */
 LDVM_API const char *ldvm_confdir(void);
+/*
+ * The default template's name: default_template in <confdir>/litedvm.conf,
+ * else "default".
+ */
+LDVM_API int ldvm_default_template(struct ldvm_ctx *ctx, char *buf,
+    size_t size);
 /* Loads <confdir>/<name>.cfg. */
 LDVM_API int ldvm_template_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_template **out);
@@ -107,6 +113,8 @@ LDVM_API int ldvm_template_ready_timeout(const struct ldvm_template *t);
 LDVM_API uint64_t ldvm_template_memory_kb(const struct ldvm_template *t);
 LDVM_API uint64_t ldvm_template_preload_memory_kb(const struct ldvm_template *t);
 LDVM_API int ldvm_template_ndisks(const struct ldvm_template *t);
+/* Changes whenever the configuration or a file it boots from changes. */
+LDVM_API const char *ldvm_template_version(const struct ldvm_template *t);
 /* The libxl view of the template as JSON; the caller frees *json. */
 LDVM_API int ldvm_template_to_json(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, char **json);
@@ -137,6 +145,114 @@ enum { LDVM_DOM_SHUTDOWN = 1, LDVM_DOM_DEAD = 2 };
  */
 LDVM_API int ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid,
     int timeout_ms, int *how);
+
+/* ---- disposables -------------------------------------------------- */
+
+struct ldvm_disp;
+
+/*
+ * Makes a disposable from t: records it, snapshots its writable volumes,
+ * creates and starts the domain and waits until its agent is ready.  The
+ * calling process owns it: when the process dies, ldvm_gc removes it.  On
+ * failure everything made so far is removed again.
+ */
+LDVM_API int ldvm_disp_create(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, struct ldvm_disp **out);
+/*
+ * A disposable from t's preload pool when one is ready (a refill is then
+ * started in the background), else a fresh one as ldvm_disp_create makes.
+ */
+LDVM_API int ldvm_disp_acquire(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, struct ldvm_disp **out);
+/* 1 when d came out of the preload pool. */
+LDVM_API int ldvm_disp_from_pool(const struct ldvm_disp *d);
+/* A handle on an existing, running disposable (not owned). */
+LDVM_API int ldvm_disp_open(struct ldvm_ctx *ctx, const char *name,
+    struct ldvm_disp **out);
+LDVM_API const char *ldvm_disp_name(const struct ldvm_disp *d);
+LDVM_API uint32_t ldvm_disp_domid(const struct ldvm_disp *d);
+/* "reflink", "copy" or "none": how its volumes were made. */
+LDVM_API const char *ldvm_disp_voldriver(const struct ldvm_disp *d);
+/* Phase i's name and duration; 0 past the last phase. */
+LDVM_API int ldvm_disp_phase(const struct ldvm_disp *d, int i,
+    const char **name, long *ms);
+/*
+ * Runs argv (never through a shell) in d, passing in/out/err through;
+ * tty asks for a pseudo-terminal.  *status is the command's exit status,
+ * or 128 + signal number.
+ */
+LDVM_API int ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    char *const argv[], int tty, int in, int out, int err, int *status);
+/*
+ * Destroys d's domain, volumes and record; for a disposable from the pool
+ * this is handed to a background process after marking d dying, so it
+ * returns at once.  The handle stays to be freed.
+ */
+LDVM_API int ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d);
+LDVM_API void ldvm_disp_free(struct ldvm_disp *d);
+/* Destroys the disposable called name, whoever owns it. */
+LDVM_API int ldvm_disp_remove(struct ldvm_ctx *ctx, const char *name);
+/* The owner recorded for name ("<pid>:<start time>"). */
+LDVM_API int ldvm_disp_owner(struct ldvm_ctx *ctx, const char *name,
+    char *buf, size_t size);
+/* Makes the caller the owner, if the owner is still 'from'. */
+LDVM_API int ldvm_disp_adopt(struct ldvm_ctx *ctx, const char *name,
+    const char *from, struct ldvm_disp **out);
+/* Waits for d's domain to shut down or die, then tears d down. */
+LDVM_API int ldvm_disp_monitor(struct ldvm_ctx *ctx, struct ldvm_disp *d);
+/* ---- preload pool ------------------------------------------------- */
+
+/*
+ * Brings the pool of t to count members (count < 0: the template's
+ * litedvm_preload): replaces members of older template versions and
+ * members someone unpaused, then boots, balloons down and pauses new ones.
+ * Safe to run concurrently with itself and with claims; never overfills.
+ * *made counts the members it added.
+ */
+LDVM_API int ldvm_pool_fill(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, int count, int *made);
+/* Removes pool members that must not be handed out; *removed counts them. */
+LDVM_API int ldvm_pool_prune(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, unsigned *removed);
+/*
+ * Takes the oldest ready member of t's pool in one transaction, unpauses it
+ * and gives its memory back.  LDVM_ENOENT when the pool has none.
+ */
+LDVM_API int ldvm_pool_claim(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, struct ldvm_disp **out);
+/* How many members t's pool has now. */
+LDVM_API int ldvm_pool_size(struct ldvm_ctx *ctx, const char *tmpl, int *n);
+
+/* What ldvm_list reports of each disposable. */
+struct ldvm_info {
+	const char *name;
+	const char *tmpl;
+	const char *state;
+	const char *owner;      /* "<pid>:<start>", "pool", or "" */
+	uint32_t domid;         /* ~0 when there is no domain */
+	uint64_t memkb;         /* current memory */
+	long age_s;
+	int pooled;             /* a paused pool member, hidden from use */
+	int owner_alive;
+};
+typedef void ldvm_list_fn(void *arg, const struct ldvm_info *info);
+/* Calls fn for every recorded disposable. */
+LDVM_API int ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg);
+
+/* ---- inside a disposable ------------------------------------------ */
+
+/*
+ * The agent: announces readiness in the guest's own xenstore area and
+ * serves commands from dom0 over libxenvchan, one listener per session.
+ * Needs only LDVM_CONNECT_XS.  Returns only on failure or interruption.
+ */
+LDVM_API int ldvm_agent_serve(struct ldvm_ctx *ctx);
+
+/*
+ * Garbage collection: tears down every disposable whose owner is dead or
+ * whose domain is gone; *removed counts them.
+ */
+LDVM_API int ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed);
 
 #ifdef __cplusplus
 }

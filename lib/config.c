@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <libxlutil.h>
 
@@ -382,6 +384,68 @@ parse_litedvm(struct parse *p, struct ldvm_template *t)
 	return 0;
 }
 
+static uint64_t
+fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n-- > 0) {
+		h ^= *b++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static uint64_t
+fnv_file_id(uint64_t h, const char *path)
+{
+	struct stat st;
+	long long id[5] = { -1, -1, -1, -1, -1 };
+
+	if (path != NULL && stat(path, &st) == 0) {
+		id[0] = (long long)st.st_dev;
+		id[1] = (long long)st.st_ino;
+		id[2] = (long long)st.st_size;
+		id[3] = (long long)st.st_mtim.tv_sec;
+		id[4] = (long long)st.st_mtim.tv_nsec;
+	}
+	return fnv(h, id, sizeof(id));
+}
+
+/*
+ * A template's version: its configuration text and the identity (inode,
+ * size, modification time) of every file it boots from.  Disposables made
+ * from another version are never handed out of a pool.
+ */
+static int
+compute_version(struct ldvm_ctx *ctx, struct ldvm_template *t)
+{
+	uint64_t h = 14695981039346656037ULL;
+	char buf[4096];
+	size_t n;
+	FILE *f;
+	int i;
+
+	if ((f = fopen(t->path, "re")) == NULL)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", t->path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		h = fnv(h, buf, n);
+	fclose(f);
+	h = fnv_file_id(h, t->cfg.b_info.kernel);
+	h = fnv_file_id(h, t->cfg.b_info.ramdisk);
+	for (i = 0; i < t->cfg.num_disks; i++)
+		h = fnv_file_id(h, t->cfg.disks[i].pdev_path);
+	snprintf(t->version, sizeof(t->version), "%016llx",
+	    (unsigned long long)h);
+	return 0;
+}
+
+const char *
+ldvm_template_version(const struct ldvm_template *t)
+{
+	return t->version;
+}
+
 int
 ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
     const char *path, struct ldvm_template **out)
@@ -420,7 +484,8 @@ ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
 			rc = ldvm__errno(ctx, LDVM_ESYS, "%s", path);
 		goto out;
 	}
-	if ((rc = parse_domain(&p, t)) != 0 || (rc = parse_litedvm(&p, t)) != 0)
+	if ((rc = parse_domain(&p, t)) != 0 || (rc = parse_litedvm(&p, t)) != 0 ||
+	    (rc = compute_version(ctx, t)) != 0)
 		goto out;
 	*out = t;
 	t = NULL;
@@ -513,5 +578,61 @@ ldvm_template_to_json(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	if (*json == NULL)
 		return ldvm__err(ctx, LDVM_ENOMEM, "cannot render template %s",
 		    t->name);
+	return 0;
+}
+
+/*
+ * Reads key from <confdir>/litedvm.conf (xl.cfg syntax) into buf as text;
+ * LDVM_ENOENT when the file or the key is absent.
+ */
+int
+ldvm__conf_get(struct ldvm_ctx *ctx, const char *key, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	XLU_Config *xlu;
+	const char *s;
+	long l;
+	FILE *devnull;
+	int rc = LDVM_ENOENT, e;
+
+	if (snprintf(path, sizeof(path), "%s/litedvm.conf", ldvm_confdir()) >=
+	    (int)sizeof(path))
+		return ldvm__err(ctx, LDVM_EINVAL, "configuration path too long");
+	if (access(path, F_OK) < 0)
+		return LDVM_ENOENT;
+	if ((devnull = fopen("/dev/null", "we")) == NULL)
+		return ldvm__errno(ctx, LDVM_ESYS, "/dev/null");
+	if ((xlu = xlu_cfg_init(devnull, path)) == NULL) {
+		fclose(devnull);
+		return ldvm__errno(ctx, LDVM_ENOMEM, "xlu_cfg_init");
+	}
+	if ((e = xlu_cfg_readfile(xlu, path)) != 0)
+		rc = ldvm__err(ctx, LDVM_EINVAL, "%s: cannot parse (%s)", path,
+		    strerror(e));
+	else if (xlu_cfg_get_string(xlu, key, &s, 1) == 0) {
+		snprintf(buf, size, "%s", s);
+		rc = 0;
+	} else if (xlu_cfg_get_long(xlu, key, &l, 1) == 0) {
+		snprintf(buf, size, "%ld", l);
+		rc = 0;
+	}
+	xlu_cfg_destroy(xlu);
+	fclose(devnull);
+	return rc;
+}
+
+int
+ldvm_default_template(struct ldvm_ctx *ctx, char *buf, size_t size)
+{
+	char v[LDVM_NAME_MAX + 2];
+	int rc;
+
+	snprintf(buf, size, "default");
+	if ((rc = ldvm__conf_get(ctx, "default_template", v, sizeof(v))) != 0)
+		return rc == LDVM_ENOENT ? 0 : rc;
+	if (!ldvm__valid_name(v, LDVM_NAME_MAX))
+		return ldvm__err(ctx, LDVM_EINVAL, "%s/litedvm.conf: invalid "
+		    "default_template '%s'", ldvm_confdir(), v);
+	snprintf(buf, size, "%s", v);
 	return 0;
 }

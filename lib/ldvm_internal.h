@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libxl.h>
 #include <xenstore.h>
@@ -47,6 +48,7 @@ struct ldvm_ctx {
 struct ldvm_template {
 	char name[LDVM_NAME_MAX + 1];
 	char *path;
+	char version[17];           /* hash of config and volume identities */
 	libxl_domain_config cfg;
 	bool dispvm;
 	int preload;
@@ -69,6 +71,10 @@ LDVM_HIDDEN void ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
 /* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
 LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);
+
+/* ---- configuration (config.c) ---- */
+LDVM_HIDDEN int ldvm__conf_get(struct ldvm_ctx *ctx, const char *key,
+    char *buf, size_t size);
 
 /* ---- validation of untrusted strings (validate.c) ---- */
 /* A name: [A-Za-z0-9][A-Za-z0-9_-]*, at most max bytes. */
@@ -132,6 +138,197 @@ LDVM_HIDDEN int ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms,
 /* Creates a paused domain from a complete config; see ldvm_domain_create. */
 LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
+
+/* ---- volumes (volume.c) ---- */
+enum ldvm__voldrv { LDVM_VOL_REFLINK, LDVM_VOL_COPY, LDVM_VOL_THIN };
+LDVM_HIDDEN const char *ldvm__vol_drvname(enum ldvm__voldrv drv);
+/*
+ * Where disposable disp's copy of origin (its disk vdev) goes: beside a
+ * file origin, or a thin snapshot /dev/VG/<disp>-<vdev> of an LVM origin.
+ */
+LDVM_HIDDEN int ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin,
+    const char *disp, const char *vdev, char *dst, size_t size);
+/*
+ * Makes dst (which must not exist) a copy-on-write copy of origin: a thin
+ * snapshot for an LVM path, else a
+ * reflink clone, or a plain copy where cloning is not supported.  On
+ * failure nothing is left at dst.
+ */
+LDVM_HIDDEN int ldvm__vol_snapshot(struct ldvm_ctx *ctx, const char *origin,
+    const char *dst, enum ldvm__voldrv *drv);
+/* Detaches loop devices backed by path and removes it; absent is fine. */
+LDVM_HIDDEN int ldvm__vol_remove(struct ldvm_ctx *ctx, const char *path);
+
+/* ---- LVM thin volumes (lvm.c) ---- */
+LDVM_HIDDEN bool ldvm__lvm_split(const char *path, char *vg, size_t vgsz,
+    char *lv, size_t lvsz);
+LDVM_HIDDEN bool ldvm__lvm_is_lv(struct ldvm_ctx *ctx, const char *path);
+LDVM_HIDDEN int ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin,
+    const char *dst);
+LDVM_HIDDEN int ldvm__lvm_remove(struct ldvm_ctx *ctx, const char *path);
+
+/* ---- state tree (state.c) ---- */
+LDVM_HIDDEN int ldvm__proc_start(pid_t pid, unsigned long long *start);
+/* "<pid>:<start time>" of the calling process. */
+LDVM_HIDDEN int ldvm__owner_self(char *buf, size_t size);
+LDVM_HIDDEN bool ldvm__owner_alive(const char *owner);
+/*
+ * Allocates a disposable name (size LDVM_NAME_MAX + 1) and its record.
+ * With pool_limit >= 0 the record is bound for tmpl's pool, and refused
+ * with LDVM_EEXIST when that many already are: the check and the
+ * reservation are one transaction, so concurrent fillers never overfill.
+ */
+LDVM_HIDDEN int ldvm__rec_new(struct ldvm_ctx *ctx, const char *tmpl,
+    const char *version, int pool_limit, char *name);
+/* /litedvm/disp/<name>[/<key>] */
+LDVM_HIDDEN int ldvm__rec_path(struct ldvm_ctx *ctx, char *buf, size_t size,
+    const char *name, const char *key);
+LDVM_HIDDEN int ldvm__rec_write(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *name, const char *key, const char *val);
+LDVM_HIDDEN int ldvm__rec_read(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *name, const char *key, char **val);
+LDVM_HIDDEN int ldvm__rec_rm(struct ldvm_ctx *ctx, const char *name);
+/* Children of an absolute path; free(*names) when done. */
+LDVM_HIDDEN int ldvm__rec_list(struct ldvm_ctx *ctx, const char *sub,
+    char ***names, unsigned *n);
+
+/* ---- disposables (disp.c) ---- */
+#define LDVM__MAX_PHASES 12
+struct ldvm_disp {
+	char name[LDVM_NAME_MAX + 1];
+	char tmpl[LDVM_NAME_MAX + 1];
+	uint32_t domid;
+	bool owned;
+	bool pooled;            /* came out of the preload pool */
+	char voldrv[16];
+	int nphases;
+	struct {
+		const char *name;
+		int64_t ms;
+	} phases[LDVM__MAX_PHASES];
+};
+/*
+ * Makes a disposable up to "agent ready"; bound for pool when pool_limit
+ * is >= 0 (see ldvm__rec_new).  On failure nothing is left.
+ */
+LDVM_HIDDEN int ldvm__disp_build(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, int pool_limit, struct ldvm_disp **out);
+/* A handle on the record of name, whatever its state. */
+LDVM_HIDDEN int ldvm__disp_load(struct ldvm_ctx *ctx, const char *name,
+    struct ldvm_disp **out);
+/* Destroys whatever the record of name describes, then the record. */
+LDVM_HIDDEN int ldvm__teardown(struct ldvm_ctx *ctx, const char *name);
+
+/* ---- preload pool (pool.c) ---- */
+/* Pool members of tmpl, oldest first; free(*names). */
+LDVM_HIDDEN int ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl,
+    char ***names, unsigned *n);
+/* True for a pool member that is fine as it is (paused, domain alive). */
+LDVM_HIDDEN bool ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name);
+/* Removes name from its template's pool listing, if it is in it. */
+LDVM_HIDDEN void ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name);
+
+/* ---- channel framing (proto.c) ---- */
+#define LDVM_PROTO_VERSION 1
+#define LDVM_FRAME_HDR 8
+#define LDVM_FRAME_MAX 65536
+#define LDVM_ERROR_MAX 1024
+#define LDVM_ARGV_MAX 4096
+#define LDVM_EXEC_TTY 0x1u
+enum {
+	LDVM_F_HELLO = 1, LDVM_F_EXEC, LDVM_F_STDIN, LDVM_F_STDOUT,
+	LDVM_F_STDERR, LDVM_F_EXIT, LDVM_F_ERROR, LDVM_F_WINSIZE
+};
+/* Which way a frame travels; each type has its allowed directions. */
+enum ldvm__dir { LDVM_TO_AGENT, LDVM_TO_DOM0 };
+/* Incremental receiver: at most one frame, bounded by LDVM_FRAME_MAX. */
+struct ldvm__rx {
+	enum ldvm__dir dir;
+	uint8_t hdr[LDVM_FRAME_HDR];
+	size_t hgot, pgot;
+	uint32_t type, len;
+	uint8_t buf[LDVM_FRAME_MAX];
+};
+LDVM_HIDDEN const char *ldvm__frame_name(uint32_t type);
+LDVM_HIDDEN void ldvm__put32(uint8_t *p, uint32_t v);
+LDVM_HIDDEN uint32_t ldvm__get32(const uint8_t *p);
+/* 0 when a frame of this type and length may travel in dir, else -1 and why. */
+LDVM_HIDDEN int ldvm__frame_check(uint32_t type, uint32_t len,
+    enum ldvm__dir dir, char *why, size_t whysz);
+LDVM_HIDDEN void ldvm__rx_init(struct ldvm__rx *rx, enum ldvm__dir dir);
+/* Bytes still needed to complete the header or the current frame. */
+LDVM_HIDDEN size_t ldvm__rx_want(const struct ldvm__rx *rx);
+/*
+ * Takes up to n bytes (*used says how many): 1 when a whole frame is in
+ * rx->type/len/buf, 0 when more is needed, -1 on a bad header (why).
+ */
+LDVM_HIDDEN int ldvm__rx_feed(struct ldvm__rx *rx, const uint8_t *p, size_t n,
+    size_t *used, char *why, size_t whysz);
+/* Forgets the frame just delivered. */
+LDVM_HIDDEN void ldvm__rx_next(struct ldvm__rx *rx);
+/* EXEC payload: u32 flags, u16 rows, u16 cols, argv NUL-terminated.
+ * Returns its length, 0 when argv is empty or does not fit. */
+LDVM_HIDDEN size_t ldvm__exec_encode(uint8_t *buf, size_t cap, unsigned flags,
+    uint16_t rows, uint16_t cols, char *const argv[]);
+/* Checks and decodes an EXEC payload; free(*argv) when done. */
+LDVM_HIDDEN int ldvm__exec_decode(const uint8_t *p, size_t len,
+    unsigned *flags, uint16_t *rows, uint16_t *cols, char ***argv, char *why,
+    size_t whysz);
+LDVM_HIDDEN void ldvm__exit_encode(uint8_t buf[8], int signaled, int value);
+/* The exit status (0..255, or 128 + signal); -1 when malformed. */
+LDVM_HIDDEN int ldvm__exit_decode(const uint8_t buf[8], int *status);
+
+/* ---- the vchan channel (chan.c) ---- */
+#define LDVM_HELLO_TIMEOUT_MS 30000
+struct libxenvchan;
+struct ldvm__chan {
+	struct libxenvchan *v;
+	struct ldvm__rx rx;
+};
+/* Waits for the channel's event, at most timeout_ms (-1: no bound). */
+LDVM_HIDDEN int ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    int timeout_ms);
+/* Sends a whole frame if the ring has room: 1 sent, 0 not yet, <0 error. */
+LDVM_HIDDEN int ldvm__chan_send(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    uint32_t type, const void *p, size_t len);
+LDVM_HIDDEN int ldvm__chan_send_wait(struct ldvm_ctx *ctx,
+    struct ldvm__chan *ch, uint32_t type, const void *p, size_t len,
+    int timeout_ms);
+/* 1 when a whole frame is in ch->rx, 0 when more must come, <0 error. */
+LDVM_HIDDEN int ldvm__chan_recv(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
+LDVM_HIDDEN int ldvm__chan_recv_wait(struct ldvm_ctx *ctx,
+    struct ldvm__chan *ch, int timeout_ms);
+/* Both sides: send HELLO, expect HELLO of the same version. */
+LDVM_HIDDEN int ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
+/* Agent: a vchan server for dom0 at xs_path. */
+LDVM_HIDDEN int ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
+    struct ldvm__chan **out);
+/* Agent: waits until the client connected. */
+LDVM_HIDDEN int ldvm__chan_accept(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
+/*
+ * dom0: claims the agent's current listener of domid in one transaction
+ * against claim_path (a dom0-only node with the last claimed number), so
+ * no two clients take the same one, then connects to it.
+ */
+LDVM_HIDDEN int ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *claim_path, int timeout_ms, struct ldvm__chan **out);
+LDVM_HIDDEN void ldvm__chan_close(struct ldvm__chan *ch);
+/*
+ * dom0: runs argv over ch, pumping in/out/err, until the agent reports the
+ * exit status (*status).  Never reads more from the channel than it can
+ * write out.
+ */
+LDVM_HIDDEN int ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    uint32_t domid, char *const argv[], int tty, int in, int out, int err,
+    int *status);
+/* Agent: serves one command on a connected channel. */
+LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
+
+/* ---- background work (spawn.c) ---- */
+/* Runs argv and waits; its stderr goes into the message on failure. */
+LDVM_HIDDEN int ldvm__run(struct ldvm_ctx *ctx, char *const argv[]);
+/* Starts "dvm-preload args..." detached; args ends with NULL (<= 6). */
+LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 
 /* ---- time ---- */
 LDVM_HIDDEN int64_t ldvm__now_ms(void);

@@ -202,6 +202,51 @@ START_TEST(confdir_lookup)
 }
 END_TEST
 
+START_TEST(version_tracks_changes)
+{
+	char path[] = "/tmp/ldvm-unit-XXXXXX", img[] = "/tmp/ldvm-img-XXXXXX";
+	char v1[17], v2[17], text[256];
+	struct ldvm_template *t;
+	int fd = mkstemp(path), ifd = mkstemp(img);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(ifd, 0);
+	close(fd);
+	snprintf(text, sizeof(text), "kernel=\"/k\"\ndisk=[\"format=raw,"
+	    "vdev=xvda,access=rw,target=%s\"]\n", img);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t), 0);
+	snprintf(v1, sizeof(v1), "%s", ldvm_template_version(t));
+	ck_assert_uint_eq(strlen(v1), 16);
+	ldvm_template_free(t);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t), 0);
+	ck_assert_str_eq(ldvm_template_version(t), v1);
+	ldvm_template_free(t);
+
+	/* The volume changes: a new version. */
+	ck_assert_int_eq(write(ifd, "x", 1), 1);
+	close(ifd);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t), 0);
+	snprintf(v2, sizeof(v2), "%s", ldvm_template_version(t));
+	ck_assert_str_ne(v2, v1);
+	ldvm_template_free(t);
+
+	/* The configuration changes: a new version again. */
+	ck_assert_ptr_nonnull(f = fopen(path, "a"));
+	fputs("memory = 256\n", f);
+	fclose(f);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t), 0);
+	ck_assert_str_ne(ldvm_template_version(t), v2);
+	ck_assert_str_ne(ldvm_template_version(t), v1);
+	ldvm_template_free(t);
+	unlink(path);
+	unlink(img);
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -215,6 +260,7 @@ config_suite(void)
 	tcase_add_test(core, defaults);
 	tcase_add_test(core, pvh_and_cmdline);
 	tcase_add_test(core, confdir_lookup);
+	tcase_add_test(core, version_tracks_changes);
 	tcase_add_loop_test(limits, refusals, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(limits, bad_names_and_files);
 	suite_add_tcase(s, core);

@@ -7,5 +7,7 @@
 Suite *validate_suite(void);
 Suite *config_suite(void);
 Suite *xs_suite(void);
+Suite *volume_suite(void);
+Suite *proto_suite(void);
 
 #endif

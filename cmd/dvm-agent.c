@@ -1,0 +1,73 @@
+/*
+ * dvm-agent: runs inside each disposable and serves commands from dom0.
+ */
+#include <err.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "litedvm.h"
+
+static volatile int stop;
+
+static void
+onsig(int sig)
+{
+	stop = sig;
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-v]\n", getprogname());
+	exit(2);
+}
+
+static void
+logline(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ldvm_ctx *ctx;
+	struct sigaction sa;
+	int ch, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "hv")) != -1) {
+		switch (ch) {
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+
+	if ((ctx = ldvm_ctx_new()) == NULL)
+		errx(1, "out of memory");
+	ldvm_set_interrupt(ctx, &stop);
+	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_DEBUG :
+	    LDVM_LOG_WARN);
+	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
+		errx(1, "%s", ldvm_errmsg(ctx));
+	ldvm_agent_serve(ctx);
+	if (stop)
+		return 0;
+	errx(1, "%s", ldvm_errmsg(ctx));
+}

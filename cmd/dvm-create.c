@@ -1,0 +1,202 @@
+/*
+ * dvm-create: make a disposable VM, print its name once its agent is ready,
+ * and leave it running; a background process removes it when it ends.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "litedvm.h"
+
+static volatile int stop;
+
+static void
+onsig(int sig)
+{
+	stop = sig;
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-v] [-t template]\n"
+	    "       %s -G\n", getprogname(), getprogname());
+	exit(2);
+}
+
+static void
+logline(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+static struct ldvm_ctx *
+open_ctx(int verbose)
+{
+	struct ldvm_ctx *ctx;
+
+	if ((ctx = ldvm_ctx_new()) == NULL)
+		errx(1, "out of memory");
+	ldvm_set_interrupt(ctx, &stop);
+	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_INFO :
+	    LDVM_LOG_WARN);
+	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
+		errx(1, "%s", ldvm_errmsg(ctx));
+	return ctx;
+}
+
+static int
+gc(void)
+{
+	struct ldvm_ctx *ctx = open_ctx(1);
+	unsigned n;
+	int rc = ldvm_gc(ctx, &n);
+
+	if (rc != 0)
+		warnx("%s", ldvm_errmsg(ctx));
+	if (n > 0)
+		fprintf(stderr, "%s: removed %u\n", getprogname(), n);
+	ldvm_ctx_free(ctx);
+	return rc == 0 ? 0 : 1;
+}
+
+/*
+ * The child makes the disposable and stays as its owner; it reports the
+ * name through fd, then detaches and waits for the domain to end.
+ */
+static int __attribute__((noreturn))
+creator(const char *tname, int verbose, int fd)
+{
+	char defname[LDVM_NAME_MAX + 1], line[LDVM_NAME_MAX + 2];
+	struct ldvm_template *t;
+	struct ldvm_disp *d;
+	struct ldvm_ctx *ctx = open_ctx(verbose);
+	const char *pname;
+	long ms;
+	int i, null, len;
+
+	if (tname == NULL) {
+		if (ldvm_default_template(ctx, defname, sizeof(defname)) != 0)
+			errx(1, "%s", ldvm_errmsg(ctx));
+		tname = defname;
+	}
+	if (ldvm_template_load(ctx, tname, &t) != 0)
+		errx(1, "template %s: %s", tname, ldvm_errmsg(ctx));
+	if (ldvm_disp_acquire(ctx, t, &d) != 0)
+		errx(1, "%s", ldvm_errmsg(ctx));
+	if (verbose) {
+		fprintf(stderr, "%s: %s: domain %u, %s%s\n",
+		    getprogname(), ldvm_disp_name(d), ldvm_disp_domid(d),
+		    ldvm_disp_from_pool(d) ? "from the preload pool" :
+		    "cold, volumes by ", ldvm_disp_from_pool(d) ? "" :
+		    ldvm_disp_voldriver(d));
+		for (i = 0; ldvm_disp_phase(d, i, &pname, &ms); i++)
+			fprintf(stderr, "%s: %s: %-20s %6ld ms\n",
+			    getprogname(), ldvm_disp_name(d), pname, ms);
+	}
+	len = snprintf(line, sizeof(line), "%s\n", ldvm_disp_name(d));
+	/* Nobody to hand it to (the caller died): take it down again. */
+	if (stop || write(fd, line, len) != len) {
+		ldvm_disp_destroy(ctx, d);
+		_exit(1);
+	}
+	close(fd);
+	setsid();
+	if ((null = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	ldvm_disp_monitor(ctx, d);
+	ldvm_disp_free(d);
+	ldvm_template_free(t);
+	ldvm_ctx_free(ctx);
+	_exit(0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *tname = NULL;
+	char name[LDVM_NAME_MAX + 2];
+	struct sigaction sa;
+	int ch, verbose = 0, dogc = 0, p[2], st;
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	while ((ch = getopt(argc, argv, "Ght:v")) != -1) {
+		switch (ch) {
+		case 'G':
+			dogc = 1;
+			break;
+		case 't':
+			tname = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 0) {
+		warnx("unexpected argument '%s'", argv[0]);
+		usage();
+	}
+	if (dogc && (tname != NULL || verbose)) {
+		warnx("-G takes no other option");
+		usage();
+	}
+	if (dogc)
+		return gc();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Fork before libxl exists: the child owns the disposable for life. */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		err(1, "pipe");
+	if ((pid = fork()) < 0)
+		err(1, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		creator(tname, verbose, p[1]);
+	}
+	close(p[1]);
+	while ((size_t)got < sizeof(name) - 1) {
+		n = read(p[0], name + got, sizeof(name) - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+		if (name[got - 1] == '\n')
+			break;
+	}
+	if (got == 0 || name[got - 1] != '\n') {
+		/* The child said why on stderr. */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		return 1;
+	}
+	name[got] = '\0';
+	fputs(name, stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}

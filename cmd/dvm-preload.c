@@ -1,0 +1,217 @@
+/*
+ * dvm-preload: keep pools of paused, booted disposables ready; list them;
+ * collect the garbage of dead owners.  Safe from cron or a timer at any
+ * rate, concurrently with itself and with dvm-run.
+ */
+#include <dirent.h>
+#include <err.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "litedvm.h"
+
+static volatile int stop;
+static int quiet, verbose;
+
+static void
+onsig(int sig)
+{
+	stop = sig;
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-qv] [-t template] [-n count]\n"
+	    "       %s -l\n"
+	    "       %s -G\n", getprogname(), getprogname(), getprogname());
+	exit(2);
+}
+
+static void
+logline(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	if (quiet && level < LDVM_LOG_ERROR)
+		return;
+	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+static void
+show(void *arg, const struct ldvm_info *i)
+{
+	char dom[16], mem[24];
+
+	(void)arg;
+	if (i->domid == (uint32_t)~0u)
+		snprintf(dom, sizeof(dom), "-");
+	else
+		snprintf(dom, sizeof(dom), "%u", i->domid);
+	snprintf(mem, sizeof(mem), "%llu",
+	    (unsigned long long)(i->memkb / 1024));
+	printf("%-12s %-12s %-9s %6s %7s %6ld %s%s\n", i->name, i->tmpl,
+	    i->state, dom, mem, i->age_s, i->pooled ? "pool (hidden)" :
+	    i->owner[0] == '\0' ? "-" : i->owner,
+	    i->pooled || i->owner_alive || i->owner[0] == '\0' ? "" :
+	    " (dead)");
+}
+
+static int
+fill(struct ldvm_ctx *ctx, const char *tname, int count, int all)
+{
+	struct ldvm_template *t;
+	unsigned pruned;
+	int made, have, rc;
+
+	if (ldvm_template_load(ctx, tname, &t) != 0) {
+		warnx("template %s: %s", tname, ldvm_errmsg(ctx));
+		return 1;
+	}
+	/* Sweeping every template: only those that ask for a pool. */
+	if (all && (!ldvm_template_is_dispvm(t) ||
+	    ldvm_template_preload(t) == 0)) {
+		ldvm_template_free(t);
+		return 0;
+	}
+	if (count == 0) {
+		rc = ldvm_pool_prune(ctx, t, &pruned);
+		ldvm_template_free(t);
+		if (rc != 0)
+			warnx("%s", ldvm_errmsg(ctx));
+		return rc != 0;
+	}
+	rc = ldvm_pool_fill(ctx, t, count, &made);
+	if (rc != 0)
+		warnx("%s", ldvm_errmsg(ctx));
+	if (verbose && ldvm_pool_size(ctx, tname, &have) == 0)
+		fprintf(stderr, "%s: %s: made %d, pool has %d\n",
+		    getprogname(), tname, made, have);
+	ldvm_template_free(t);
+	return rc != 0;
+}
+
+static int
+fill_all(struct ldvm_ctx *ctx)
+{
+	struct dirent *e;
+	DIR *d;
+	int failed = 0;
+
+	if ((d = opendir(ldvm_confdir())) == NULL)
+		err(1, "%s", ldvm_confdir());
+	while ((e = readdir(d)) != NULL && !stop) {
+		char name[LDVM_NAME_MAX + 1];
+		size_t n = strlen(e->d_name);
+
+		if (n <= 4 || n - 4 > LDVM_NAME_MAX ||
+		    strcmp(e->d_name + n - 4, ".cfg") != 0)
+			continue;
+		memcpy(name, e->d_name, n - 4);
+		name[n - 4] = '\0';
+		failed |= fill(ctx, name, -1, 1);
+	}
+	closedir(d);
+	return failed;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "gc", no_argument, NULL, 'G' },
+		{ "list", no_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *tname = NULL, *errstr;
+	struct ldvm_ctx *ctx;
+	struct sigaction sa;
+	int ch, list = 0, gc = 0, count = -1, rc;
+	unsigned removed;
+
+	while ((ch = getopt_long(argc, argv, "Ghln:qt:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'G':
+			gc = 1;
+			break;
+		case 'l':
+			list = 1;
+			break;
+		case 'n':
+			count = (int)strtonum(optarg, 0, 64, &errstr);
+			if (errstr != NULL) {
+				warnx("count %s: %s", optarg, errstr);
+				usage();
+			}
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 't':
+			tname = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc != 0) {
+		warnx("unexpected argument '%s'", argv[optind]);
+		usage();
+	}
+	if (list + gc > 1 || ((list || gc) && (tname != NULL || count >= 0))) {
+		warnx("-l and -G take no other option");
+		usage();
+	}
+	if (count >= 0 && tname == NULL) {
+		warnx("-n needs -t");
+		usage();
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((ctx = ldvm_ctx_new()) == NULL)
+		errx(1, "out of memory");
+	ldvm_set_interrupt(ctx, &stop);
+	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_INFO :
+	    LDVM_LOG_WARN);
+	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
+		errx(1, "%s", ldvm_errmsg(ctx));
+
+	if (list) {
+		printf("%-12s %-12s %-9s %6s %7s %6s %s\n", "NAME", "TEMPLATE",
+		    "STATE", "DOMID", "MEM_MB", "AGE_S", "OWNER");
+		rc = ldvm_list(ctx, show, NULL);
+		if (rc != 0)
+			warnx("%s", ldvm_errmsg(ctx));
+		ldvm_ctx_free(ctx);
+		return rc != 0;
+	}
+	/* Every run collects garbage first: a killed filler's leftovers. */
+	rc = ldvm_gc(ctx, &removed);
+	if (rc != 0)
+		warnx("gc: %s", ldvm_errmsg(ctx));
+	else if (removed > 0 && !quiet)
+		fprintf(stderr, "%s: removed %u left by dead owners\n",
+		    getprogname(), removed);
+	if (gc) {
+		ldvm_ctx_free(ctx);
+		return rc != 0;
+	}
+	rc = tname != NULL ? fill(ctx, tname, count, 0) : fill_all(ctx);
+	ldvm_ctx_free(ctx);
+	return rc;
+}

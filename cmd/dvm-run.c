@@ -1,0 +1,190 @@
+/*
+ * dvm-run: run a command in a fresh disposable VM (or an existing one) with
+ * standard input, output, error and exit status passed through.
+ */
+#include <err.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "litedvm.h"
+
+#define EXIT_LITEDVM 125
+
+static volatile int stop;
+
+static void
+onsig(int sig)
+{
+	stop = sig;
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-v] [-t template | -n name] [--] command "
+	    "[arg ...]\n", getprogname());
+	exit(EXIT_LITEDVM);
+}
+
+static void
+logline(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	(void)level;
+	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+static void
+phases(const struct ldvm_disp *d, int from)
+{
+	const char *name;
+	long ms;
+	int i;
+
+	for (i = from; ldvm_disp_phase(d, i, &name, &ms); i++)
+		fprintf(stderr, "%s: %s: %-20s %6ld ms\n", getprogname(),
+		    ldvm_disp_name(d), name, ms);
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onsig;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a signal must cut a wait short. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static struct termios saved;
+static int rawmode;
+
+static void
+restore_tty(void)
+{
+	if (rawmode)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+}
+
+static void
+raw_tty(void)
+{
+	struct termios t;
+
+	if (tcgetattr(STDIN_FILENO, &saved) < 0)
+		return;
+	t = saved;
+	cfmakeraw(&t);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) == 0) {
+		rawmode = 1;
+		atexit(restore_tty);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *tname = NULL, *dname = NULL;
+	char defname[LDVM_NAME_MAX + 1];
+	struct ldvm_template *t = NULL;
+	struct ldvm_disp *d = NULL;
+	struct ldvm_ctx *ctx;
+	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM;
+
+	while ((ch = getopt(argc, argv, "+hn:t:v")) != -1) {
+		switch (ch) {
+		case 'n':
+			dname = optarg;
+			break;
+		case 't':
+			tname = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		warnx("no command given");
+		usage();
+	}
+	if (tname != NULL && dname != NULL) {
+		warnx("-t and -n exclude each other");
+		usage();
+	}
+
+	catch_signals();
+	if ((ctx = ldvm_ctx_new()) == NULL)
+		errx(EXIT_LITEDVM, "out of memory");
+	ldvm_set_interrupt(ctx, &stop);
+	if (verbose)
+		ldvm_set_log(ctx, logline, NULL, LDVM_LOG_INFO);
+	else
+		ldvm_set_log(ctx, logline, NULL, LDVM_LOG_WARN);
+	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
+		errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+
+	if (dname != NULL) {
+		if (ldvm_disp_open(ctx, dname, &d) != 0)
+			errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+	} else {
+		if (tname == NULL) {
+			if (ldvm_default_template(ctx, defname,
+			    sizeof(defname)) != 0)
+				errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+			tname = defname;
+		}
+		if (ldvm_template_load(ctx, tname, &t) != 0)
+			errx(EXIT_LITEDVM, "template %s: %s", tname,
+			    ldvm_errmsg(ctx));
+		if (ldvm_disp_acquire(ctx, t, &d) != 0)
+			errx(stop ? 128 + stop : EXIT_LITEDVM, "%s",
+			    ldvm_errmsg(ctx));
+		if (verbose && ldvm_disp_from_pool(d))
+			fprintf(stderr, "%s: %s: domain %u, from the preload "
+			    "pool\n", getprogname(), ldvm_disp_name(d),
+			    ldvm_disp_domid(d));
+		else if (verbose)
+			fprintf(stderr, "%s: %s: domain %u, cold, volumes by "
+			    "%s\n", getprogname(), ldvm_disp_name(d),
+			    ldvm_disp_domid(d), ldvm_disp_voldriver(d));
+	}
+
+	tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	if (tty)
+		raw_tty();
+	rc = ldvm_disp_run(ctx, d, argv, tty, STDIN_FILENO, STDOUT_FILENO,
+	    STDERR_FILENO, &status);
+	restore_tty();
+	rawmode = 0;
+	if (rc != 0) {
+		warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
+		status = stop ? 128 + stop : EXIT_LITEDVM;
+	}
+	if (t != NULL) {
+		if (ldvm_disp_destroy(ctx, d) != 0) {
+			warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
+			status = EXIT_LITEDVM;
+		}
+	}
+	if (verbose)
+		phases(d, 0);
+	ldvm_disp_free(d);
+	ldvm_template_free(t);
+	ldvm_ctx_free(ctx);
+	return status;
+}

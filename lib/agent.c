@@ -1,0 +1,455 @@
+/*
+ * The agent's side of a session: take one EXEC from dom0, run it with
+ * pipes or a pseudo-terminal, pump its output into the channel only as
+ * fast as the channel drains, and report its exit status.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <libxenvchan.h>
+
+#include "ldvm_internal.h"
+
+struct child {
+	pid_t pid;
+	int pidfd;
+	int in, out, err;       /* our ends; -1 once closed */
+	bool tty;
+	bool exited;
+	int wstatus;
+};
+
+static void __attribute__((noreturn))
+exec_child(char **argv)
+{
+	static const char path[] =
+	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int e;
+
+	putenv((char *)path);
+	if (getenv("HOME") == NULL)
+		putenv("HOME=/root");
+	if (chdir(getenv("HOME")) < 0)
+		(void)chdir("/");
+	execvp(argv[0], argv);
+	e = errno;
+	dprintf(STDERR_FILENO, "dvm-agent: %s: %s\n", argv[0], strerror(e));
+	/* As env(1): 127 when not found, 126 when found but not runnable. */
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static int
+spawn(struct ldvm_ctx *ctx, char **argv, bool tty, uint16_t rows,
+    uint16_t cols, struct child *c)
+{
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	int master = -1;
+	char *slave = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->in = c->out = c->err = c->pidfd = -1;
+	c->tty = tty;
+	if (tty) {
+		struct winsize ws = { .ws_row = rows, .ws_col = cols };
+
+		if ((master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+		    grantpt(master) < 0 || unlockpt(master) < 0 ||
+		    (slave = ptsname(master)) == NULL) {
+			if (master >= 0)
+				close(master);
+			return ldvm__errno(ctx, LDVM_ESYS, "pseudo-terminal");
+		}
+		if (rows > 0 && cols > 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+	} else if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 ||
+	    pipe2(perr, O_CLOEXEC) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+	if ((c->pid = fork()) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "fork");
+	if (c->pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		setsid();
+		if (tty) {
+			int s = open(slave, O_RDWR);
+
+			if (s < 0)
+				_exit(126);
+			ioctl(s, TIOCSCTTY, 0);
+			dup2(s, 0);
+			dup2(s, 1);
+			dup2(s, 2);
+			if (s > 2)
+				close(s);
+			putenv("TERM=xterm");
+		} else {
+			dup2(pin[0], 0);
+			dup2(pout[1], 1);
+			dup2(perr[1], 2);
+		}
+		exec_child(argv);
+	}
+	if (tty) {
+		c->in = master;
+		c->out = dup(master);
+	} else {
+		close(pin[0]);
+		close(pout[1]);
+		close(perr[1]);
+		c->in = pin[1];
+		c->out = pout[0];
+		c->err = perr[0];
+	}
+	fcntl(c->in, F_SETFL, O_NONBLOCK);
+	fcntl(c->out, F_SETFL, O_NONBLOCK);
+	if (c->err >= 0)
+		fcntl(c->err, F_SETFL, O_NONBLOCK);
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "pidfd_open");
+	return 0;
+}
+
+static void
+closefd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Reads a command stream into one frame, sized to what the ring can take. */
+static int
+pump_out(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int *fd, uint32_t type)
+{
+	struct libxenvchan *v = ch->v;
+	static uint8_t buf[LDVM_FRAME_MAX];
+	int space = libxenvchan_buffer_space(v) - LDVM_FRAME_HDR;
+	size_t want;
+	ssize_t n;
+
+	if (space <= 0)
+		return 0;
+	want = (size_t)space < sizeof(buf) ? (size_t)space : sizeof(buf);
+	n = read(*fd, buf, want);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		/* EOF; a pty master says EIO once the last writer is gone. */
+		closefd(fd);
+		return ldvm__chan_send(ctx, ch, type, NULL, 0) < 0 ? -1 : 0;
+	}
+	return ldvm__chan_send(ctx, ch, type, buf, (size_t)n) < 0 ? -1 : 0;
+}
+
+static int
+run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
+    unsigned flags, uint16_t rows, uint16_t cols)
+{
+	struct libxenvchan *v = ch->v;
+	struct ldvm__rx *rx = &ch->rx;
+	struct child c;
+	size_t in_off = 0, in_len = 0;      /* pending stdin, in rx->buf */
+	bool in_close = false;
+	int rc;
+
+	if ((rc = spawn(ctx, argv, flags & LDVM_EXEC_TTY, rows, cols, &c)) != 0)
+		return rc;
+	for (;;) {
+		struct pollfd p[5];
+		int n = 0, iv, ip, io = -1, ie = -1, ii = -1;
+
+		/* dom0's frames, while no stdin is waiting to be written. */
+		while (in_len == 0 && !in_close) {
+			int r = ldvm__chan_recv(ctx, ch);
+
+			if (r < 0) {
+				rc = r;
+				goto out;
+			}
+			if (r == 0)
+				break;
+			if (rx->type == LDVM_F_STDIN) {
+				if (rx->len == 0) {
+					in_close = true;
+					ldvm__rx_next(rx);
+				} else {
+					in_off = 0;
+					in_len = rx->len;
+				}
+			} else if (rx->type == LDVM_F_WINSIZE) {
+				struct winsize ws = {
+					.ws_row = (uint16_t)(rx->buf[0] |
+					    rx->buf[1] << 8),
+					.ws_col = (uint16_t)(rx->buf[2] |
+					    rx->buf[3] << 8) };
+
+				if (c.tty && c.in >= 0)
+					ioctl(c.in, TIOCSWINSZ, &ws);
+				ldvm__rx_next(rx);
+			} else {
+				rc = ldvm__err(ctx, LDVM_EPROTO, "unexpected %s "
+				    "frame", ldvm__frame_name(rx->type));
+				goto out;
+			}
+		}
+		/* End of input: close the pipe (a pty gets an end-of-file). */
+		if (in_close && in_len == 0 && c.in >= 0) {
+			if (c.tty) {
+				char eof = 4;
+
+				(void)write(c.in, &eof, 1);
+				in_close = false;   /* once */
+			} else
+				closefd(&c.in);
+		}
+		if (c.exited && c.out < 0 && c.err < 0) {
+			uint8_t ex[8];
+			bool sig = WIFSIGNALED(c.wstatus);
+
+			ldvm__exit_encode(ex, sig, sig ? WTERMSIG(c.wstatus) :
+			    WEXITSTATUS(c.wstatus));
+			while ((rc = ldvm__chan_send(ctx, ch, LDVM_F_EXIT, ex, 8)) == 0) {
+				struct pollfd pw = {
+				    .fd = libxenvchan_fd_for_select(v),
+				    .events = POLLIN };
+
+				if (poll(&pw, 1, 30000) <= 0)
+					break;
+				libxenvchan_wait(v);
+			}
+			rc = rc == 1 ? 0 : rc < 0 ? rc : ldvm__err(ctx,
+			    LDVM_ETIMEDOUT, "dom0 stopped reading");
+			goto out;
+		}
+		if (!libxenvchan_is_open(v)) {
+			rc = ldvm__err(ctx, LDVM_EPROTO, "dom0 closed the channel");
+			goto out;
+		}
+
+		p[n].fd = libxenvchan_fd_for_select(v);
+		p[n].events = POLLIN;
+		iv = n++;
+		p[n].fd = c.pidfd;
+		p[n].events = c.exited ? 0 : POLLIN;
+		ip = n++;
+		if (c.out >= 0) {
+			p[n].fd = c.out;
+			p[n].events = POLLIN;
+			io = n++;
+		}
+		if (c.err >= 0) {
+			p[n].fd = c.err;
+			p[n].events = POLLIN;
+			ie = n++;
+		}
+		if (in_len > 0 && c.in >= 0) {
+			p[n].fd = c.in;
+			p[n].events = POLLOUT;
+			ii = n++;
+		}
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			goto out;
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+			goto out;
+		}
+		if (p[iv].revents)
+			libxenvchan_wait(v);
+		if (p[ip].revents & POLLIN) {
+			if (waitpid(c.pid, &c.wstatus, WNOHANG) == c.pid)
+				c.exited = true;
+		}
+		if (io >= 0 && p[io].revents &&
+		    pump_out(ctx, ch, &c.out, LDVM_F_STDOUT) < 0) {
+			rc = LDVM_EPROTO;
+			goto out;
+		}
+		if (ie >= 0 && p[ie].revents &&
+		    pump_out(ctx, ch, &c.err, LDVM_F_STDERR) < 0) {
+			rc = LDVM_EPROTO;
+			goto out;
+		}
+		if (ii >= 0 && p[ii].revents) {
+			ssize_t w = write(c.in, rx->buf + in_off, in_len);
+
+			if (w > 0) {
+				in_off += (size_t)w;
+				in_len -= (size_t)w;
+			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				/* The command closed its input: drop the rest. */
+				in_len = 0;
+				closefd(&c.in);
+			}
+			if (in_len == 0)
+				ldvm__rx_next(rx);
+		} else if (in_len > 0 && c.in < 0) {
+			in_len = 0;
+			ldvm__rx_next(rx);
+		}
+	}
+out:
+	if (!c.exited && c.pid > 0) {
+		/* dom0 went away or the session broke: end the command. */
+		kill(-c.pid, SIGKILL);
+		kill(c.pid, SIGKILL);
+		waitpid(c.pid, &c.wstatus, 0);
+	}
+	closefd(&c.in);
+	closefd(&c.out);
+	closefd(&c.err);
+	closefd(&c.pidfd);
+	return rc;
+}
+
+int
+ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	uint16_t rows, cols;
+	unsigned flags;
+	char why[160], **argv;
+	int rc;
+
+	if ((rc = ldvm__chan_hello(ctx, ch)) != 0 ||
+	    (rc = ldvm__chan_recv_wait(ctx, ch, LDVM_HELLO_TIMEOUT_MS)) != 0)
+		return rc;
+	if (ch->rx.type != LDVM_F_EXEC)
+		return ldvm__err(ctx, LDVM_EPROTO, "expected EXEC, got %s",
+		    ldvm__frame_name(ch->rx.type));
+	if (ldvm__exec_decode(ch->rx.buf, ch->rx.len, &flags, &rows, &cols,
+	    &argv, why, sizeof(why)) != 0) {
+		ldvm__chan_send_wait(ctx, ch, LDVM_F_ERROR, why, strlen(why),
+		    LDVM_HELLO_TIMEOUT_MS);
+		return ldvm__err(ctx, LDVM_EPROTO, "%s", why);
+	}
+	ldvm__rx_next(&ch->rx);
+	rc = run_session(ctx, ch, argv, flags, rows, cols);
+	if (rc != 0 && rc != LDVM_EPROTO && libxenvchan_is_open(ch->v)) {
+		const char *m = ldvm_errmsg(ctx);
+
+		ldvm__chan_send(ctx, ch, LDVM_F_ERROR, m, strlen(m));
+	}
+	free(argv);
+	return rc;
+}
+
+/*
+ * One listener: a vchan server at base/vchan/<seq>, announced in
+ * base/listen; reports on fd once dom0 connected, then serves that session.
+ */
+static void __attribute__((noreturn))
+listener(const char *base, unsigned long seq, int fd,
+    const volatile int *stop)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	struct ldvm__chan *ch;
+	char path[LDVM_XS_PATH_MAX], lpath[LDVM_XS_PATH_MAX], val[24];
+
+	signal(SIGCHLD, SIG_DFL);
+	/* A connection of our own: the parent's must not be shared. */
+	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
+		_exit(1);
+	ldvm_set_interrupt(ctx, stop);
+	snprintf(val, sizeof(val), "%lu", seq);
+	if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base, seq) ||
+	    ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) ||
+	    ldvm__chan_listen(ctx, path, &ch) != 0 ||
+	    ldvm__xs_write(ctx, XBT_NULL, lpath, val) != 0)
+		_exit(1);
+	if (ldvm__chan_accept(ctx, ch) != 0)
+		_exit(1);
+	(void)write(fd, "c", 1);
+	close(fd);
+	ldvm__chan_serve(ctx, ch);
+	ldvm__chan_close(ch);
+	ldvm_ctx_free(ctx);
+	_exit(0);
+}
+
+int
+ldvm_agent_serve(struct ldvm_ctx *ctx)
+{
+	char base[LDVM_XS_PATH_MAX], *id;
+	unsigned long seq = 1, domid;
+	unsigned failures = 0;
+	struct sigaction sa;
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
+		return rc;
+	if ((rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
+		return rc;
+	if (!ldvm__parse_uint(id, strlen(id), 0x7fef, &domid)) {
+		free(id);
+		return ldvm__err(ctx, LDVM_EPROTO, "bad own domain id");
+	}
+	free(id);
+	if ((rc = ldvm__path(ctx, base, sizeof(base),
+	    "/local/domain/%lu/data/litedvm", domid)) != 0)
+		return rc;
+	/* Whatever an earlier agent left is stale now. */
+	ldvm__xs_rm(ctx, XBT_NULL, base);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;     /* sessions reap themselves */
+	sigaction(SIGCHLD, &sa, NULL);
+	for (;;) {
+		char c;
+		int p[2];
+		pid_t pid;
+		ssize_t n;
+
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+		if ((pid = fork()) < 0) {
+			close(p[0]);
+			close(p[1]);
+			return ldvm__errno(ctx, LDVM_ESYS, "fork");
+		}
+		if (pid == 0) {
+			close(p[0]);
+			listener(base, seq, p[1], ctx->stop);
+		}
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+			if ((rc = ldvm__interrupted(ctx)) != 0)
+				break;
+		close(p[0]);
+		if (rc != 0) {
+			kill(pid, SIGTERM);
+			return rc;
+		}
+		if (n == 1) {
+			ldvm__log(ctx, LDVM_LOG_DEBUG, "session %lu connected",
+			    seq);
+			seq++;
+			failures = 0;
+			continue;
+		}
+		/* The listener died before anyone connected. */
+		ldvm__log(ctx, LDVM_LOG_WARN, "listener %lu failed", seq);
+		if (++failures >= 10)
+			return ldvm__err(ctx, LDVM_EXEN, "cannot set up a vchan "
+			    "listener (is xen-gntalloc loaded?)");
+		sleep(1);
+	}
+}

@@ -1,0 +1,513 @@
+/*
+ * The channel between dom0 and the agent inside a disposable: one
+ * libxenvchan connection per command, the agent its server.  Frames are
+ * written only whole (a ring holds any frame), read only as fast as their
+ * contents can be delivered, and checked by proto.c before use.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxenvchan.h>
+
+#include "ldvm_internal.h"
+
+/* Rings of 128 KiB each way: a whole frame of 64 KiB always fits. */
+#define RING_SIZE (128 * 1024)
+
+static struct ldvm__chan *
+chan_new(struct libxenvchan *v, enum ldvm__dir dir)
+{
+	struct ldvm__chan *ch = malloc(sizeof(*ch));
+
+	if (ch == NULL)
+		return NULL;
+	ch->v = v;
+	v->blocking = 0;
+	ldvm__rx_init(&ch->rx, dir);
+	return ch;
+}
+
+void
+ldvm__chan_close(struct ldvm__chan *ch)
+{
+	if (ch == NULL)
+		return;
+	libxenvchan_close(ch->v);
+	free(ch);
+}
+
+int
+ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
+    struct ldvm__chan **out)
+{
+	struct libxenvchan *v;
+
+	*out = NULL;
+	v = libxenvchan_server_init(&ctx->lg.vtable, 0, xs_path, RING_SIZE,
+	    RING_SIZE);
+	if (v == NULL)
+		return ldvm__errno(ctx, LDVM_EXEN, "vchan server at %s", xs_path);
+	if ((*out = chan_new(v, LDVM_TO_AGENT)) == NULL) {
+		libxenvchan_close(v);
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	}
+	return 0;
+}
+
+/* Waits for the channel's event, at most timeout_ms (-1: no bound). */
+int
+ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
+{
+	struct pollfd p = { .fd = libxenvchan_fd_for_select(ch->v),
+	    .events = POLLIN };
+	int n, rc;
+
+	if ((rc = ldvm__interrupted(ctx)) != 0)
+		return rc;
+	n = poll(&p, 1, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return ldvm__errno(ctx, LDVM_ESYS, "poll");
+	if (n > 0 && libxenvchan_wait(ch->v) < 0)
+		return ldvm__errno(ctx, LDVM_EXEN, "vchan event");
+	return ldvm__interrupted(ctx);
+}
+
+int
+ldvm__chan_accept(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	int rc;
+
+	while (libxenvchan_is_open(ch->v) == 2)
+		if ((rc = ldvm__chan_wait(ctx, ch, -1)) != 0)
+			return rc;
+	if (libxenvchan_is_open(ch->v) != 1)
+		return ldvm__err(ctx, LDVM_EPROTO, "vchan client went away");
+	return 0;
+}
+
+/* Sends a whole frame if the ring has room for it: 1 sent, 0 not yet. */
+int
+ldvm__chan_send(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t type,
+    const void *p, size_t len)
+{
+	uint8_t hdr[LDVM_FRAME_HDR];
+
+	if (!libxenvchan_is_open(ch->v))
+		return ldvm__err(ctx, LDVM_EPROTO, "channel closed by the peer");
+	if ((size_t)libxenvchan_buffer_space(ch->v) < sizeof(hdr) + len)
+		return 0;
+	ldvm__put32(hdr, type);
+	ldvm__put32(hdr + 4, (uint32_t)len);
+	if (libxenvchan_write(ch->v, hdr, sizeof(hdr)) != (int)sizeof(hdr) ||
+	    (len > 0 && libxenvchan_write(ch->v, p, len) != (int)len))
+		return ldvm__err(ctx, LDVM_EXEN, "vchan write failed");
+	return 1;
+}
+
+/* Sends a frame, waiting for room. */
+int
+ldvm__chan_send_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t type,
+    const void *p, size_t len, int timeout_ms)
+{
+	int64_t deadline = ldvm__now_ms() + timeout_ms;
+	int rc;
+
+	while ((rc = ldvm__chan_send(ctx, ch, type, p, len)) == 0) {
+		int64_t left = deadline - ldvm__now_ms();
+
+		if (left <= 0)
+			return ldvm__err(ctx, LDVM_ETIMEDOUT, "peer stopped "
+			    "reading the channel");
+		if ((rc = ldvm__chan_wait(ctx, ch, (int)left)) != 0)
+			return rc;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Reads what the ring has towards the next frame: 1 when a whole frame is
+ * in ch->rx, 0 when more must come, <0 on a protocol violation.
+ */
+int
+ldvm__chan_recv(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	uint8_t tmp[4096];
+	char why[160];
+
+	for (;;) {
+		size_t want = ldvm__rx_want(&ch->rx), used;
+		int avail = libxenvchan_data_ready(ch->v), n, r;
+
+		if (ch->rx.hgot == LDVM_FRAME_HDR && want == 0)
+			return 1;       /* an empty frame */
+		if (avail <= 0)
+			return 0;
+		if (want > sizeof(tmp))
+			want = sizeof(tmp);
+		if ((size_t)avail < want)
+			want = (size_t)avail;
+		if ((n = libxenvchan_read(ch->v, tmp, want)) <= 0)
+			return n == 0 ? 0 : ldvm__err(ctx, LDVM_EXEN,
+			    "vchan read failed");
+		r = ldvm__rx_feed(&ch->rx, tmp, (size_t)n, &used, why,
+		    sizeof(why));
+		if (r < 0)
+			return ldvm__err(ctx, LDVM_EPROTO, "%s", why);
+		if (r == 1)
+			return 1;
+	}
+}
+
+/* Waits for one whole frame (handshakes only). */
+int
+ldvm__chan_recv_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
+{
+	int64_t deadline = ldvm__now_ms() + timeout_ms;
+	int rc;
+
+	while ((rc = ldvm__chan_recv(ctx, ch)) == 0) {
+		int64_t left = deadline - ldvm__now_ms();
+
+		if (!libxenvchan_is_open(ch->v) &&
+		    libxenvchan_data_ready(ch->v) == 0)
+			return ldvm__err(ctx, LDVM_EPROTO, "peer closed the "
+			    "channel");
+		if (left <= 0)
+			return ldvm__err(ctx, LDVM_ETIMEDOUT, "peer silent on "
+			    "the channel");
+		if ((rc = ldvm__chan_wait(ctx, ch, (int)left)) != 0)
+			return rc;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int
+ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	uint8_t v[4];
+	int rc;
+
+	ldvm__put32(v, LDVM_PROTO_VERSION);
+	if ((rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_HELLO, v, 4,
+	    LDVM_HELLO_TIMEOUT_MS)) != 0 ||
+	    (rc = ldvm__chan_recv_wait(ctx, ch, LDVM_HELLO_TIMEOUT_MS)) != 0)
+		return rc;
+	if (ch->rx.type != LDVM_F_HELLO)
+		return ldvm__err(ctx, LDVM_EPROTO, "expected HELLO, got %s",
+		    ldvm__frame_name(ch->rx.type));
+	if (ldvm__get32(ch->rx.buf) != LDVM_PROTO_VERSION)
+		return ldvm__err(ctx, LDVM_EPROTO, "peer speaks protocol "
+		    "version %u, not %u", ldvm__get32(ch->rx.buf),
+		    LDVM_PROTO_VERSION);
+	ldvm__rx_next(&ch->rx);
+	return 0;
+}
+
+/* ---- dom0 side ---- */
+
+struct claim {
+	uint32_t domid;
+	const char *claim_path;
+	char listen_path[LDVM_XS_PATH_MAX];
+	unsigned long seq;
+	bool got;
+};
+
+static int
+claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct claim *c = arg;
+	unsigned long last = 0;
+	char val[16], *s;
+	int rc;
+
+	c->got = false;
+	rc = ldvm__xs_read_untrusted(ctx, t, c->listen_path, 10, LDVM_V_UINT,
+	    val, sizeof(val));
+	if (rc == LDVM_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (!ldvm__parse_uint(val, strlen(val), 999999999, &c->seq))
+		return ldvm__err(ctx, LDVM_EPROTO, "bad listener number");
+	if ((rc = ldvm__xs_read(ctx, t, c->claim_path, &s)) == 0) {
+		if (!ldvm__parse_uint(s, strlen(s), 999999999, &last))
+			last = 0;
+		free(s);
+		if (c->seq <= last)
+			return 0;       /* taken: wait for the next listener */
+	} else if (rc != LDVM_ENOENT)
+		return rc;
+	snprintf(val, sizeof(val), "%lu", c->seq);
+	if ((rc = ldvm__xs_write(ctx, t, c->claim_path, val)) != 0)
+		return rc;
+	c->got = true;
+	return 0;
+}
+
+int
+ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *claim_path, int timeout_ms, struct ldvm__chan **out)
+{
+	struct claim c = { .domid = domid, .claim_path = claim_path };
+	int64_t deadline = ldvm__now_ms() + timeout_ms;
+	char vpath[LDVM_XS_PATH_MAX];
+	struct libxenvchan *v;
+	int rc, watching = 0;
+
+	*out = NULL;
+	if ((rc = ldvm__path(ctx, c.listen_path, sizeof(c.listen_path),
+	    "/local/domain/%u/data/litedvm/listen", domid)) != 0)
+		return rc;
+	for (;;) {
+		int64_t left;
+
+		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
+			break;
+		if (c.got)
+			break;
+		left = deadline - ldvm__now_ms();
+		if (left <= 0) {
+			rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "agent in domain %u "
+			    "has no free listener", domid);
+			break;
+		}
+		if (!watching) {
+			if ((rc = ldvm__xs_watch(ctx, c.listen_path,
+			    "claim")) != 0)
+				break;
+			watching = 1;
+		}
+		rc = ldvm__xs_wait_watch(ctx, (int)left, NULL, 0, NULL, 0);
+		if (rc != 0 && rc != LDVM_ETIMEDOUT)
+			break;
+	}
+	if (watching)
+		ldvm__xs_unwatch(ctx, c.listen_path, "claim");
+	if (rc != 0)
+		return rc;
+	if ((rc = ldvm__path(ctx, vpath, sizeof(vpath),
+	    "/local/domain/%u/data/litedvm/vchan/%lu", domid, c.seq)) != 0)
+		return rc;
+	if ((v = libxenvchan_client_init(&ctx->lg.vtable, (int)domid,
+	    vpath)) == NULL)
+		return ldvm__errno(ctx, LDVM_EXEN, "cannot connect to the agent "
+		    "in domain %u", domid);
+	if ((*out = chan_new(v, LDVM_TO_DOM0)) == NULL) {
+		libxenvchan_close(v);
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	}
+	return 0;
+}
+
+/* Output waiting to be written to out_fd or err_fd, from ch->rx.buf. */
+struct pending {
+	int fd;
+	size_t off, len;
+};
+
+static int
+domain_alive(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	char path[64], *v;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
+	if ((v = xs_read(ctx->xs, XBT_NULL, path, NULL)) == NULL)
+		return 0;
+	free(v);
+	return 1;
+}
+
+int
+ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
+    char *const argv[], int tty, int in, int out, int err, int *status)
+{
+	static uint8_t inbuf[LDVM_FRAME_MAX];
+	struct pending pend = { .fd = -1 };
+	size_t inlen = 0;
+	bool in_eof = in < 0, eof_sent = false, exited = false;
+	int rc, watching = 0;
+	uint8_t *exec;
+	size_t elen;
+
+	*status = -1;
+	if ((rc = ldvm__chan_hello(ctx, ch)) != 0)
+		return rc;
+	if ((exec = malloc(LDVM_FRAME_MAX)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	elen = ldvm__exec_encode(exec, LDVM_FRAME_MAX, tty ? LDVM_EXEC_TTY : 0,
+	    24, 80, argv);
+	if (elen == 0) {
+		free(exec);
+		return ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
+		    "empty");
+	}
+	rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, exec, elen, LDVM_HELLO_TIMEOUT_MS);
+	free(exec);
+	if (rc != 0)
+		return rc;
+	/* A domain that dies never closes its end: watch for that too. */
+	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "chanrun")) != 0)
+		return rc;
+	watching = 1;
+
+	for (;;) {
+		struct pollfd p[4];
+		int n = 0, iv, ii = -1, io = -1, ix;
+
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			break;
+		/* Deliver frames only while no output is waiting. */
+		while (pend.fd < 0 && !exited) {
+			int r = ldvm__chan_recv(ctx, ch);
+
+			if (r < 0) {
+				rc = r;
+				goto out;
+			}
+			if (r == 0)
+				break;
+			switch (ch->rx.type) {
+			case LDVM_F_STDOUT:
+			case LDVM_F_STDERR:
+				pend.fd = ch->rx.type == LDVM_F_STDOUT ? out :
+				    err;
+				pend.off = 0;
+				pend.len = ch->rx.len;
+				if (pend.len == 0 || pend.fd < 0) {
+					pend.fd = -1;
+					ldvm__rx_next(&ch->rx);
+				}
+				break;
+			case LDVM_F_EXIT:
+				if (ldvm__exit_decode(ch->rx.buf, status)) {
+					rc = ldvm__err(ctx, LDVM_EPROTO,
+					    "malformed exit status");
+					goto out;
+				}
+				exited = true;
+				ldvm__rx_next(&ch->rx);
+				break;
+			case LDVM_F_ERROR:
+				if (!ldvm__valid_text((char *)ch->rx.buf,
+				    ch->rx.len)) {
+					rc = ldvm__err(ctx, LDVM_EPROTO,
+					    "agent sent an unprintable error");
+					goto out;
+				}
+				rc = ldvm__err(ctx, LDVM_EPROTO, "agent: %.*s",
+				    (int)ch->rx.len, (char *)ch->rx.buf);
+				goto out;
+			default:
+				rc = ldvm__err(ctx, LDVM_EPROTO, "unexpected %s "
+				    "frame", ldvm__frame_name(ch->rx.type));
+				goto out;
+			}
+		}
+		if (exited && pend.fd < 0) {
+			rc = 0;
+			break;
+		}
+		/* Standard input goes out whole frames at a time. */
+		if (inlen > 0) {
+			int r = ldvm__chan_send(ctx, ch, LDVM_F_STDIN, inbuf, inlen);
+
+			if (r < 0) {
+				rc = r;
+				break;
+			}
+			if (r == 1)
+				inlen = 0;
+		}
+		if (in_eof && inlen == 0 && !eof_sent && !exited) {
+			int r = ldvm__chan_send(ctx, ch, LDVM_F_STDIN, NULL, 0);
+
+			if (r < 0) {
+				rc = r;
+				break;
+			}
+			eof_sent = r == 1;
+		}
+		if (!exited && !libxenvchan_is_open(ch->v) &&
+		    libxenvchan_data_ready(ch->v) == 0) {
+			rc = ldvm__err(ctx, LDVM_EPROTO, "agent closed the "
+			    "channel without an exit status");
+			break;
+		}
+
+		p[n].fd = libxenvchan_fd_for_select(ch->v);
+		p[n].events = POLLIN;
+		iv = n++;
+		p[n].fd = xs_fileno(ctx->xs);
+		p[n].events = POLLIN;
+		ix = n++;
+		if (!in_eof && inlen == 0 && !exited) {
+			p[n].fd = in;
+			p[n].events = POLLIN;
+			ii = n++;
+		}
+		if (pend.fd >= 0) {
+			p[n].fd = pend.fd;
+			p[n].events = POLLOUT;
+			io = n++;
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+			break;
+		}
+		if (p[iv].revents && libxenvchan_wait(ch->v) < 0) {
+			rc = ldvm__errno(ctx, LDVM_EXEN, "vchan event");
+			break;
+		}
+		if (p[ix].revents) {
+			char **w;
+
+			while ((w = xs_check_watch(ctx->xs)) != NULL)
+				free(w);
+			if (!domain_alive(ctx, domid)) {
+				rc = ldvm__err(ctx, LDVM_ENOENT, "the disposable "
+				    "died");
+				break;
+			}
+		}
+		if (io >= 0 && p[io].revents) {
+			size_t want = pend.len - pend.off;
+			ssize_t w;
+
+			/* POLLOUT promises PIPE_BUF bytes: never block. */
+			if (want > PIPE_BUF)
+				want = PIPE_BUF;
+			w = write(pend.fd, ch->rx.buf + pend.off, want);
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				rc = ldvm__errno(ctx, LDVM_ESYS, "output "
+				    "closed");
+				break;
+			}
+			if (w > 0 && (pend.off += (size_t)w) == pend.len) {
+				pend.fd = -1;
+				ldvm__rx_next(&ch->rx);
+			}
+		}
+		if (ii >= 0 && p[ii].revents) {
+			ssize_t r = read(in, inbuf, sizeof(inbuf));
+
+			if (r > 0)
+				inlen = (size_t)r;
+			else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+				in_eof = true;
+		}
+	}
+out:
+	if (watching)
+		ldvm__xs_unwatch(ctx, "@releaseDomain", "chanrun");
+	return rc;
+}

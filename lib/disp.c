@@ -1,0 +1,685 @@
+/*
+ * Disposables: record, snapshot, create, boot to agent ready, run, tear
+ * down.  Every step is recorded in the state tree before it is taken, so
+ * a teardown (by the owner, or by garbage collection after the owner died)
+ * can always finish the job.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxl_utils.h>
+
+#include "ldvm_internal.h"
+
+static void
+phase(struct ldvm_disp *d, const char *name, int64_t *t0)
+{
+	int64_t now = ldvm__now_ms();
+
+	if (d->nphases < LDVM__MAX_PHASES) {
+		d->phases[d->nphases].name = name;
+		d->phases[d->nphases].ms = now - *t0;
+		d->nphases++;
+	}
+	*t0 = now;
+}
+
+static struct ldvm_disp *
+disp_alloc(const char *name, const char *tmpl)
+{
+	struct ldvm_disp *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	snprintf(d->tmpl, sizeof(d->tmpl), "%s", tmpl != NULL ? tmpl : "");
+	d->domid = (uint32_t)INVALID_DOMID;
+	return d;
+}
+
+static int
+make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    libxl_domain_config *cfg)
+{
+	int i, rc;
+
+	for (i = 0; i < cfg->num_disks; i++) {
+		libxl_device_disk *disk = &cfg->disks[i];
+		char path[PATH_MAX], key[64];
+		enum ldvm__voldrv drv;
+
+		if (!disk->readwrite)
+			continue;       /* read-only disks are shared */
+		if ((rc = ldvm__vol_plan(ctx, disk->pdev_path, d->name,
+		    disk->vdev, path, sizeof(path))) != 0)
+			return rc;
+		snprintf(key, sizeof(key), "volumes/%s", disk->vdev);
+		if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, key, path)))
+			return rc;
+		if ((rc = ldvm__vol_snapshot(ctx, disk->pdev_path, path,
+		    &drv)) != 0)
+			return rc;
+		snprintf(d->voldrv, sizeof(d->voldrv), "%s",
+		    ldvm__vol_drvname(drv));
+		free(disk->pdev_path);
+		if ((disk->pdev_path = strdup(path)) == NULL)
+			return ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+	}
+	return 0;
+}
+
+/* The domain id recorded for name, if it still names that domain. */
+static int
+recorded_domid(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
+{
+	unsigned long v;
+	char *s, *dn;
+	int rc;
+
+	*domid = (uint32_t)INVALID_DOMID;
+	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "domid", &s)) == 0) {
+		if (ldvm__parse_uint(s, strlen(s), 0x7fef, &v))
+			*domid = (uint32_t)v;
+		free(s);
+	} else if (rc != LDVM_ENOENT)
+		return rc;
+	if (*domid != (uint32_t)INVALID_DOMID) {
+		/* Domain ids are reused: trust one only while names agree. */
+		dn = libxl_domid_to_name(ctx->xl, *domid);
+		if (dn == NULL || strcmp(dn, name) != 0)
+			*domid = (uint32_t)INVALID_DOMID;
+		free(dn);
+	}
+	/* Killed between creating the domain and recording its id. */
+	if (*domid == (uint32_t)INVALID_DOMID &&
+	    libxl_name_to_domid(ctx->xl, name, domid) != 0)
+		*domid = (uint32_t)INVALID_DOMID;
+	return 0;
+}
+
+int
+ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
+{
+	char **vols = NULL, sub[LDVM_XS_PATH_MAX];
+	unsigned i, n = 0;
+	uint32_t domid;
+	int rc, first = 0;
+
+	/* Best effort: a missing record only means there is less to do. */
+	ldvm__rec_write(ctx, XBT_NULL, name, "state", "dying");
+	ldvm__pool_forget(ctx, name);
+	if ((rc = recorded_domid(ctx, name, &domid)) != 0)
+		first = rc;
+	if (domid != (uint32_t)INVALID_DOMID && domid != 0) {
+		rc = ldvm_domain_destroy(ctx, domid);
+		if (rc != 0 && rc != LDVM_ENOENT && first == 0)
+			first = rc;
+	}
+	snprintf(sub, sizeof(sub), LDVM_XS_ROOT "/disp/%s/volumes", name);
+	if ((rc = ldvm__rec_list(ctx, sub, &vols, &n)) != 0 && first == 0)
+		first = rc;
+	for (i = 0; i < n; i++) {
+		char key[96], *path;
+
+		snprintf(key, sizeof(key), "volumes/%s", vols[i]);
+		if (ldvm__rec_read(ctx, XBT_NULL, name, key, &path) != 0)
+			continue;
+		/* Only files we could have made: absolute, ours by name. */
+		if (path[0] == '/' && strstr(path, name) != NULL) {
+			rc = ldvm__vol_remove(ctx, path);
+			if (rc != 0 && first == 0)
+				first = rc;
+		}
+		free(path);
+	}
+	free(vols);
+	/* Keep the record while anything it describes may still exist. */
+	if (first != 0)
+		return first;
+	return ldvm__rec_rm(ctx, name);
+}
+
+/* Waits until the agent listens, the domain dies, or time runs out. */
+static int
+wait_ready(struct ldvm_ctx *ctx, struct ldvm_disp *d, int timeout_s)
+{
+	char path[LDVM_XS_PATH_MAX], val[16];
+	int64_t deadline = ldvm__now_ms() + (int64_t)timeout_s * 1000;
+	int rc;
+
+	if ((rc = ldvm__path(ctx, path, sizeof(path),
+	    "/local/domain/%u/data/litedvm/listen", d->domid)) != 0)
+		return rc;
+	if ((rc = ldvm__xs_watch(ctx, path, "ready")) != 0)
+		return rc;
+	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "release")) != 0) {
+		ldvm__xs_unwatch(ctx, path, "ready");
+		return rc;
+	}
+	for (;;) {
+		int64_t left = deadline - ldvm__now_ms();
+
+		rc = ldvm__xs_read_untrusted(ctx, XBT_NULL, path, 10,
+		    LDVM_V_UINT, val, sizeof(val));
+		if (rc == 0)
+			break;
+		if (rc != LDVM_ENOENT) {
+			rc = ldvm__err(ctx, LDVM_EPROTO, "%s: agent wrote a bad "
+			    "readiness value", d->name);
+			break;
+		}
+		if (ldvm_domain_exists(ctx, d->domid) != 1) {
+			rc = ldvm__err(ctx, LDVM_ENOENT, "%s: domain died while "
+			    "booting", d->name);
+			break;
+		}
+		if (left <= 0) {
+			rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "%s: agent not ready "
+			    "after %d s", d->name, timeout_s);
+			break;
+		}
+		rc = ldvm__xs_wait_watch(ctx, (int)left, NULL, 0, NULL, 0);
+		if (rc != 0 && rc != LDVM_ETIMEDOUT)
+			break;
+	}
+	ldvm__xs_unwatch(ctx, "@releaseDomain", "release");
+	ldvm__xs_unwatch(ctx, path, "ready");
+	return rc;
+}
+
+int
+ldvm_disp_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp **out)
+{
+	return ldvm__disp_build(ctx, t, -1, out);
+}
+
+int
+ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    int pool_limit, struct ldvm_disp **out)
+{
+	libxl_domain_config cfg;
+	struct ldvm_disp *d;
+	char name[LDVM_NAME_MAX + 1], val[16];
+	int64_t t0 = ldvm__now_ms();
+	int rc;
+
+	*out = NULL;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (!t->dispvm)
+		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
+		    "disposable template (set litedvm_dispvm_template = 1 in "
+		    "%s)", t->name, t->path);
+	if ((rc = ldvm__rec_new(ctx, t->name, t->version, pool_limit,
+	    name)) != 0)
+		return rc;
+	if ((d = disp_alloc(name, t->name)) == NULL) {
+		rc = ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
+		ldvm__rec_rm(ctx, name);
+		return rc;
+	}
+	d->owned = true;
+	phase(d, "record", &t0);
+	libxl_domain_config_init(&cfg);
+	libxl_domain_config_copy(ctx->xl, &cfg, &t->cfg);
+	free(cfg.c_info.name);
+	if ((cfg.c_info.name = strdup(name)) == NULL) {
+		rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+		goto fail;
+	}
+	if ((rc = make_volumes(ctx, d, &cfg)) != 0 ||
+	    (rc = ldvm__interrupted(ctx)) != 0)
+		goto fail;
+	phase(d, "snapshot", &t0);
+	if ((rc = ldvm__domain_create_cfg(ctx, &cfg, &d->domid)) != 0)
+		goto fail;
+	snprintf(val, sizeof(val), "%u", d->domid);
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "domid", val)) != 0 ||
+	    (rc = ldvm__interrupted(ctx)) != 0)
+		goto fail;
+	phase(d, "domain create", &t0);
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "booting")) ||
+	    (rc = ldvm_domain_unpause(ctx, d->domid)) != 0 ||
+	    (rc = wait_ready(ctx, d, t->ready_timeout)) != 0)
+		goto fail;
+	phase(d, "boot to agent ready", &t0);
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "ready")))
+		goto fail;
+	libxl_domain_config_dispose(&cfg);
+	*out = d;
+	return 0;
+fail:
+	libxl_domain_config_dispose(&cfg);
+	{
+		/* Keep the first error's message over the teardown's. */
+		char msg[sizeof(ctx->err)];
+
+		memcpy(msg, ctx->err, sizeof(msg));
+		ldvm__teardown(ctx, name);
+		memcpy(ctx->err, msg, sizeof(msg));
+	}
+	free(d);
+	return rc;
+}
+
+int
+ldvm__disp_load(struct ldvm_ctx *ctx, const char *name, struct ldvm_disp **out)
+{
+	struct ldvm_disp *d;
+	char *tmpl = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl)))
+		return rc == LDVM_ENOENT ? ldvm__err(ctx, LDVM_ENOENT,
+		    "no disposable named %s", name) : rc;
+	d = disp_alloc(name, tmpl);
+	free(tmpl);
+	if (d == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
+	if ((rc = recorded_domid(ctx, name, &d->domid)) != 0) {
+		free(d);
+		return rc;
+	}
+	*out = d;
+	return 0;
+}
+
+int
+ldvm_disp_open(struct ldvm_ctx *ctx, const char *name, struct ldvm_disp **out)
+{
+	struct ldvm_disp *d;
+	char *state = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__disp_load(ctx, name, &d)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "state", &state)) != 0)
+		goto fail;
+	if (d->domid == (uint32_t)INVALID_DOMID ||
+	    (strcmp(state, "ready") != 0 && strcmp(state, "running") != 0)) {
+		rc = ldvm__err(ctx, LDVM_ENOENT, "%s is not running (%s)",
+		    name, state);
+		goto fail;
+	}
+	free(state);
+	*out = d;
+	return 0;
+fail:
+	free(state);
+	free(d);
+	return rc;
+}
+
+const char *
+ldvm_disp_name(const struct ldvm_disp *d)
+{
+	return d->name;
+}
+
+uint32_t
+ldvm_disp_domid(const struct ldvm_disp *d)
+{
+	return d->domid;
+}
+
+const char *
+ldvm_disp_voldriver(const struct ldvm_disp *d)
+{
+	return d->voldrv[0] != '\0' ? d->voldrv : "none";
+}
+
+int
+ldvm_disp_phase(const struct ldvm_disp *d, int i, const char **name,
+    long *ms)
+{
+	if (i < 0 || i >= d->nphases)
+		return 0;
+	*name = d->phases[i].name;
+	*ms = (long)d->phases[i].ms;
+	return 1;
+}
+
+int
+ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
+    int tty, int in, int out, int err, int *status)
+{
+	struct ldvm__chan *ch = NULL;
+	char claim[LDVM_XS_PATH_MAX];
+	int64_t t0 = ldvm__now_ms();
+	int rc;
+
+	if ((rc = ldvm__rec_path(ctx, claim, sizeof(claim), d->name,
+	    "chan")) != 0)
+		return rc;
+	rc = ldvm__chan_claim_connect(ctx, d->domid, claim, 10000, &ch);
+	if (rc != 0)
+		return rc;
+	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
+	phase(d, "channel connect", &t0);
+	rc = ldvm__chan_run(ctx, ch, d->domid, argv, tty, in, out, err, status);
+	ldvm__chan_close(ch);
+	phase(d, "command", &t0);
+	return rc;
+}
+
+static void
+refill(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	char *args[] = { "-q", "-t", (char *)t->name, NULL };
+
+	if (t->preload > 0)
+		ldvm__spawn_preload(ctx, args);
+}
+
+int
+ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp **out)
+{
+	int rc;
+
+	if (!t->dispvm)
+		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
+		    "disposable template (set litedvm_dispvm_template = 1 in "
+		    "%s)", t->name, t->path);
+	rc = ldvm_pool_claim(ctx, t, out);
+	if (rc != LDVM_ENOENT) {
+		if (rc == 0)
+			refill(ctx, t);
+		return rc;
+	}
+	/* Empty pool: a cold one now, and have the pool refilled aside. */
+	refill(ctx, t);
+	return ldvm_disp_create(ctx, t, out);
+}
+
+int
+ldvm_disp_from_pool(const struct ldvm_disp *d)
+{
+	return d->pooled;
+}
+
+static int
+release_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	const char *name = arg;
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, t, name, "state", "dying")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, name, "owner", "")) != 0)
+		return rc;
+	return 0;
+}
+
+int
+ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
+{
+	int64_t t0 = ldvm__now_ms();
+	char *args[] = { "-q", "--gc", NULL };
+	int rc;
+
+	if (!d->pooled) {
+		rc = ldvm__teardown(ctx, d->name);
+		phase(d, "teardown", &t0);
+		return rc;
+	}
+	/*
+	 * Off the caller's path: "dying" bars any further use at once, and
+	 * with no owner the garbage collector started here finishes it.
+	 */
+	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
+		return ldvm__teardown(ctx, d->name);
+	rc = ldvm__spawn_preload(ctx, args);
+	phase(d, "teardown handed off", &t0);
+	return rc;
+}
+
+void
+ldvm_disp_free(struct ldvm_disp *d)
+{
+	free(d);
+}
+
+int
+ldvm_disp_remove(struct ldvm_ctx *ctx, const char *name)
+{
+	char *tmpl;
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl)))
+		return rc == LDVM_ENOENT ? ldvm__err(ctx, LDVM_ENOENT,
+		    "no disposable named %s", name) : rc;
+	free(tmpl);
+	return ldvm__teardown(ctx, name);
+}
+
+struct adopt {
+	const char *name;
+	const char *from;
+	char self[64];
+};
+
+static int
+adopt_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct adopt *a = arg;
+	char *cur;
+	int rc;
+
+	if ((rc = ldvm__rec_read(ctx, t, a->name, "owner", &cur)) != 0)
+		return rc;
+	if (strcmp(cur, a->from) != 0) {
+		free(cur);
+		return ldvm__err(ctx, LDVM_EPERM, "%s changed owner", a->name);
+	}
+	free(cur);
+	return ldvm__rec_write(ctx, t, a->name, "owner", a->self);
+}
+
+int
+ldvm_disp_owner(struct ldvm_ctx *ctx, const char *name, char *buf,
+    size_t size)
+{
+	char *s;
+	int rc;
+
+	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "owner", &s)) != 0)
+		return rc;
+	snprintf(buf, size, "%s", s);
+	free(s);
+	return 0;
+}
+
+int
+ldvm_disp_adopt(struct ldvm_ctx *ctx, const char *name, const char *from,
+    struct ldvm_disp **out)
+{
+	struct adopt a = { .name = name, .from = from };
+	int rc;
+
+	*out = NULL;
+	if (ldvm__owner_self(a.self, sizeof(a.self)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
+	if ((rc = ldvm__xs_txn(ctx, adopt_txn, &a)) != 0)
+		return rc;
+	if ((rc = ldvm_disp_open(ctx, name, out)) != 0)
+		return rc;
+	(*out)->owned = true;
+	return 0;
+}
+
+int
+ldvm_disp_monitor(struct ldvm_ctx *ctx, struct ldvm_disp *d)
+{
+	int how, rc;
+
+	rc = ldvm_domain_wait(ctx, d->domid, -1, &how);
+	if (rc != 0 && rc != LDVM_EINTR && rc != LDVM_ENOENT)
+		return rc;
+	return ldvm__teardown(ctx, d->name);
+}
+
+struct take {
+	const char *name;
+	const char *seen;       /* owner as seen when deciding; NULL: none */
+	char self[64];
+};
+
+static int
+take_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct take *k = arg;
+	char *cur = NULL;
+	int rc, same;
+
+	rc = ldvm__rec_read(ctx, t, k->name, "owner", &cur);
+	if (rc != 0 && rc != LDVM_ENOENT)
+		return rc;
+	same = (cur == NULL && k->seen == NULL) ||
+	    (cur != NULL && k->seen != NULL && strcmp(cur, k->seen) == 0);
+	free(cur);
+	if (!same)
+		return LDVM_EPERM;      /* someone claimed it meanwhile */
+	return ldvm__rec_write(ctx, t, k->name, "owner", k->self);
+}
+
+/*
+ * Garbage collection decides on what it saw; take the record over only if
+ * its owner is still that, so a concurrent claim always wins.
+ */
+static int
+take_over(struct ldvm_ctx *ctx, const char *name, const char *seen)
+{
+	struct take k = { .name = name, .seen = seen };
+
+	if (ldvm__owner_self(k.self, sizeof(k.self)) < 0)
+		return LDVM_ESYS;
+	return ldvm__xs_txn(ctx, take_txn, &k);
+}
+
+/* A record past creation whose domain no longer exists. */
+static bool
+domain_gone(struct ldvm_ctx *ctx, const char *name)
+{
+	uint32_t domid;
+	char *state;
+	bool created;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "state", &state) != 0)
+		return false;
+	created = strcmp(state, "ready") == 0 || strcmp(state, "running") == 0;
+	free(state);
+	if (!created || recorded_domid(ctx, name, &domid) != 0)
+		return false;
+	return domid == (uint32_t)INVALID_DOMID;
+}
+
+int
+ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
+{
+	char **names = NULL;
+	unsigned i, n = 0;
+	int rc, first = 0;
+
+	*removed = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		char *owner = NULL;
+		bool alive;
+
+		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
+			continue;
+		rc = ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
+		if (rc == LDVM_ENOENT)
+			owner = NULL;   /* half-written record: nobody has it */
+		else if (rc != 0) {
+			if (first == 0)
+				first = rc;
+			continue;
+		}
+		alive = owner != NULL && (ldvm__owner_alive(owner) ||
+		    ldvm__pool_keeps(ctx, names[i]));
+		if ((alive && !domain_gone(ctx, names[i])) ||
+		    take_over(ctx, names[i], owner) != 0) {
+			free(owner);
+			continue;
+		}
+		free(owner);
+		ldvm__log(ctx, LDVM_LOG_INFO, "%s: owner or domain gone, "
+		    "tearing down", names[i]);
+		if ((rc = ldvm__teardown(ctx, names[i])) != 0) {
+			if (first == 0)
+				first = rc;
+			continue;
+		}
+		(*removed)++;
+	}
+	free(names);
+	return first;
+}
+
+int
+ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg)
+{
+	char **names = NULL;
+	unsigned i, n = 0;
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		struct ldvm_info info;
+		char *tmpl = NULL, *state = NULL, *owner = NULL, *created = NULL;
+		libxl_dominfo di;
+		unsigned long c;
+
+		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.name = names[i];
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "template", &tmpl);
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "state", &state);
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "created", &created);
+		info.tmpl = tmpl != NULL ? tmpl : "?";
+		info.state = state != NULL ? state : "?";
+		info.owner = owner != NULL ? owner : "";
+		info.pooled = owner != NULL && strcmp(owner, "pool") == 0;
+		info.owner_alive = owner != NULL && ldvm__owner_alive(owner);
+		if (created != NULL &&
+		    ldvm__parse_uint(created, strlen(created), ~0UL, &c))
+			info.age_s = (long)(time(NULL) - (time_t)c);
+		recorded_domid(ctx, names[i], &info.domid);
+		libxl_dominfo_init(&di);
+		if (info.domid != (uint32_t)INVALID_DOMID &&
+		    libxl_domain_info(ctx->xl, &di, info.domid) == 0)
+			info.memkb = di.current_memkb;
+		else
+			info.domid = (uint32_t)INVALID_DOMID;
+		libxl_dominfo_dispose(&di);
+		fn(arg, &info);
+		free(tmpl);
+		free(state);
+		free(owner);
+		free(created);
+	}
+	free(names);
+	return 0;
+}

@@ -1,0 +1,467 @@
+/*
+ * The preload pool: paused, booted, ballooned-down disposables per
+ * template, listed under /litedvm/pool/<template>.  Filling reserves a
+ * slot and building is bounded by the pool size in one transaction;
+ * claiming is one transaction that takes the oldest member of the current
+ * template version.  Members of an older version, and members someone
+ * unpaused, are never handed out: pruning destroys them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libxl_utils.h>
+
+#include "ldvm_internal.h"
+
+#define DEFAULT_MIN_FREE_MB 256
+#define BALLOON_WAIT_S 20
+#define POOL_OWNER "pool"
+
+static int
+pool_path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *tmpl,
+    const char *name)
+{
+	if (name == NULL)
+		return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s", tmpl);
+	return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s/%s", tmpl,
+	    name);
+}
+
+static unsigned long
+dispnum(const char *name)
+{
+	unsigned long v;
+
+	if (strncmp(name, "disp", 4) != 0 ||
+	    !ldvm__parse_uint(name + 4, strlen(name + 4), 999999999, &v))
+		return ~0UL;
+	return v;
+}
+
+static int
+by_age(const void *a, const void *b)
+{
+	unsigned long x = dispnum(*(char *const *)a);
+	unsigned long y = dispnum(*(char *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+paused(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	libxl_dominfo info;
+	int p;
+
+	libxl_dominfo_init(&info);
+	if (libxl_domain_info(ctx->xl, &info, domid) != 0)
+		return -1;
+	p = info.paused;
+	libxl_dominfo_dispose(&info);
+	return p;
+}
+
+struct leave {
+	const char *tmpl;
+	const char *name;
+	const char *owner;          /* new owner */
+	bool was_member;
+};
+
+/* Takes name out of the pool (if it is still in it) and gives it an owner. */
+static int
+leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct leave *l = arg;
+	char path[LDVM_XS_PATH_MAX], *v;
+	int rc;
+
+	if ((rc = pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
+		return rc;
+	if ((v = xs_read(ctx->xs, t, path, NULL)) == NULL) {
+		l->was_member = false;
+		return errno == EAGAIN ? ldvm__errno(ctx, LDVM_EAGAIN, "read") :
+		    0;
+	}
+	free(v);
+	l->was_member = true;
+	if ((rc = ldvm__xs_rm(ctx, t, path)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_path(ctx, path, sizeof(path), l->name, "pool")))
+		return rc;
+	if ((rc = ldvm__xs_rm(ctx, t, path)) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, l->name, "state", "claimed")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, l->name, "owner", l->owner)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Removes a member from the pool and destroys it. */
+static int
+discard(struct ldvm_ctx *ctx, const char *tmpl, const char *name,
+    const char *why)
+{
+	char self[64];
+	struct leave l = { .tmpl = tmpl, .name = name, .owner = self };
+	int rc;
+
+	if (ldvm__owner_self(self, sizeof(self)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
+	if ((rc = ldvm__xs_txn(ctx, leave_txn, &l)) != 0)
+		return rc;
+	if (!l.was_member)
+		return 0;       /* somebody else took it first */
+	ldvm__log(ctx, LDVM_LOG_INFO, "%s: %s, replacing", name, why);
+	return ldvm__teardown(ctx, name);
+}
+
+/*
+ * Why a pool member must not be handed out, or NULL when it is fine:
+ * made from another template version, gone, or not paused any more.
+ */
+static const char *
+member_problem(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    const char *name)
+{
+	unsigned long v;
+	char *s;
+	int p;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "version", &s) != 0)
+		return "record incomplete";
+	p = strcmp(s, t->version) != 0;
+	free(s);
+	if (p)
+		return "made from an older template version";
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "domid", &s) != 0)
+		return "no domain recorded";
+	p = ldvm__parse_uint(s, strlen(s), 0x7fef, &v);
+	free(s);
+	if (!p)
+		return "bad domain id";
+	if ((p = paused(ctx, (uint32_t)v)) < 0)
+		return "domain gone";
+	if (p == 0)
+		return "unpaused by someone else: treated as used";
+	return NULL;
+}
+
+int
+ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl, char ***names,
+    unsigned *n)
+{
+	char path[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if ((rc = pool_path(ctx, path, sizeof(path), tmpl, NULL)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_list(ctx, path, names, n)) != 0)
+		return rc;
+	if (*n > 1)
+		qsort(*names, *n, sizeof(**names), by_age);
+	return 0;
+}
+
+int
+ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    unsigned *removed)
+{
+	char **names;
+	unsigned i, n;
+	int rc, first = 0;
+
+	*removed = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__pool_members(ctx, t->name, &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const char *why = member_problem(ctx, t, names[i]);
+
+		if (why == NULL)
+			continue;
+		if ((rc = discard(ctx, t->name, names[i], why)) != 0 &&
+		    first == 0)
+			first = rc;
+		else
+			(*removed)++;
+	}
+	free(names);
+	return first;
+}
+
+static int
+enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	unsigned long minmb = DEFAULT_MIN_FREE_MB;
+	uint64_t freekb;
+	char v[32];
+	int xrc;
+
+	if (ldvm__conf_get(ctx, "preload_min_free_memory", v, sizeof(v)) == 0 &&
+	    !ldvm__parse_uint(v, strlen(v), 1UL << 30, &minmb))
+		return ldvm__err(ctx, LDVM_EINVAL, "%s/litedvm.conf: bad "
+		    "preload_min_free_memory '%s'", ldvm_confdir(), v);
+	if ((xrc = libxl_get_free_memory(ctx->xl, &freekb)) != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
+	if (freekb < t->cfg.b_info.max_memkb + (uint64_t)minmb * 1024)
+		return ldvm__err(ctx, LDVM_EAGAIN, "pool of %s: not preloading, "
+		    "free memory %llu MiB would fall below %lu MiB", t->name,
+		    (unsigned long long)(freekb / 1024), minmb);
+	return 0;
+}
+
+struct join {
+	const char *tmpl;
+	const char *name;
+};
+
+static int
+join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct join *j = arg;
+	char path[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if ((rc = pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
+	    (rc = ldvm__xs_write(ctx, t, path, "")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, j->name, "state", "paused")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, j->name, "owner", POOL_OWNER)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Boots one member, balloons it down, pauses it and lists it. */
+static int
+preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
+{
+	struct ldvm_disp *d;
+	struct join j;
+	int rc, xrc;
+
+	if ((rc = ldvm__disp_build(ctx, t, count, &d)) != 0)
+		return rc;
+	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
+		xrc = libxl_set_memory_target(ctx->xl, d->domid,
+		    (int64_t)t->preload_memkb, 0, 1);
+		if (xrc == 0)
+			xrc = libxl_wait_for_memory_target(ctx->xl, d->domid,
+			    BALLOON_WAIT_S);
+		/* A guest slow to balloon still serves; just log it. */
+		if (xrc != 0)
+			ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon to %llu MiB: "
+			    "libxl error %d", d->name,
+			    (unsigned long long)(t->preload_memkb / 1024), xrc);
+	}
+	if ((rc = ldvm_domain_pause(ctx, d->domid)) != 0)
+		goto fail;
+	j.tmpl = t->name;
+	j.name = d->name;
+	if ((rc = ldvm__xs_txn(ctx, join_txn, &j)) != 0)
+		goto fail;
+	ldvm__log(ctx, LDVM_LOG_INFO, "%s: preloaded for %s", d->name,
+	    t->name);
+	free(d);
+	return 0;
+fail:
+	ldvm__teardown(ctx, d->name);
+	free(d);
+	return rc;
+}
+
+int
+ldvm_pool_fill(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count,
+    int *made)
+{
+	unsigned pruned;
+	int rc;
+
+	*made = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (!t->dispvm)
+		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
+		    "disposable template", t->name);
+	if (count < 0)
+		count = t->preload;
+	if ((rc = ldvm_pool_prune(ctx, t, &pruned)) != 0)
+		return rc;
+	for (;;) {
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
+		if ((rc = enough_memory(ctx, t)) != 0)
+			return rc;
+		rc = preload_one(ctx, t, count);
+		if (rc == LDVM_EEXIST)
+			return 0;       /* full, also by others' work */
+		if (rc != 0) {
+			char msg[sizeof(ctx->err)];
+
+			memcpy(msg, ctx->err, sizeof(msg));
+			return ldvm__err(ctx, rc, "pool of %s: %s", t->name,
+			    msg);
+		}
+		(*made)++;
+	}
+}
+
+struct claim {
+	const struct ldvm_template *t;
+	const char *owner;
+	char name[LDVM_NAME_MAX + 1];
+};
+
+static int
+claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct claim *c = arg;
+	char path[LDVM_XS_PATH_MAX], **names;
+	unsigned i, n;
+	int rc;
+
+	c->name[0] = '\0';
+	if ((rc = pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
+		return rc;
+	if ((names = xs_directory(ctx->xs, t, path, &n)) == NULL)
+		return errno == ENOENT ? 0 : ldvm__errno(ctx, errno == EAGAIN ?
+		    LDVM_EAGAIN : LDVM_EXEN, "xenstore list %s", path);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_age);
+	for (i = 0; i < n; i++) {
+		char *v;
+		bool same;
+		struct leave l = { .tmpl = c->t->name, .owner = c->owner };
+
+		if (ldvm__rec_read(ctx, t, names[i], "version", &v) != 0)
+			continue;
+		same = strcmp(v, c->t->version) == 0;
+		free(v);
+		if (!same)
+			continue;   /* an older version: pruning replaces it */
+		l.name = names[i];
+		if ((rc = leave_txn(ctx, t, &l)) != 0) {
+			free(names);
+			return rc;
+		}
+		snprintf(c->name, sizeof(c->name), "%s", names[i]);
+		break;
+	}
+	free(names);
+	return 0;
+}
+
+int
+ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp **out)
+{
+	struct claim c = { .t = t };
+	char self[64];
+	int64_t t0 = ldvm__now_ms();
+	int rc, p, xrc;
+
+	*out = NULL;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (ldvm__owner_self(self, sizeof(self)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
+	c.owner = self;
+	for (;;) {
+		struct ldvm_disp *d;
+
+		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
+			return rc;
+		if (c.name[0] == '\0')
+			return ldvm__err(ctx, LDVM_ENOENT, "pool of %s is empty",
+			    t->name);
+		if ((rc = ldvm__disp_load(ctx, c.name, &d)) != 0)
+			return rc;
+		d->owned = true;
+		d->pooled = true;
+		p = paused(ctx, d->domid);
+		if (p != 1) {
+			/* Unpaused behind our back, or gone: never hand out. */
+			ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, "
+			    "destroying", d->name, p < 0 ? "gone" : "was "
+			    "unpaused by someone else");
+			ldvm__teardown(ctx, d->name);
+			free(d);
+			continue;
+		}
+		if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
+			ldvm__teardown(ctx, d->name);
+			free(d);
+			return rc;
+		}
+		/* Give the memory back; the guest balloons up on its own. */
+		if (t->preload_memkb < t->cfg.b_info.target_memkb) {
+			xrc = libxl_set_memory_target(ctx->xl, d->domid,
+			    (int64_t)t->cfg.b_info.target_memkb, 0, 1);
+			if (xrc != 0)
+				ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: "
+				    "libxl error %d", d->name, xrc);
+		}
+		ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+		d->phases[0].name = "claim from pool";
+		d->phases[0].ms = ldvm__now_ms() - t0;
+		d->nphases = 1;
+		*out = d;
+		return 0;
+	}
+}
+
+int
+ldvm_pool_size(struct ldvm_ctx *ctx, const char *tmpl, int *n)
+{
+	char **names;
+	unsigned u;
+	int rc;
+
+	if ((rc = ldvm__pool_members(ctx, tmpl, &names, &u)) != 0)
+		return rc;
+	free(names);
+	*n = (int)u;
+	return 0;
+}
+
+bool
+ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
+{
+	char *owner, *tmpl, path[LDVM_XS_PATH_MAX], *v;
+	bool member = false;
+	uint32_t domid;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "owner", &owner) != 0)
+		return false;
+	member = strcmp(owner, POOL_OWNER) == 0;
+	free(owner);
+	if (!member)
+		return false;
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
+		return false;
+	member = pool_path(ctx, path, sizeof(path), tmpl, name) == 0 &&
+	    (v = xs_read(ctx->xs, XBT_NULL, path, NULL)) != NULL;
+	if (member)
+		free(v);
+	free(tmpl);
+	if (!member)
+		return false;
+	/* Kept while its domain lives and stays paused. */
+	if (libxl_name_to_domid(ctx->xl, name, &domid) != 0)
+		return false;
+	return paused(ctx, domid) == 1;
+}
+
+void
+ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name)
+{
+	char path[LDVM_XS_PATH_MAX], *tmpl;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
+		return;
+	if (pool_path(ctx, path, sizeof(path), tmpl, name) == 0)
+		ldvm__xs_rm(ctx, XBT_NULL, path);
+	free(tmpl);
+}

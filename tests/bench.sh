@@ -1,0 +1,10 @@
+#!/bin/sh
+# Runs the dvm-run benchmark in the emulated Xen host (BENCH_N runs each).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${B:-build}
+cd "$top"
+make -s all >/dev/null || exit 1
+echo "N=${BENCH_N:-10}" > "$B/bench.env"
+exec tests/xen/run tests/sys/bench.sh "$B/bench.env" "$B/tests/elapsed" \
+	"$B/tests/xswait"

@@ -1,0 +1,163 @@
+# Disposables end to end: dvm-run, dvm-create, volumes, cleanup, garbage
+# collection.  Runs in the emulated dom0 (tests/xen/run).
+. /tmp/lib.sh
+cd /tmp
+PATH=/tmp:$PATH
+snapdir=/var/lib/litedvm/templates/default
+
+no_snapshots() {
+	left=$(ls "$snapdir" | grep '^disp' || true)
+	check "$1: no snapshot files${left:+ (left: $left)}" test -z "$left"
+}
+
+clean() {
+	check_clean "$1"
+	no_snapshots "$1"
+}
+
+# ---- pass-through of output, error and status
+out=$(dvm-run -- sh -c 'echo out; echo err >&2; exit 3' 2>err.txt)
+rc=$?
+check "exit status passes through (3, got $rc)" test "$rc" = 3
+check "stdout passes through" test "$out" = out
+check "stderr passes through" test "$(cat err.txt)" = err
+clean "after pass-through"
+
+head -c 1048576 /dev/urandom > in.bin
+dvm-run -- cat < in.bin > out.bin
+rc=$?
+check "1 MiB through cat exits 0 ($rc)" test "$rc" = 0
+check "1 MiB through cat: same sha256" \
+	test "$(sha256sum < in.bin)" = "$(sha256sum < out.bin)"
+sum=$(dvm-run -- sha256sum < in.bin)
+check "guest sees the same 1 MiB" \
+	test "${sum%% *}" = "$(sha256sum < in.bin | cut -d' ' -f1)"
+
+dvm-run -- no-such-command 2>err.txt
+rc=$?
+check "missing command exits 127 ($rc)" test "$rc" = 127
+check "missing command is named on stderr" grep -q no-such-command err.txt
+dvm-run -- /etc 2>err.txt
+rc=$?
+check "non-executable exits 126 ($rc)" test "$rc" = 126
+dvm-run -- sh -c 'kill -9 $$'
+rc=$?
+check "command killed by SIGKILL exits 137 ($rc)" test "$rc" = 137
+printf 'a b\n' > 'arg file'
+out=$(dvm-run -- printf '[%s]' 'a b' '$HOME' '*' '')
+check "argv is passed as argv, no shell ($out)" \
+	test "$out" = '[a b][$HOME][*][]'
+clean "after status tests"
+
+# ---- interruption: SIGINT while the command runs
+dvm-run -- sleep 1000 &
+pid=$!
+./xswait /litedvm/next -present 30
+n=$(xenstore-read /litedvm/next)
+name=disp$((n - 1))
+./xswait "/litedvm/disp/$name/state" running 60
+kill -INT $pid
+wait $pid
+rc=$?
+check "interrupted dvm-run exits 130 ($rc)" test "$rc" = 130
+clean "after SIGINT"
+
+# ---- four at once, four distinct domains
+for i in 1 2 3 4; do
+	dvm-run -- cat /sys/hypervisor/uuid > "par$i.out" 2>"par$i.err" </dev/null &
+done
+wait
+ok=1
+for i in 1 2 3 4; do
+	[ -s "par$i.out" ] || ok=0
+done
+check "four parallel dvm-run all produced output" test $ok = 1
+distinct=$(cat par1.out par2.out par3.out par4.out | sort -u | wc -l)
+check "four parallel dvm-run used four domains ($distinct)" test "$distinct" = 4
+clean "after parallel runs"
+
+# ---- dvm-create, dvm-run -n, destroy by name
+d=$(dvm-create)
+rc=$?
+check "dvm-create exits 0 and names $d" test "$rc" = 0 -a -n "$d"
+check "dvm-create's disposable is running" sh -c "xl list | grep -q '^$d '"
+out=$(dvm-run -n "$d" -- echo hi)
+check "dvm-run -n runs in it" test "$out" = hi
+out=$(dvm-run -n "$d" -- echo again)
+check "dvm-run -n twice" test "$out" = again
+check "it is still running after dvm-run -n" sh -c "xl list | grep -q '^$d '"
+xl destroy "$d"
+./xswait "/litedvm/disp/$d" -absent 30
+check "record removed after xl destroy" test $? = 0
+clean "after dvm-create and xl destroy"
+
+d=$(dvm-create)
+dvm-run -n "$d" -- poweroff -f
+./xswait "/litedvm/disp/$d" -absent 60
+check "record removed after power-off from inside" test $? = 0
+clean "after power-off from inside"
+
+# ---- refusals
+sed '/litedvm_dispvm_template/d' /etc/litedvm/default.cfg > /etc/litedvm/plain.cfg
+dvm-run -t plain -- true 2>err.txt
+rc=$?
+check "non-disposable template refused with 125 ($rc)" test "$rc" = 125
+check "refusal says why" grep -q "not a disposable template" err.txt
+dvm-run -t nosuch -- true 2>err.txt
+check "unknown template: 125" test $? = 125
+dvm-run 2>err.txt
+check "no command: 125 and usage" sh -c "test $? = 125 && grep -q usage err.txt"
+clean "after refusals"
+
+# ---- copy fallback: a template whose volume is on tmpfs
+mkdir -p /tmp/tpl
+cp "$snapdir/root.img" /tmp/tpl/root.img
+sed "s|$snapdir/root.img|/tmp/tpl/root.img|" /etc/litedvm/default.cfg > /etc/litedvm/copy.cfg
+dvm-run -v -t copy -- true 2>err.txt
+rc=$?
+check "copy fallback works ($rc)" test "$rc" = 0
+check "copy fallback is reported" grep -q "volumes by copy" err.txt
+check "copy fallback warns it is slow" grep -q "slow" err.txt
+dvm-run -v -- true 2>err.txt
+check "reflink driver used on btrfs" grep -q "volumes by reflink" err.txt
+grep -E 'ms$' err.txt | sed 's/^/# /'
+left=$(ls /tmp/tpl | grep -v '^root.img$' || true)
+check "no copies left in /tmp/tpl${left:+ ($left)}" test -z "$left"
+clean "after volume drivers"
+
+# ---- a write in one disposable is not seen by the next
+dvm-run -- sh -c 'echo marker > /marker; sync'
+out=$(dvm-run -- sh -c 'cat /marker 2>/dev/null || echo none')
+check "writes do not leak into the next disposable ($out)" test "$out" = none
+clean "after isolation check"
+
+# ---- SIGKILL at different moments, then garbage collection
+for ms in 0 150 300 500 800 1200 1700 2300 3000 4000 5500 7000; do
+	dvm-run -- sleep 100 </dev/null >/dev/null 2>&1 &
+	pid=$!
+	usleep $((ms * 1000))
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	dvm-create -G 2>/dev/null
+	check "dvm-run killed after $ms ms, gc: nothing left" \
+		sh -c '[ -z "$(xenstore-list /litedvm/disp 2>/dev/null)" ]'
+done
+clean "after SIGKILL of dvm-run"
+for ms in 0 300 800 1500 2500 4000; do
+	rm -f made.txt
+	setsid dvm-create </dev/null >made.txt 2>/dev/null &
+	pid=$!
+	usleep $((ms * 1000))
+	kill -9 -- -$pid 2>/dev/null || kill -9 $pid
+	wait $pid 2>/dev/null
+	dvm-create -G 2>/dev/null
+	# Finished before the kill: it is a live disposable; end it by name.
+	if [ -s made.txt ]; then
+		d=$(cat made.txt)
+		xl destroy "$d"
+		./xswait "/litedvm/disp/$d" -absent 30
+	fi
+	check "dvm-create killed after $ms ms, gc: nothing left" \
+		sh -c '[ -z "$(xenstore-list /litedvm/disp 2>/dev/null)" ]'
+done
+clean "after SIGKILL of dvm-create"

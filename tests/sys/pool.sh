@@ -1,0 +1,149 @@
+# Preloaded disposables: dvm-preload, claims, refill, refresh, crashes.
+# Runs in the emulated dom0 (tests/xen/run).
+. /tmp/lib.sh
+cd /tmp
+PATH=/tmp:$PATH
+cfg=/etc/litedvm
+sed -e '/litedvm_preload/d' $cfg/default.cfg > $cfg/pooled.cfg
+cat >> $cfg/pooled.cfg <<'CFG'
+litedvm_preload = 3
+litedvm_preload_memory = 80
+CFG
+
+pool_count() { xenstore-list "/litedvm/pool/$1" 2>/dev/null | wc -l; }
+records() { xenstore-list /litedvm/disp 2>/dev/null | wc -l; }
+domains() { xl list | awk 'NR > 2' | wc -l; }
+# Everything recorded is a pool member and nothing else exists.
+only_pool() {
+	n=$(pool_count pooled)
+	check "$1: pool has $2 ($n)" test "$n" = "$2"
+	check "$1: records are only the pool ($(records))" test "$(records)" = "$2"
+	check "$1: domains are only the pool ($(domains))" test "$(domains)" = "$2"
+	paused=$(xl list | awk 'NR > 2 && $5 ~ /p/' | wc -l)
+	check "$1: every pool member is paused ($paused)" test "$paused" = "$2"
+	files=$(ls /var/lib/litedvm/templates/default | grep -c '^disp' || true)
+	check "$1: one snapshot per member ($files)" test "$files" = "$2"
+}
+
+# ---- fill
+dvm-preload -v -t pooled
+check "dvm-preload fills and exits 0" test $? = 0
+only_pool "after fill" 3
+dvm-preload -l > list.txt
+check "dvm-preload -l marks pool members hidden" \
+	test "$(grep -c 'pool (hidden)' list.txt)" = 3
+sed 's/^/# /' list.txt
+mem=$(xl list | awk 'NR > 2 { print $3; exit }')
+check "pool members are ballooned down to 80 MiB ($mem)" test "$mem" -le 81
+
+# ---- a pooled run is quick and refills in the background
+out=$(dvm-run -v -t pooled -- echo pooled 2>err.txt)
+check "pooled dvm-run works ($out)" test "$out" = pooled
+check "dvm-run -v says it came from the pool" grep -q "from the preload pool" err.txt
+grep -E 'ms$' err.txt | sed 's/^/# /'
+./xswait /litedvm/pool/pooled -count=3 120
+check "pool refilled to 3 after a claim" test $? = 0
+name=$(sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p' err.txt)
+./xswait "/litedvm/disp/$name" -absent 60
+only_pool "after one pooled run" 3
+
+# ---- 6 in parallel against a pool of 3
+for i in 1 2 3 4 5 6; do
+	dvm-run -t pooled -- cat /sys/hypervisor/uuid > "p$i.out" 2>"p$i.err" </dev/null &
+done
+wait
+ok=0
+for i in 1 2 3 4 5 6; do [ -s "p$i.out" ] && ok=$((ok + 1)); done
+check "6 parallel dvm-run against a pool of 3 all succeed ($ok)" test $ok = 6
+n=$(cat p1.out p2.out p3.out p4.out p5.out p6.out | sort -u | wc -l)
+check "6 parallel dvm-run used 6 distinct domains ($n)" test "$n" = 6
+./xswait /litedvm/pool/pooled -count=3 180
+check "pool refilled to 3 after the parallel runs" test $? = 0
+# Teardowns run in the background; wait until only the pool is recorded.
+./xswait /litedvm/disp -count=3 120
+only_pool "after 6 parallel runs" 3
+
+# ---- someone unpauses a member: it is never handed out
+victim=$(xenstore-list /litedvm/pool/pooled | head -n 1)
+xl unpause "$victim"
+out=$(dvm-run -v -t pooled -- true 2>&1)
+got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
+check "an unpaused member is not handed out ($got vs $victim)" test "$got" != "$victim"
+dvm-preload -t pooled
+./xswait "/litedvm/disp/$victim" -absent 60
+check "the unpaused member was destroyed" test $? = 0
+./xswait /litedvm/disp -count=3 120
+only_pool "after an unpaused member" 3
+
+# ---- refresh: a template change retires old members
+old=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
+echo "# changed" >> $cfg/pooled.cfg
+out=$(dvm-run -v -t pooled -- true 2>&1)
+got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
+case " $old " in
+*" $got "*) fail "dvm-run after a template change got old member $got" ;;
+*) pass "dvm-run after a template change got a new disposable ($got)" ;;
+esac
+dvm-preload -t pooled
+new=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
+both=$(for n in $old; do case " $new " in *" $n "*) echo $n ;; esac; done)
+check "old members replaced after the change (old: $old new: $new)" test -z "$both"
+./xswait /litedvm/disp -count=3 120
+only_pool "after refresh" 3
+
+# ---- two fillers at once never overfill
+xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
+dvm-preload -G
+check "emptied for the overfill test" test "$(records)" = 0
+dvm-preload -t pooled & a=$!
+dvm-preload -t pooled & b=$!
+wait $a; ra=$?
+wait $b; rb=$?
+check "two concurrent dvm-preload succeed ($ra $rb)" test "$ra$rb" = 00
+only_pool "after two concurrent fills" 3
+
+# ---- SIGKILL during refill, then gc: nothing orphaned
+for ms in 200 700 1500 2500 4000 6000; do
+	xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
+	dvm-preload -G
+	dvm-preload -t pooled >/dev/null 2>&1 &
+	pid=$!
+	usleep $((ms * 1000))
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	dvm-preload -G
+	n=$(pool_count pooled)
+	check "killed dvm-preload after $ms ms, gc: records = pool ($(records) = $n)" \
+		test "$(records)" = "$n"
+	check "killed dvm-preload after $ms ms, gc: domains = pool ($(domains) = $n)" \
+		test "$(domains)" = "$n"
+done
+dvm-preload -t pooled
+only_pool "after SIGKILLs and a refill" 3
+
+# ---- a template whose guest never gets ready does not wedge the pool
+# Its root device does not exist: the guest never reaches the agent.
+sed -e 's/root=\/dev\/xvda/root=\/dev\/xvdz/' \
+	-e 's/litedvm_ready_timeout.*//' $cfg/pooled.cfg > $cfg/broken.cfg
+echo 'litedvm_ready_timeout = 8' >> $cfg/broken.cfg
+dvm-preload -t broken 2>err.txt
+rc=$?
+check "never-ready template: dvm-preload fails ($rc)" test "$rc" != 0
+check "never-ready template: the message names it" grep -q broken err.txt
+sed 's/^/# /' err.txt
+n=$(pool_count broken)
+check "never-ready template: nothing in its pool ($n)" test "$n" = 0
+only_pool "after a never-ready template" 3
+
+# ---- memory threshold
+echo 'preload_min_free_memory = 999999' > $cfg/litedvm.conf
+dvm-preload -t pooled -n 4 2>err.txt
+check "memory threshold stops preloading" grep -q "free memory" err.txt
+rm -f $cfg/litedvm.conf
+only_pool "after the memory threshold" 3
+
+# ---- finally everything goes
+xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
+dvm-preload -G
+rm -f $cfg/pooled.cfg $cfg/broken.cfg
+check_clean "after the pool tests"

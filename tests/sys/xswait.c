@@ -1,0 +1,68 @@
+/*
+ * xswait PATH VALUE|-absent|-present|-count=N SECONDS: waits on a xenstore
+ * watch until PATH holds VALUE (or is absent, or exists, or has N
+ * children); exits 0 then, 1 on timeout.  Tests synchronise on state changes with it instead of sleeping.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldvm_internal.h"
+
+static int
+matches(struct ldvm_ctx *ctx, const char *path, const char *want)
+{
+	char *v;
+	int rc = ldvm__xs_read(ctx, XBT_NULL, path, &v), ok;
+
+	if (strcmp(want, "-absent") == 0)
+		return rc == LDVM_ENOENT;
+	if (strncmp(want, "-count=", 7) == 0) {
+		unsigned n = 0;
+		char **kids;
+
+		if (rc == 0)
+			free(v);
+		kids = xs_directory(ctx->xs, XBT_NULL, path, &n);
+		free(kids);
+		if (kids == NULL)
+			n = 0;
+		return (int)n == atoi(want + 7);
+	}
+	if (rc != 0)
+		return 0;
+	ok = strcmp(want, "-present") == 0 || strcmp(v, want) == 0;
+	free(v);
+	return ok;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	int64_t deadline;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: xswait path value|-absent|-present|-count=n "
+		    "seconds\n");
+		return 2;
+	}
+	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS) != 0 ||
+	    ldvm__xs_watch(ctx, argv[1], "w") != 0) {
+		fprintf(stderr, "xswait: %s\n", ldvm_errmsg(ctx));
+		return 2;
+	}
+	deadline = ldvm__now_ms() + atoi(argv[3]) * 1000LL;
+	while (!matches(ctx, argv[1], argv[2])) {
+		int64_t left = deadline - ldvm__now_ms();
+
+		if (left <= 0 || ldvm__xs_wait_watch(ctx, (int)left, NULL, 0,
+		    NULL, 0) == LDVM_ETIMEDOUT) {
+			fprintf(stderr, "xswait: %s is not %s after %s s\n",
+			    argv[1], argv[2], argv[3]);
+			return 1;
+		}
+	}
+	ldvm_ctx_free(ctx);
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* Volume snapshots on files and LVM path handling (lib/volume.c, lvm.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ldvm_internal.h"
+#include "unit.h"
+
+START_TEST(lvm_paths)
+{
+	char vg[65], lv[65];
+
+	ck_assert(ldvm__lvm_split("/dev/qubes/root", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+	ck_assert_str_eq(vg, "qubes");
+	ck_assert_str_eq(lv, "root");
+	ck_assert(!ldvm__lvm_split("/dev/xvda", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+	ck_assert(!ldvm__lvm_split("/dev/a/b/c", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+	ck_assert(!ldvm__lvm_split("/var/lib/x.img", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+	ck_assert(!ldvm__lvm_split("/dev//x", vg, sizeof(vg), lv, sizeof(lv)));
+	ck_assert(!ldvm__lvm_split("/dev/vg/", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+	ck_assert(!ldvm__lvm_split("/dev/vg/-x", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+	ck_assert(!ldvm__lvm_split("/dev/v g/x", vg, sizeof(vg), lv,
+	    sizeof(lv)));
+}
+END_TEST
+
+START_TEST(plan_file)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char dst[256];
+
+	ck_assert_int_eq(ldvm__vol_plan(ctx, "/var/lib/litedvm/t/root.img",
+	    "disp4", "xvda", dst, sizeof(dst)), 0);
+	ck_assert_str_eq(dst, "/var/lib/litedvm/t/disp4-xvda.img");
+	ck_assert_int_eq(ldvm__vol_plan(ctx, "/x/root.img", "disp4", "../a",
+	    dst, sizeof(dst)), LDVM_EINVAL);
+	ck_assert_int_eq(ldvm__vol_plan(ctx, "/x/root.img", "disp4", "xvda",
+	    dst, 8), LDVM_EINVAL);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+/* A sparse origin with data in two places; the copy must match it. */
+START_TEST(snapshot_and_remove)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char dir[] = "/tmp/ldvm-vol-XXXXXX", origin[64], dst[64];
+	char a[4096], b[4096];
+	enum ldvm__voldrv drv;
+	struct stat st;
+	int fd, i;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(origin, sizeof(origin), "%s/root.img", dir);
+	snprintf(dst, sizeof(dst), "%s/disp1-xvda.img", dir);
+	ck_assert_int_ge(fd = open(origin, O_WRONLY | O_CREAT, 0600), 0);
+	memset(a, 'A', sizeof(a));
+	ck_assert_int_eq(pwrite(fd, a, sizeof(a), 0), sizeof(a));
+	memset(a, 'Z', sizeof(a));
+	ck_assert_int_eq(pwrite(fd, a, sizeof(a), 8 << 20), sizeof(a));
+	ck_assert_int_eq(ftruncate(fd, 16 << 20), 0);
+	close(fd);
+
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv), 0);
+	ck_assert(drv == LDVM_VOL_REFLINK || drv == LDVM_VOL_COPY);
+	ck_assert_int_eq(stat(dst, &st), 0);
+	ck_assert_int_eq(st.st_size, 16 << 20);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_ge(fd = open(dst, O_RDONLY), 0);
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 0), sizeof(b));
+	for (i = 0; i < (int)sizeof(b); i++)
+		ck_assert_int_eq(b[i], 'A');
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 8 << 20), sizeof(b));
+	for (i = 0; i < (int)sizeof(b); i++)
+		ck_assert_int_eq(b[i], 'Z');
+	ck_assert_int_eq(pread(fd, b, sizeof(b), 4 << 20), sizeof(b));
+	for (i = 0; i < (int)sizeof(b); i++)
+		ck_assert_int_eq(b[i], 0);
+	close(fd);
+
+	/* Never clobbers: a second snapshot to the same place is refused. */
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv),
+	    LDVM_EEXIST);
+	ck_assert_int_eq(stat(dst, &st), 0);
+
+	ck_assert_int_eq(ldvm__vol_remove(ctx, dst), 0);
+	ck_assert_int_eq(stat(dst, &st), -1);
+	/* Idempotent. */
+	ck_assert_int_eq(ldvm__vol_remove(ctx, dst), 0);
+
+	/* A missing origin leaves nothing behind. */
+	unlink(origin);
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv),
+	    LDVM_ENOENT);
+	ck_assert_int_eq(stat(dst, &st), -1);
+	ck_assert_int_eq(rmdir(dir), 0);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+Suite *
+volume_suite(void)
+{
+	Suite *s = suite_create("volume");
+	TCase *core = tcase_create("core");
+
+	tcase_add_test(core, lvm_paths);
+	tcase_add_test(core, plan_file);
+	tcase_add_test(core, snapshot_and_remove);
+	suite_add_tcase(s, core);
+	return s;
+}

@@ -74,6 +74,30 @@ make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	return 0;
 }
 
+/* The domain with the UUID recorded for name, before it even has a name. */
+static uint32_t
+domid_by_uuid(struct ldvm_ctx *ctx, const char *name)
+{
+	uint32_t found = (uint32_t)INVALID_DOMID;
+	libxl_dominfo *list;
+	libxl_uuid want;
+	char *s;
+	int i, n;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "uuid", &s) != 0)
+		return found;
+	i = libxl_uuid_from_string(&want, s);
+	free(s);
+	if (i != 0 || (list = libxl_list_domain(ctx->xl, &n)) == NULL)
+		return found;
+	for (i = 0; i < n; i++)
+		if (list[i].domid != 0 &&
+		    libxl_uuid_compare(&list[i].uuid, &want) == 0)
+			found = list[i].domid;
+	libxl_dominfo_list_free(list, n);
+	return found;
+}
+
 /* The domain id recorded for name, if it still names that domain. */
 static int
 recorded_domid(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
@@ -100,6 +124,8 @@ recorded_domid(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
 	if (*domid == (uint32_t)INVALID_DOMID &&
 	    libxl_name_to_domid(ctx->xl, name, domid) != 0)
 		*domid = (uint32_t)INVALID_DOMID;
+	if (*domid == (uint32_t)INVALID_DOMID)
+		*domid = domid_by_uuid(ctx, name);
 	return 0;
 }
 
@@ -206,7 +232,7 @@ ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 {
 	libxl_domain_config cfg;
 	struct ldvm_disp *d;
-	char name[LDVM_NAME_MAX + 1], val[16];
+	char name[LDVM_NAME_MAX + 1], val[16], uuid[LIBXL_UUID_FMTLEN + 1];
 	int64_t t0 = ldvm__now_ms();
 	int rc;
 
@@ -238,6 +264,15 @@ ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
 	phase(d, "snapshot", &t0);
+	/*
+	 * Our own UUID, recorded first: a domain whose creation was cut short
+	 * may have no name in xenstore yet, but it always has its UUID.
+	 */
+	libxl_uuid_generate(&cfg.c_info.uuid);
+	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT,
+	    LIBXL_UUID_BYTES(cfg.c_info.uuid));
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "uuid", uuid)) != 0)
+		goto fail;
 	if ((rc = ldvm__domain_create_cfg(ctx, &cfg, &d->domid)) != 0)
 		goto fail;
 	snprintf(val, sizeof(val), "%u", d->domid);

@@ -8,6 +8,7 @@
  *                       /state     creating booting ready running dying
  *                       /owner     "<pid>:<start time>" of the owner
  *                       /created   seconds since the epoch
+ *                       /uuid      the domain's UUID, before it exists
  *                       /domid     once the domain exists
  *                       /volumes/<vdev>  snapshot path, before it exists
  *                       /chan      last agent listener claimed

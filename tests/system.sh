@@ -22,7 +22,7 @@ boot() {
 	fi
 }
 
-boot tests/sys/foundation.sh tests/sys/lib.sh \
+boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
 	"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
 
 passed=$(grep -c '^PASS: ' "$log")

@@ -5,14 +5,16 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; }
 check() {
 	# check "description" command...
-	d=$1
+	local desc=$1
 	shift
-	if "$@"; then pass "$d"; else fail "$d"; fi
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
 # Nothing of litedvm may be left: only dom0, no records, no loop devices.
 check_clean() {
-	what=$1
+	local what=$1 doms recs loops
+	# A destroyed domain lingers in Xen until its pages are released.
+	/tmp/xswait -domains 1 20 2>/dev/null
 	doms=$(xl list | awk 'NR > 1 && $1 != "Domain-0" { print $1 }')
 	check "$what: only Domain-0 in xl list${doms:+ (left: $doms)}" \
 		test -z "$doms"

@@ -36,9 +36,51 @@ matches(struct ldvm_ctx *ctx, const char *path, const char *want)
 	return ok;
 }
 
+/* All domains, dying ones included, as Xen counts them. */
+static int
+domains(struct ldvm_ctx *ctx)
+{
+	libxl_dominfo *l;
+	int n;
+
+	if ((l = libxl_list_domain(ctx->xl, &n)) == NULL)
+		return -1;
+	libxl_dominfo_list_free(l, n);
+	return n;
+}
+
+/* xswait -domains N SECONDS: until Xen has N domains (@releaseDomain). */
+static int
+wait_domains(int want, int secs)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	int64_t deadline = ldvm__now_ms() + secs * 1000LL;
+
+	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS |
+	    LDVM_CONNECT_XL) != 0 || ldvm__xs_watch(ctx, "@releaseDomain",
+	    "r") != 0) {
+		fprintf(stderr, "xswait: %s\n", ldvm_errmsg(ctx));
+		return 2;
+	}
+	while (domains(ctx) != want) {
+		int64_t left = deadline - ldvm__now_ms();
+
+		if (left <= 0 || ldvm__xs_wait_watch(ctx, (int)left, NULL, 0,
+		    NULL, 0) == LDVM_ETIMEDOUT) {
+			fprintf(stderr, "xswait: still %d domains after %d s\n",
+			    domains(ctx), secs);
+			return 1;
+		}
+	}
+	ldvm_ctx_free(ctx);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "-domains") == 0)
+		return wait_domains(atoi(argv[2]), atoi(argv[3]));
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	int64_t deadline;
 

@@ -19,10 +19,10 @@ onsig(int sig)
 }
 
 static void __attribute__((noreturn))
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: %s [-v]\n", getprogname());
-	exit(2);
+	fprintf(status ? stderr : stdout, "usage: %s [-hv]\n", getprogname());
+	exit(status);
 }
 
 static void
@@ -42,15 +42,17 @@ main(int argc, char *argv[])
 
 	while ((ch = getopt(argc, argv, "hv")) != -1) {
 		switch (ch) {
+		case 'h':
+			usage(0);
 		case 'v':
 			verbose = 1;
 			break;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onsig;
 	sigemptyset(&sa.sa_mask);

@@ -133,28 +133,40 @@ closefd(int *fd)
 	*fd = -1;
 }
 
-/* Reads a command stream into one frame, sized to what the ring can take. */
+/*
+ * Output is read only when the ring has room for a frame of at least this
+ * much; otherwise its descriptors stay out of poll (a hung-up pipe would
+ * report POLLHUP even without events) until dom0 drains the ring.
+ */
+#define OUT_MIN 4096
+
+/*
+ * Reads a command stream into one frame, sized to what the ring can take;
+ * what small writes left in the pipe is gathered into the same frame.
+ */
 static int
 pump_out(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int *fd, uint32_t type)
 {
 	struct libxenvchan *v = ch->v;
 	static uint8_t buf[LDVM_FRAME_MAX];
 	int space = libxenvchan_buffer_space(v) - LDVM_FRAME_HDR;
-	size_t want;
+	size_t want, got = 0;
 	ssize_t n;
 
-	if (space <= 0)
+	if (space < OUT_MIN)
 		return 0;
 	want = (size_t)space < sizeof(buf) ? (size_t)space : sizeof(buf);
-	n = read(*fd, buf, want);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	while ((n = read(*fd, buf + got, want - got)) > 0 ||
+	    (n < 0 && errno == EINTR))
+		if (n > 0 && (got += (size_t)n) == want)
+			break;
+	if (got > 0)
+		return ldvm__chan_send(ctx, ch, type, buf, got) < 0 ? -1 : 0;
+	if (n < 0 && errno == EAGAIN)
 		return 0;
-	if (n <= 0) {
-		/* EOF; a pty master says EIO once the last writer is gone. */
-		closefd(fd);
-		return ldvm__chan_send(ctx, ch, type, NULL, 0) < 0 ? -1 : 0;
-	}
-	return ldvm__chan_send(ctx, ch, type, buf, (size_t)n) < 0 ? -1 : 0;
+	/* EOF; a pty master says EIO once the last writer is gone. */
+	closefd(fd);
+	return ldvm__chan_send(ctx, ch, type, NULL, 0) < 0 ? -1 : 0;
 }
 
 static int
@@ -173,6 +185,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 	for (;;) {
 		struct pollfd p[5];
 		int n = 0, iv, ip, io = -1, ie = -1, ii = -1;
+		bool room;
 
 		/* dom0's frames, while no stdin is waiting to be written. */
 		while (in_len == 0 && !in_close) {
@@ -245,15 +258,17 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		p[n].fd = libxenvchan_fd_for_select(v);
 		p[n].events = POLLIN;
 		iv = n++;
-		p[n].fd = c.pidfd;
-		p[n].events = c.exited ? 0 : POLLIN;
+		/* A reaped child's pidfd reports POLLHUP for ever: drop it. */
+		p[n].fd = c.exited ? -1 : c.pidfd;
+		p[n].events = POLLIN;
 		ip = n++;
-		if (c.out >= 0) {
+		room = libxenvchan_buffer_space(v) >= LDVM_FRAME_HDR + OUT_MIN;
+		if (c.out >= 0 && room) {
 			p[n].fd = c.out;
 			p[n].events = POLLIN;
 			io = n++;
 		}
-		if (c.err >= 0) {
+		if (c.err >= 0 && room) {
 			p[n].fd = c.err;
 			p[n].events = POLLIN;
 			ie = n++;
@@ -273,7 +288,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		}
 		if (p[iv].revents)
 			libxenvchan_wait(v);
-		if (p[ip].revents & POLLIN) {
+		if (!c.exited && (p[ip].revents & POLLIN)) {
 			if (waitpid(c.pid, &c.wstatus, WNOHANG) == c.pid)
 				c.exited = true;
 		}
@@ -386,7 +401,7 @@ listener(const char *base, unsigned long seq, int fd,
 int
 ldvm_agent_serve(struct ldvm_ctx *ctx)
 {
-	char base[LDVM_XS_PATH_MAX], *id;
+	char base[LDVM_XS_PATH_MAX], lpath[LDVM_XS_PATH_MAX], val[16], *id;
 	unsigned long seq = 1, domid;
 	unsigned failures = 0;
 	struct sigaction sa;
@@ -404,7 +419,17 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 	if ((rc = ldvm__path(ctx, base, sizeof(base),
 	    "/local/domain/%lu/data/litedvm", domid)) != 0)
 		return rc;
-	/* Whatever an earlier agent left is stale now. */
+	/*
+	 * Whatever an earlier agent left is stale now, but dom0 remembers the
+	 * last listener it claimed: a restarted agent numbers on from there.
+	 */
+	if (ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) == 0 &&
+	    ldvm__xs_read_untrusted(ctx, XBT_NULL, lpath, 9, LDVM_V_UINT, val,
+	    sizeof(val)) == 0 && ldvm__parse_uint(val, strlen(val), 99999999,
+	    &seq))
+		seq++;
+	else
+		seq = 1;
 	ldvm__xs_rm(ctx, XBT_NULL, base);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -445,8 +470,11 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 			failures = 0;
 			continue;
 		}
-		/* The listener died before anyone connected. */
-		ldvm__log(ctx, LDVM_LOG_WARN, "listener %lu failed", seq);
+		/*
+		 * The listener died before anyone connected.  Its number may
+		 * have been claimed already: never announce it again.
+		 */
+		ldvm__log(ctx, LDVM_LOG_WARN, "listener %lu failed", seq++);
 		if (++failures >= 10)
 			return ldvm__err(ctx, LDVM_EXEN, "cannot set up a vchan "
 			    "listener (is xen-gntalloc loaded?)");

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <libxenvchan.h>
@@ -313,6 +316,34 @@ struct pending {
 	size_t off, len;
 };
 
+/*
+ * Standard input is read only when the ring has room for a frame of at
+ * least this much, and then only as much as fits, so frames go out at once
+ * and several can be in flight.
+ */
+#define IN_MIN 4096
+
+/*
+ * How much may be written to fd after POLLOUT without blocking for long:
+ * anything to a non-blocking descriptor, a regular file or a device that
+ * is not a terminal (/dev/null), else PIPE_BUF.
+ */
+static size_t
+write_max(int fd)
+{
+	struct stat st;
+	int fl;
+
+	if (fd < 0)
+		return PIPE_BUF;
+	if ((fl = fcntl(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK))
+		return LDVM_FRAME_MAX;
+	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) ||
+	    (S_ISCHR(st.st_mode) && !isatty(fd))))
+		return LDVM_FRAME_MAX;
+	return PIPE_BUF;
+}
+
 static int
 domain_alive(struct ldvm_ctx *ctx, uint32_t domid)
 {
@@ -325,37 +356,71 @@ domain_alive(struct ldvm_ctx *ctx, uint32_t domid)
 	return 1;
 }
 
+/* The terminal whose size a pseudo-terminal command should follow. */
+static int
+term_fd(int in, int out)
+{
+	if (in >= 0 && isatty(in))
+		return in;
+	if (out >= 0 && isatty(out))
+		return out;
+	return -1;
+}
+
+/* The terminal's size as a WINSIZE payload; false when it has none. */
+static bool
+term_size(int fd, uint8_t ws[4])
+{
+	struct winsize w;
+
+	if (fd < 0 || ioctl(fd, TIOCGWINSZ, &w) < 0 || w.ws_row == 0 ||
+	    w.ws_col == 0)
+		return false;
+	ws[0] = (uint8_t)w.ws_row;
+	ws[1] = (uint8_t)(w.ws_row >> 8);
+	ws[2] = (uint8_t)w.ws_col;
+	ws[3] = (uint8_t)(w.ws_col >> 8);
+	return true;
+}
+
+/*
+ * With tty, the command's terminal follows the size of ours: it is looked
+ * at again whenever poll returns, which a SIGWINCH handler of the caller's
+ * makes immediate and a half-second timeout makes sure of otherwise.
+ */
 int
 ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
     char *const argv[], int tty, int in, int out, int err, int *status)
 {
-	static uint8_t inbuf[LDVM_FRAME_MAX];
 	struct pending pend = { .fd = -1 };
 	size_t inlen = 0;
 	bool in_eof = in < 0, eof_sent = false, exited = false;
-	int rc, watching = 0;
-	uint8_t *exec;
+	int rc, watching = 0, tfd = tty ? term_fd(in, out) : -1;
+	size_t outmax = write_max(out), errmax = write_max(err);
+	uint8_t *inbuf, ws[4] = { 24, 0, 80, 0 }, nws[4];
 	size_t elen;
 
 	*status = -1;
-	if ((rc = ldvm__chan_hello(ctx, ch)) != 0)
-		return rc;
-	if ((exec = malloc(LDVM_FRAME_MAX)) == NULL)
+	if (tfd >= 0)
+		term_size(tfd, ws);
+	/* One buffer for the EXEC frame, then for standard input. */
+	if ((inbuf = malloc(LDVM_FRAME_MAX)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
-	elen = ldvm__exec_encode(exec, LDVM_FRAME_MAX, tty ? LDVM_EXEC_TTY : 0,
-	    24, 80, argv);
+	elen = ldvm__exec_encode(inbuf, LDVM_FRAME_MAX, tty ? LDVM_EXEC_TTY :
+	    0, (uint16_t)(ws[0] | ws[1] << 8), (uint16_t)(ws[2] | ws[3] << 8),
+	    argv);
 	if (elen == 0) {
-		free(exec);
-		return ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
+		rc = ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
 		    "empty");
+		goto out;
 	}
-	rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, exec, elen, LDVM_HELLO_TIMEOUT_MS);
-	free(exec);
-	if (rc != 0)
-		return rc;
+	if ((rc = ldvm__chan_hello(ctx, ch)) != 0 ||
+	    (rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, inbuf, elen,
+	    LDVM_HELLO_TIMEOUT_MS)) != 0)
+		goto out;
 	/* A domain that dies never closes its end: watch for that too. */
 	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "chanrun")) != 0)
-		return rc;
+		goto out;
 	watching = 1;
 
 	for (;;) {
@@ -435,6 +500,17 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			}
 			eof_sent = r == 1;
 		}
+		if (tfd >= 0 && !exited && term_size(tfd, nws) &&
+		    memcmp(ws, nws, sizeof(ws)) != 0) {
+			int r = ldvm__chan_send(ctx, ch, LDVM_F_WINSIZE, nws, 4);
+
+			if (r < 0) {
+				rc = r;
+				break;
+			}
+			if (r == 1)
+				memcpy(ws, nws, sizeof(ws));
+		}
 		if (!exited && !libxenvchan_is_open(ch->v) &&
 		    libxenvchan_data_ready(ch->v) == 0) {
 			rc = ldvm__err(ctx, LDVM_EPROTO, "agent closed the "
@@ -448,7 +524,8 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 		p[n].fd = xs_fileno(ctx->xs);
 		p[n].events = POLLIN;
 		ix = n++;
-		if (!in_eof && inlen == 0 && !exited) {
+		if (!in_eof && inlen == 0 && !exited &&
+		    libxenvchan_buffer_space(ch->v) >= LDVM_FRAME_HDR + IN_MIN) {
 			p[n].fd = in;
 			p[n].events = POLLIN;
 			ii = n++;
@@ -458,7 +535,7 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			p[n].events = POLLOUT;
 			io = n++;
 		}
-		if (poll(p, n, -1) < 0) {
+		if (poll(p, n, tfd >= 0 ? 500 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
@@ -484,8 +561,8 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			ssize_t w;
 
 			/* POLLOUT promises PIPE_BUF bytes: never block. */
-			if (want > PIPE_BUF)
-				want = PIPE_BUF;
+			if (want > (pend.fd == out ? outmax : errmax))
+				want = pend.fd == out ? outmax : errmax;
 			w = write(pend.fd, ch->rx.buf + pend.off, want);
 			if (w < 0 && errno != EAGAIN && errno != EINTR) {
 				rc = ldvm__errno(ctx, LDVM_ESYS, "output "
@@ -498,7 +575,10 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			}
 		}
 		if (ii >= 0 && p[ii].revents) {
-			ssize_t r = read(in, inbuf, sizeof(inbuf));
+			int space = libxenvchan_buffer_space(ch->v) -
+			    LDVM_FRAME_HDR;
+			ssize_t r = read(in, inbuf, space < LDVM_FRAME_MAX ?
+			    (size_t)space : LDVM_FRAME_MAX);
 
 			if (r > 0)
 				inlen = (size_t)r;
@@ -509,5 +589,6 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 out:
 	if (watching)
 		ldvm__xs_unwatch(ctx, "@releaseDomain", "chanrun");
+	free(inbuf);
 	return rc;
 }

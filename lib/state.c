@@ -45,8 +45,8 @@ ldvm__proc_start(pid_t pid, unsigned long long *start)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	p++;
-	/* Field 3 (state) follows; start time is field 22. */
-	for (field = 2; field < 22 && p != NULL; field++)
+	/* p is at the blank before field 3 (state); start time is field 22. */
+	for (field = 3; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p, " %llu", start) != 1)
 		return -1;

@@ -24,6 +24,10 @@ boot() {
 
 boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
 	"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
+boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \
+	"$B/tests/sys-chan" "$B/tests/hostile-agent"
+boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
+boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 
 passed=$(grep -c '^PASS: ' "$log")
 failed=$(grep -c '^FAIL: ' "$log")

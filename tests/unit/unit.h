@@ -9,5 +9,7 @@ Suite *config_suite(void);
 Suite *xs_suite(void);
 Suite *volume_suite(void);
 Suite *proto_suite(void);
+Suite *state_suite(void);
+Suite *frame_suite(void);
 
 #endif

@@ -1,0 +1,94 @@
+/*
+ * A hostile agent, run inside a guest by sys-chan: it announces listeners
+ * numbered from argv[1] on, as dvm-agent does, and answers each dom0
+ * session with one kind of protocol violation, in the order of modes[].
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxenvchan.h>
+
+#include "ldvm_internal.h"
+
+enum { M_VERSION, M_UNKNOWN, M_WRONGDIR, M_OVERSIZE, M_BADEXIT,
+	M_BADERROR, M_ERROR, M_VANISH, M_NMODES };
+
+static int
+serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int mode)
+{
+	static uint8_t big[LDVM_FRAME_MAX + 1];
+	uint8_t v[8];
+
+	if (mode == M_VERSION) {
+		ldvm__put32(v, LDVM_PROTO_VERSION + 1);
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_HELLO, v, 4, 10000);
+	}
+	if (ldvm__chan_hello(ctx, ch) != 0 ||
+	    ldvm__chan_recv_wait(ctx, ch, 10000) != 0)
+		return -1;
+	switch (mode) {
+	case M_UNKNOWN:
+		return ldvm__chan_send_wait(ctx, ch, 99, "x", 1, 10000);
+	case M_WRONGDIR:
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_STDIN, "x", 1,
+		    10000);
+	case M_OVERSIZE:
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_STDOUT, big,
+		    sizeof(big), 10000);
+	case M_BADEXIT:
+		ldvm__put32(v, 5);
+		ldvm__put32(v + 4, 0);
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_EXIT, v, 8, 10000);
+	case M_BADERROR:
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_ERROR, "a\033[2Jb",
+		    6, 10000);
+	case M_ERROR:
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_ERROR,
+		    "cannot fork", 11, 10000);
+	case M_VANISH:
+		return ldvm__chan_send_wait(ctx, ch, LDVM_F_STDOUT, "partial",
+		    7, 10000);
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char *id, base[128], path[LDVM_XS_PATH_MAX], val[16];
+	unsigned long seq;
+	int mode;
+
+	if (argc != 2 || ctx == NULL || (seq = strtoul(argv[1], NULL, 10)) == 0)
+		return 2;
+	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0 ||
+	    ldvm__xs_read(ctx, XBT_NULL, "domid", &id) != 0)
+		goto fail;
+	snprintf(base, sizeof(base), "/local/domain/%s/data/litedvm", id);
+	free(id);
+	for (mode = 0; mode < M_NMODES; mode++, seq++) {
+		struct ldvm__chan *ch;
+
+		snprintf(val, sizeof(val), "%lu", seq);
+		if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base,
+		    seq) != 0 || ldvm__chan_listen(ctx, path, &ch) != 0)
+			goto fail;
+		if (ldvm__path(ctx, path, sizeof(path), "%s/listen", base) != 0 ||
+		    ldvm__xs_write(ctx, XBT_NULL, path, val) != 0 ||
+		    ldvm__chan_accept(ctx, ch) != 0)
+			goto fail;
+		if (serve(ctx, ch, mode) != 0)
+			fprintf(stderr, "hostile: mode %d: %s\n", mode,
+			    ldvm_errmsg(ctx));
+		/* Let dom0 read before the ring goes away. */
+		usleep(300000);
+		ldvm__chan_close(ch);
+	}
+	return 0;
+fail:
+	fprintf(stderr, "hostile: %s\n", ldvm_errmsg(ctx));
+	return 1;
+}

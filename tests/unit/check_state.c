@@ -1,0 +1,89 @@
+/* Owner identity of records (lib/state.c): pid plus start time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ldvm_internal.h"
+#include "unit.h"
+
+/* Field 22 of /proc/PID/stat, read independently of the library. */
+static unsigned long long
+starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	int i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')') + 2;      /* field 3 */
+	for (i = 3; i < 22; i++)
+		p = strchr(p, ' ') + 1;
+	sscanf(p, "%llu", &v);
+	return v;
+}
+
+START_TEST(start_time_is_field_22)
+{
+	unsigned long long st;
+
+	ck_assert_int_eq(ldvm__proc_start(getpid(), &st), 0);
+	ck_assert_uint_eq(st, starttime(getpid()));
+	ck_assert_int_eq(ldvm__proc_start(1, &st), 0);
+	ck_assert_uint_eq(st, starttime(1));
+}
+END_TEST
+
+START_TEST(owner_alive)
+{
+	char self[64], other[64];
+	unsigned long long st;
+	void *big;
+	pid_t pid;
+	int status;
+
+	ck_assert_int_eq(ldvm__owner_self(self, sizeof(self)), 0);
+	ck_assert(ldvm__owner_alive(self));
+	/* Growing memory must not change who we are. */
+	ck_assert_ptr_nonnull(big = malloc(64 << 20));
+	memset(big, 1, 64 << 20);
+	ck_assert(ldvm__owner_alive(self));
+	free(big);
+
+	/* A different start time is another process with a reused pid. */
+	ck_assert_int_eq(ldvm__proc_start(getpid(), &st), 0);
+	snprintf(other, sizeof(other), "%d:%llu", (int)getpid(), st + 1);
+	ck_assert(!ldvm__owner_alive(other));
+
+	/* A process that exited is dead. */
+	if ((pid = fork()) == 0)
+		_exit(0);
+	ck_assert_int_eq(ldvm__proc_start(pid, &st), 0);
+	snprintf(other, sizeof(other), "%d:%llu", (int)pid, st);
+	waitpid(pid, &status, 0);
+	ck_assert(!ldvm__owner_alive(other));
+
+	ck_assert(!ldvm__owner_alive(""));
+	ck_assert(!ldvm__owner_alive("pool"));
+	ck_assert(!ldvm__owner_alive("12"));
+	ck_assert(!ldvm__owner_alive("0:5"));
+	ck_assert(!ldvm__owner_alive("1:2:3"));
+}
+END_TEST
+
+Suite *
+state_suite(void)
+{
+	Suite *s = suite_create("state");
+	TCase *core = tcase_create("core");
+
+	tcase_add_test(core, start_time_is_field_22);
+	tcase_add_test(core, owner_alive);
+	suite_add_tcase(s, core);
+	return s;
+}

@@ -13,6 +13,12 @@ CFG
 pool_count() { xenstore-list "/litedvm/pool/$1" 2>/dev/null | wc -l; }
 records() { xenstore-list /litedvm/disp 2>/dev/null | wc -l; }
 domains() { xl list | awk 'NR > 2' | wc -l; }
+# Background refills and teardowns finish: the pool is full, and nothing
+# else is recorded (a member being built counts towards the pool's size).
+settle() {
+	./xswait /litedvm/pool/pooled -count=3 180
+	./xswait /litedvm/disp -count=3 120
+}
 # Everything recorded is a pool member and nothing else exists.
 only_pool() {
 	n=$(pool_count pooled)
@@ -60,7 +66,7 @@ check "6 parallel dvm-run used 6 distinct domains ($n)" test "$n" = 6
 ./xswait /litedvm/pool/pooled -count=3 180
 check "pool refilled to 3 after the parallel runs" test $? = 0
 # Teardowns run in the background; wait until only the pool is recorded.
-./xswait /litedvm/disp -count=3 120
+settle
 only_pool "after 6 parallel runs" 3
 
 # ---- someone unpauses a member: it is never handed out
@@ -72,7 +78,7 @@ check "an unpaused member is not handed out ($got vs $victim)" test "$got" != "$
 dvm-preload -t pooled
 ./xswait "/litedvm/disp/$victim" -absent 60
 check "the unpaused member was destroyed" test $? = 0
-./xswait /litedvm/disp -count=3 120
+settle
 only_pool "after an unpaused member" 3
 
 # ---- refresh: a template change retires old members
@@ -88,7 +94,7 @@ dvm-preload -t pooled
 new=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
 both=$(for n in $old; do case " $new " in *" $n "*) echo $n ;; esac; done)
 check "old members replaced after the change (old: $old new: $new)" test -z "$both"
-./xswait /litedvm/disp -count=3 120
+settle
 only_pool "after refresh" 3
 
 # ---- two fillers at once never overfill

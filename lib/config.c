@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <libxlutil.h>
 
@@ -409,7 +410,27 @@ fnv_file_id(uint64_t h, const char *path)
 		id[3] = (long long)st.st_mtim.tv_sec;
 		id[4] = (long long)st.st_mtim.tv_nsec;
 	}
-	return fnv(h, id, sizeof(id));
+	h = fnv(h, id, sizeof(id));
+	/*
+	 * A block device (an LVM origin): which device, and for device-mapper
+	 * its UUID, so a volume replaced (lvremove, lvcreate, lvrename) is a
+	 * new version.  Writes into the same volume are not seen.
+	 */
+	if (path != NULL && stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		char sys[96], uuid[160] = "";
+		FILE *f;
+
+		h = fnv(h, &st.st_rdev, sizeof(st.st_rdev));
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/uuid",
+		    major(st.st_rdev), minor(st.st_rdev));
+		if ((f = fopen(sys, "re")) != NULL) {
+			if (fgets(uuid, sizeof(uuid), f) == NULL)
+				uuid[0] = '\0';
+			fclose(f);
+		}
+		h = fnv(h, uuid, strlen(uuid));
+	}
+	return h;
 }
 
 /*

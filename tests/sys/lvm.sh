@@ -67,6 +67,17 @@ check "it came from the pool" grep -q "from the preload pool" err.txt
 ./xswait /litedvm/disp -count=2 120
 lvs=$(lvs --noheadings -o lv_name ldvm | grep -c disp)
 check "snapshot LVs are the pool members ($lvs)" test "$lvs" = 2
+# Template change detection for an LVM origin: the volume is replaced
+# under the same name (same configuration text): old members must go.
+old=$(xenstore-list /litedvm/pool/thinpool | sort | tr '\n' ' ')
+lvrename -q ldvm tmpl-root tmpl-old
+lvcreate -q -V 64M -T ldvm/pool -n tmpl-root
+dd if=/dev/ldvm/tmpl-old of=/dev/ldvm/tmpl-root bs=1M 2>/dev/null
+dvm-preload -t thinpool
+new=$(xenstore-list /litedvm/pool/thinpool | sort | tr '\n' ' ')
+both=$(for n in $old; do case " $new " in *" $n "*) echo "$n" ;; esac; done)
+check "replacing the origin LV retires old members (old: $old new: $new)" test -z "$both"
+before=$(sha256sum < /dev/ldvm/tmpl-root)
 xl list | awk 'NR > 2 { print $1 }' | while read -r x; do xl destroy "$x"; done
 dvm-preload -G
 no_snapshot_lvs "after emptying the pool"

@@ -91,7 +91,7 @@ if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 
 		ln -sf xenstore "$r/usr/bin/xenstore-$b"
 	done
 	cp /sbin/lvm "$r/usr/sbin/lvm" 2>/dev/null || true
-	for b in lvcreate lvremove lvs lvchange vgcreate pvcreate; do
+	for b in lvcreate lvremove lvrename lvs lvchange vgcreate pvcreate; do
 		ln -sf lvm "$r/usr/sbin/$b"
 	done
 	cp /usr/sbin/thin_check "$r/usr/sbin/" 2>/dev/null || true
@@ -99,6 +99,9 @@ if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 
 	# xl aborts without it, and ldd does not list it.
 	cp -L "$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')" "$r/lib/x86_64-linux-gnu/"
 	modules_for "$r" $dom0_mods > "$r/etc/modules.list"
+	# Device mapper for the LVM tests: copied, loaded only by them (boot
+	# time).  crc32c_generic is a soft dependency modprobe does not list.
+	modules_for "$r" crc32c_generic dm-thin-pool dm-snapshot | grep -v -x -F -f "$r/etc/modules.list" > "$r/etc/modules.dm" || true
 	cp "$mods/modules.dep" "$mods/modules.order" "$r$mods/" 2>/dev/null || true
 	: > "$r/etc/xen/xl.conf"
 	cp "$here/block" "$r/etc/xen/scripts/block"
@@ -190,6 +193,9 @@ CFG
 	mkfs.btrfs -q -r "$X/tmplroot" "$X/tmpl.img" >/dev/null
 	echo "$tmplsum $projsum" > "$X/tmpl.sum"
 fi
+# An empty second disk for the LVM tests (sparse; QEMU never writes it).
+[ -f "$X/lvm.img" ] || truncate -s 1G "$X/lvm.img"
+
 mkdir -p "$X/projroot/etc/litedvm"
 if ! cmp -s "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg"; then
 	cp "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg"

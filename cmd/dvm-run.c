@@ -51,6 +51,13 @@ phases(const struct ldvm_disp *d, int from)
 		    ldvm_disp_name(d), name, ms);
 }
 
+/* Only to wake the library's poll, which then looks at the window size. */
+static void
+onwinch(int sig)
+{
+	(void)sig;
+}
+
 static void
 catch_signals(void)
 {
@@ -64,6 +71,8 @@ catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = onwinch;
+	sigaction(SIGWINCH, &sa, NULL);
 }
 
 static struct termios saved;

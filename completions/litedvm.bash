@@ -1,4 +1,5 @@
-# bash completion for dvm-run                              -*- shell-script -*-
+# bash completion for the litedvm tools                    -*- shell-script -*-
+# Installed as dvm-run, with dvm-create and dvm-preload linked to it.
 
 _litedvm_templates()
 {
@@ -46,3 +47,35 @@ _dvm_run()
     fi
     COMPREPLY=($(compgen -c -- "$cur"))
 } && complete -F _dvm_run dvm-run
+
+_dvm_create()
+{
+    local cur prev words cword
+    _init_completion || return
+
+    case $prev in
+        -t)
+            COMPREPLY=($(compgen -W "$(_litedvm_templates)" -- "$cur"))
+            return
+            ;;
+    esac
+    COMPREPLY=($(compgen -W '-v -t -G' -- "$cur"))
+} && complete -F _dvm_create dvm-create
+
+_dvm_preload()
+{
+    local cur prev words cword
+    _init_completion || return
+
+    case $prev in
+        -t)
+            COMPREPLY=($(compgen -W "$(_litedvm_templates)" -- "$cur"))
+            return
+            ;;
+        -n)
+            COMPREPLY=($(compgen -W '0 1 2 3 4 5 6 8' -- "$cur"))
+            return
+            ;;
+    esac
+    COMPREPLY=($(compgen -W '-q -v -t -n -l --list -G --gc' -- "$cur"))
+} && complete -F _dvm_preload dvm-preload

@@ -92,6 +92,9 @@ creator(const char *tname, int verbose, int fd)
 		errx(1, "template %s: %s", tname, ldvm_errmsg(ctx));
 	if (ldvm_disp_acquire(ctx, t, &d) != 0)
 		errx(1, "%s", ldvm_errmsg(ctx));
+	/* This one is kept: the pool it came from is refilled now. */
+	if (ldvm_disp_from_pool(d))
+		ldvm_pool_refill(ctx, t);
 	if (verbose) {
 		fprintf(stderr, "%s: %s: domain %u, %s%s\n",
 		    getprogname(), ldvm_disp_name(d), ldvm_disp_domid(d),

@@ -159,8 +159,10 @@ struct ldvm_disp;
 LDVM_API int ldvm_disp_create(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, struct ldvm_disp **out);
 /*
- * A disposable from t's preload pool when one is ready (a refill is then
- * started in the background), else a fresh one as ldvm_disp_create makes.
+ * A disposable from t's preload pool when one is ready, else a fresh one as
+ * ldvm_disp_create makes (and a background refill of the pool is started).
+ * A pooled one is refilled when it is released by ldvm_disp_destroy; a
+ * caller that keeps it calls ldvm_pool_refill itself.
  */
 LDVM_API int ldvm_disp_acquire(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, struct ldvm_disp **out);
@@ -220,6 +222,9 @@ LDVM_API int ldvm_pool_prune(struct ldvm_ctx *ctx,
  */
 LDVM_API int ldvm_pool_claim(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, struct ldvm_disp **out);
+/* Starts a background dvm-preload for t's pool, if t has one. */
+LDVM_API int ldvm_pool_refill(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t);
 /* How many members t's pool has now. */
 LDVM_API int ldvm_pool_size(struct ldvm_ctx *ctx, const char *tmpl, int *n);
 

@@ -408,13 +408,18 @@ ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
 	return rc;
 }
 
-static void
-refill(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+static int
+refill(struct ldvm_ctx *ctx, const char *tmpl)
 {
-	char *args[] = { "-q", "-t", (char *)t->name, NULL };
+	char *args[] = { "-q", "-t", (char *)tmpl, NULL };
 
-	if (t->preload > 0)
-		ldvm__spawn_preload(ctx, args);
+	return ldvm__spawn_preload(ctx, args);
+}
+
+int
+ldvm_pool_refill(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	return t->preload > 0 ? refill(ctx, t->name) : 0;
 }
 
 int
@@ -427,14 +432,16 @@ ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
 		    "disposable template (set litedvm_dispvm_template = 1 in "
 		    "%s)", t->name, t->path);
+	/*
+	 * From the pool, the refill waits until the disposable is released
+	 * (ldvm_disp_destroy): under load a domain build beside the command
+	 * would slow the very call the pool is there to make fast.
+	 */
 	rc = ldvm_pool_claim(ctx, t, out);
-	if (rc != LDVM_ENOENT) {
-		if (rc == 0)
-			refill(ctx, t);
+	if (rc != LDVM_ENOENT)
 		return rc;
-	}
 	/* Empty pool: a cold one now, and have the pool refilled aside. */
-	refill(ctx, t);
+	ldvm_pool_refill(ctx, t);
 	return ldvm_disp_create(ctx, t, out);
 }
 
@@ -460,7 +467,6 @@ int
 ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 {
 	int64_t t0 = ldvm__now_ms();
-	char *args[] = { "-q", "--gc", NULL };
 	int rc;
 
 	if (!d->pooled) {
@@ -470,11 +476,12 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	}
 	/*
 	 * Off the caller's path: "dying" bars any further use at once, and
-	 * with no owner the garbage collector started here finishes it.
+	 * with no owner the dvm-preload started here (garbage collection,
+	 * then a refill of the pool) finishes it.
 	 */
 	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
 		return ldvm__teardown(ctx, d->name);
-	rc = ldvm__spawn_preload(ctx, args);
+	rc = refill(ctx, d->tmpl);
 	phase(d, "teardown handed off", &t0);
 	return rc;
 }

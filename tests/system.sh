@@ -22,6 +22,24 @@ boot() {
 	fi
 }
 
+# The harness itself: its exit statuses and its streams.
+hcheck() {
+	if [ "$2" = "$3" ]; then echo "PASS: harness: $1"; else
+		echo "FAIL: harness: $1 (got $2, want $3)"; fi | tee -a "$log"
+}
+head -c 1048576 /dev/urandom > "$log.bin"
+cp "$log.bin" "$B/harness.bin"
+tests/xen/run tests/sys/harness.sh "$B/harness.bin" > "$log.out" 2> "$log.err"
+hcheck "script status passed on" $? 3
+hcheck "stdout apart from stderr" "$(head -n 1 "$log.out")" to-stdout
+hcheck "stderr apart from stdout" "$(grep -c . "$log.err")" 1
+hcheck "1 MiB of output arrives whole" "$(tail -c +11 "$log.out" | sha256sum)" "$(sha256sum < "$log.bin")"
+XENVM_TIMEOUT=5 tests/xen/run tests/sys/harness-sleep.sh > /dev/null 2>&1
+hcheck "a script past XENVM_TIMEOUT gives 124" $? 124
+XENVM_BOOT_TIMEOUT=1 tests/xen/run tests/sys/harness.sh "$B/harness.bin" > /dev/null 2>&1
+hcheck "a host that does not boot gives 2" $? 2
+rm -f "$log.bin" "$log.out" "$log.err" "$B/harness.bin"
+
 boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
 	"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
 boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \

@@ -1,0 +1,2 @@
+# Runs past the harness timeout on purpose.
+sleep 600

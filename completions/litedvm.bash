@@ -1,5 +1,6 @@
 # bash completion for the litedvm tools                    -*- shell-script -*-
-# Installed as dvm-run, with dvm-create and dvm-preload linked to it.
+# Installed as dvm-run, with dvm-create, dvm-preload, dvm-open and
+# dvm-opend linked to it.
 
 _litedvm_templates()
 {
@@ -79,3 +80,28 @@ _dvm_preload()
     esac
     COMPREPLY=($(compgen -W '-q -v -t -n -l --list -G --gc' -- "$cur"))
 } && complete -F _dvm_preload dvm-preload
+
+# In a guest: templates live in dom0, so -t takes any name.
+_dvm_open()
+{
+    local cur prev words cword
+    _init_completion || return
+
+    case $prev in
+        -t|--template)
+            return
+            ;;
+    esac
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W '-r --view-only -t --template -h --help' -- "$cur"))
+        return
+    fi
+    _filedir
+} && complete -F _dvm_open dvm-open
+
+_dvm_opend()
+{
+    local cur prev words cword
+    _init_completion || return
+    COMPREPLY=($(compgen -W '-v -h' -- "$cur"))
+} && complete -F _dvm_opend dvm-opend

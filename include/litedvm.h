@@ -253,6 +253,43 @@ LDVM_API int ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg);
  */
 LDVM_API int ldvm_agent_serve(struct ldvm_ctx *ctx);
 
+/* ---- dvm-open ---------------------------------------------------- */
+
+/* What ldvm_open_file did with the file. */
+enum {
+	LDVM_OPEN_UNCHANGED = 0,        /* unchanged, or opened view-only */
+	LDVM_OPEN_REPLACED = 1,         /* edited; the original was replaced */
+	LDVM_OPEN_SAVED = 2             /* edited; saved elsewhere (*saved) */
+};
+/*
+ * In a guest: asks dom0's dvm-open service to open the file at path in a
+ * disposable of template tmpl (NULL: the guest's default), and waits until
+ * that session is over.  Edits come back by content: the original is
+ * replaced atomically, or, when its directory or the file is not
+ * writable, the new content is saved beside it or in $TMPDIR and the path
+ * goes to saved (size savedsz).  view_only never writes anything.
+ * LDVM_EPERM when dom0 refused the request.  Needs LDVM_CONNECT_XS.
+ */
+LDVM_API int ldvm_open_file(struct ldvm_ctx *ctx, const char *path,
+    const char *tmpl, int view_only, int *result, char *saved,
+    size_t savedsz);
+/*
+ * In dom0: serves dvm-open requests of all guests, as the policy in
+ * <confdir>/open.policy allows, each in a process of its own.  Learns of
+ * requests through xenstore watches on the guests' own areas only.
+ * Returns only on failure or interruption.  Needs both connections.
+ */
+LDVM_API int ldvm_open_serve(struct ldvm_ctx *ctx);
+/*
+ * In the disposable: reads the file from in, opens it as name with the
+ * opener (argv; "%f" stands for the file), waits for the opener to exit
+ * (wait "exit") or also until no process holds the file open ("close"),
+ * and writes the content to out when it changed (*changed = 1).
+ */
+LDVM_API int ldvm_open_session(struct ldvm_ctx *ctx, const char *name,
+    int view_only, const char *wait, char *const opener[], int in, int out,
+    int *changed);
+
 /*
  * Garbage collection: tears down every disposable whose owner is dead or
  * whose domain is gone; *removed counts them.

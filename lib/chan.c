@@ -262,7 +262,6 @@ ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
 	struct claim c = { .domid = domid, .claim_path = claim_path };
 	int64_t deadline = ldvm__now_ms() + timeout_ms;
 	char vpath[LDVM_XS_PATH_MAX];
-	struct libxenvchan *v;
 	int rc, watching = 0;
 
 	*out = NULL;
@@ -299,10 +298,20 @@ ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
 	if ((rc = ldvm__path(ctx, vpath, sizeof(vpath),
 	    "/local/domain/%u/data/litedvm/vchan/%lu", domid, c.seq)) != 0)
 		return rc;
+	return ldvm__chan_connect(ctx, domid, vpath, out);
+}
+
+int
+ldvm__chan_connect(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
+    struct ldvm__chan **out)
+{
+	struct libxenvchan *v;
+
+	*out = NULL;
 	if ((v = libxenvchan_client_init(&ctx->lg.vtable, (int)domid,
-	    vpath)) == NULL)
-		return ldvm__errno(ctx, LDVM_EXEN, "cannot connect to the agent "
-		    "in domain %u", domid);
+	    xs_path)) == NULL)
+		return ldvm__errno(ctx, LDVM_EXEN, "cannot connect to domain "
+		    "%u at %s", domid, xs_path);
 	if ((*out = chan_new(v, LDVM_TO_DOM0)) == NULL) {
 		libxenvchan_close(v);
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
@@ -344,11 +353,26 @@ write_max(int fd)
 	return PIPE_BUF;
 }
 
+/*
+ * False once the domain is gone or shut down: a domain that powered itself
+ * off never closes its end of the channel.  Without libxl (a guest), only
+ * its xenstore directory tells.
+ */
 static int
 domain_alive(struct ldvm_ctx *ctx, uint32_t domid)
 {
 	char path[64], *v;
 
+	if (ctx->xl != NULL) {
+		libxl_dominfo info;
+		int alive;
+
+		libxl_dominfo_init(&info);
+		alive = libxl_domain_info(ctx->xl, &info, domid) == 0 &&
+		    !info.shutdown && !info.dying;
+		libxl_dominfo_dispose(&info);
+		return alive;
+	}
 	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
 	if ((v = xs_read(ctx->xs, XBT_NULL, path, NULL)) == NULL)
 		return 0;

@@ -385,6 +385,49 @@ parse_litedvm(struct parse *p, struct ldvm_template *t)
 	return 0;
 }
 
+/* The opener: a list of at most 32 strings, "%f" standing for the file. */
+static int
+parse_opener(struct parse *p, struct ldvm_template *t)
+{
+	static const char *const dflt[] = { "xdg-open", "%f" };
+	XLU_ConfigList *list;
+	char *wait = NULL;
+	int i, n, e, rc;
+
+	e = xlu_cfg_get_list(p->xlu, "litedvm_open_command", &list, &n, 1);
+	if (e == ESRCH) {
+		list = NULL;
+		n = 2;
+	} else if (e != 0 || n < 1 || n > 32)
+		return perr(p, "'%s' must be a list of 1 to 32 strings",
+		    "litedvm_open_command");
+	if ((t->open_argv = calloc((size_t)n + 1, sizeof(char *))) == NULL)
+		return ldvm__errno(p->ctx, LDVM_ENOMEM, "calloc");
+	for (i = 0; i < n; i++) {
+		const char *a = list == NULL ? dflt[i] :
+		    xlu_cfg_get_listitem(list, i);
+
+		if (a == NULL || (i == 0 && a[0] == '\0'))
+			return perr(p, "'%s' must be a list of 1 to 32 strings",
+			    "litedvm_open_command");
+		if ((t->open_argv[i] = strdup(a)) == NULL)
+			return ldvm__errno(p->ctx, LDVM_ENOMEM, "strdup");
+	}
+	snprintf(t->open_wait, sizeof(t->open_wait), "exit");
+	if ((rc = get_str(p, "litedvm_open_done", &wait)) != 0)
+		return rc;
+	if (wait != NULL) {
+		if (strcmp(wait, "exit") != 0 && strcmp(wait, "close") != 0) {
+			free(wait);
+			return perr(p, "'%s' must be \"exit\" or \"close\"",
+			    "litedvm_open_done");
+		}
+		snprintf(t->open_wait, sizeof(t->open_wait), "%s", wait);
+		free(wait);
+	}
+	return 0;
+}
+
 static uint64_t
 fnv(uint64_t h, const void *p, size_t n)
 {
@@ -506,6 +549,7 @@ ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
 		goto out;
 	}
 	if ((rc = parse_domain(&p, t)) != 0 || (rc = parse_litedvm(&p, t)) != 0 ||
+	    (rc = parse_opener(&p, t)) != 0 ||
 	    (rc = compute_version(ctx, t)) != 0)
 		goto out;
 	*out = t;
@@ -544,6 +588,10 @@ ldvm_template_free(struct ldvm_template *t)
 		return;
 	libxl_domain_config_dispose(&t->cfg);
 	free(t->path);
+	if (t->open_argv != NULL)
+		for (char **a = t->open_argv; *a != NULL; a++)
+			free(*a);
+	free(t->open_argv);
 	free(t);
 }
 

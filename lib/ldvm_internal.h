@@ -54,6 +54,8 @@ struct ldvm_template {
 	int preload;
 	uint64_t preload_memkb;
 	int ready_timeout;
+	char **open_argv;           /* dvm-open's opener, "%f" the file */
+	char open_wait[8];          /* "exit" or "close" */
 };
 
 /* ---- errors (ctx.c) ---- */
@@ -237,8 +239,12 @@ LDVM_HIDDEN void ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name);
 #define LDVM_EXEC_TTY 0x1u
 enum {
 	LDVM_F_HELLO = 1, LDVM_F_EXEC, LDVM_F_STDIN, LDVM_F_STDOUT,
-	LDVM_F_STDERR, LDVM_F_EXIT, LDVM_F_ERROR, LDVM_F_WINSIZE
+	LDVM_F_STDERR, LDVM_F_EXIT, LDVM_F_ERROR, LDVM_F_WINSIZE,
+	LDVM_F_FILE,            /* dvm-open: file data; empty at the end */
+	LDVM_F_RESULT           /* dvm-open: u32 outcome, then a message */
 };
+/* Outcomes in a RESULT frame. */
+enum { LDVM_RESULT_UNCHANGED, LDVM_RESULT_CHANGED, LDVM_RESULT_FAILED };
 /* Which way a frame travels; each type has its allowed directions. */
 enum ldvm__dir { LDVM_TO_AGENT, LDVM_TO_DOM0 };
 /* Incremental receiver: at most one frame, bounded by LDVM_FRAME_MAX. */
@@ -303,6 +309,9 @@ LDVM_HIDDEN int ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 /* Agent: a vchan server for dom0 at xs_path. */
 LDVM_HIDDEN int ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
     struct ldvm__chan **out);
+/* dom0: connects to the vchan server of domid at xs_path. */
+LDVM_HIDDEN int ldvm__chan_connect(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *xs_path, struct ldvm__chan **out);
 /* Agent: waits until the client connected. */
 LDVM_HIDDEN int ldvm__chan_accept(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 /*
@@ -323,6 +332,60 @@ LDVM_HIDDEN int ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     int *status);
 /* Agent: serves one command on a connected channel. */
 LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
+
+/* ---- dvm-open requests and file names (openreq.c) ---- */
+#define LDVM_OPEN_REQ_MAX 512           /* bytes of a request value */
+#define LDVM_OPEN_NAME_MAX 255          /* bytes of a file name */
+#define LDVM_OPEN_SIZE_MAX (1UL << 40)  /* no file is larger, whatever the cap */
+struct ldvm__openreq {
+	bool view_only;
+	char tmpl[LDVM_NAME_MAX + 1];   /* "": the guest's default */
+	uint64_t size;
+	char name[LDVM_OPEN_NAME_MAX + 1];
+};
+/*
+ * A file name safe to create in a directory and to show: 1..255 bytes of
+ * valid UTF-8, no control characters, no '/', no "..", no leading '-' or
+ * '.'.
+ */
+LDVM_HIDDEN bool ldvm__safe_filename(const char *s, size_t len);
+/* path's last component made safe (out of size >= 8); "file" if empty. */
+LDVM_HIDDEN bool ldvm__reduce_filename(const char *path, char *out,
+    size_t size);
+/* "1 rw|ro TEMPLATE|- SIZE NAME"; -1 when r is invalid or does not fit. */
+LDVM_HIDDEN int ldvm__openreq_format(const struct ldvm__openreq *r, char *buf,
+    size_t size);
+/* Checks a request a guest wrote; -1 and why when it is not one. */
+LDVM_HIDDEN int ldvm__openreq_parse(const char *buf, size_t len,
+    struct ldvm__openreq *r, char *why, size_t whysz);
+/* A byte count with an optional K, M or G suffix. */
+LDVM_HIDDEN bool ldvm__parse_size(const char *s, uint64_t *out);
+
+/* ---- dvm-open policy (policy.c) ---- */
+struct ldvm__policy;
+LDVM_HIDDEN int ldvm__policy_parse(struct ldvm_ctx *ctx, const char *text,
+    size_t len, const char *file, struct ldvm__policy **out);
+/* Reads <confdir>/open.policy; LDVM_ENOENT when there is none. */
+LDVM_HIDDEN int ldvm__policy_load(struct ldvm_ctx *ctx,
+    struct ldvm__policy **out);
+LDVM_HIDDEN void ldvm__policy_free(struct ldvm__policy *p);
+/*
+ * The template guest gets for want ("" or NULL: its default) into tmpl;
+ * LDVM_EPERM with a message when the policy does not grant it.
+ */
+LDVM_HIDDEN int ldvm__policy_decide(struct ldvm_ctx *ctx,
+    const struct ldvm__policy *p, const char *guest, const char *want,
+    char *tmpl, size_t size);
+
+/* ---- dvm-open in dom0 (open_worker.c) ---- */
+/*
+ * Serves one accepted request of guest domid for the file q in a
+ * disposable of t; the disposable's answer is capped at cap bytes.  The
+ * guest hears the outcome; the return value is the same for the caller.
+ */
+LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
+    const struct ldvm__openreq *q, const struct ldvm_template *t,
+    uint64_t cap);
 
 /* ---- background work (spawn.c) ---- */
 /* Runs argv and waits; its stderr goes into the message on failure. */

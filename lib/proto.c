@@ -22,6 +22,9 @@ static const struct {
 	[LDVM_F_EXIT] = { "EXIT", 1 << LDVM_TO_DOM0, 8, 8 },
 	[LDVM_F_ERROR] = { "ERROR", 1 << LDVM_TO_DOM0, 0, LDVM_ERROR_MAX },
 	[LDVM_F_WINSIZE] = { "WINSIZE", 1 << LDVM_TO_AGENT, 4, 4 },
+	[LDVM_F_FILE] = { "FILE", 3, 0, LDVM_FRAME_MAX },
+	[LDVM_F_RESULT] = { "RESULT", 1 << LDVM_TO_AGENT, 4,
+	    4 + LDVM_ERROR_MAX },
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 

@@ -47,6 +47,7 @@ boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \
 boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
 boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
+boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
 
 passed=$(grep -c '^PASS: ' "$log")

@@ -15,6 +15,7 @@ main(void)
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, state_suite());
 	srunner_add_suite(sr, frame_suite());
+	srunner_add_suite(sr, open_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -83,7 +83,11 @@ static const struct {
 	const char *msg;
 } refused[] = {
 	{ LDVM_TO_DOM0, 0, 4, "unknown frame type 0" },
-	{ LDVM_TO_DOM0, 9, 4, "unknown frame type 9" },
+	{ LDVM_TO_DOM0, 11, 4, "unknown frame type 11" },
+	{ LDVM_TO_DOM0, LDVM_F_RESULT, 4, "wrong direction" },
+	{ LDVM_TO_AGENT, LDVM_F_RESULT, 3, "bad length" },
+	{ LDVM_TO_AGENT, LDVM_F_RESULT, 4 + LDVM_ERROR_MAX + 1, "bad length" },
+	{ LDVM_TO_DOM0, LDVM_F_FILE, LDVM_FRAME_MAX + 1, "bad length" },
 	{ LDVM_TO_DOM0, 0xffffffff, 4, "unknown frame type" },
 	{ LDVM_TO_DOM0, LDVM_F_STDIN, 4, "wrong direction" },
 	{ LDVM_TO_DOM0, LDVM_F_EXEC, 20, "wrong direction" },

@@ -11,5 +11,6 @@ Suite *volume_suite(void);
 Suite *proto_suite(void);
 Suite *state_suite(void);
 Suite *frame_suite(void);
+Suite *open_suite(void);
 
 #endif

@@ -165,6 +165,8 @@ if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/t
 	cp -a "$stage/usr" "$gr/"
 	rm -rf "$gr/usr/include" "$gr/usr/share"
 	copy_libs "$gr" /bin/busybox /usr/bin/xenstore "$gr"/usr/bin/* "$gr"/usr/sbin/* "$gr"/usr/lib/liblitedvm.so.*
+	# libxenstore's reader thread is cancelled at exit: glibc loads it then.
+	cp -L "$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')" "$gr/lib/x86_64-linux-gnu/"
 	cp "$here/guest-init" "$gr/sbin/init.litedvm"
 	rm -f "$gr/sbin/init"
 	mv "$gr/sbin/init.litedvm" "$gr/sbin/init"

@@ -1,0 +1,372 @@
+/*
+ * dvm-open in an ordinary guest: writes one request into the guest's own
+ * xenstore area, serves a vchan for dom0's dvm-open service, sends the
+ * file over it and takes back the outcome, with the new content when the
+ * file was edited.  The guest trusts dom0; the checks here guard against
+ * mistakes, not against it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxenvchan.h>
+
+#include "ldvm_internal.h"
+
+/* How long dom0 may take to take up a request. */
+#define ANSWER_TIMEOUT_MS 30000
+#define SEND_TIMEOUT_MS 60000
+
+struct req {
+	char base[LDVM_XS_PATH_MAX];    /* /local/domain/<id>/data/litedvm/open */
+	char path[PATH_MAX];            /* the file, resolved */
+	char dir[PATH_MAX];
+	char tmp[PATH_MAX];             /* where new content arrives */
+	int fd, tmpfd, lock;
+	struct stat st;
+	struct ldvm__chan *ch;
+	bool watching;
+};
+
+static int
+sub(struct ldvm_ctx *ctx, const struct req *r, const char *key, char *buf,
+    size_t size)
+{
+	return ldvm__path(ctx, buf, size, "%s/%s", r->base, key);
+}
+
+/* Serialises dvm-open within this guest: one request at a time. */
+static int
+take_lock(struct ldvm_ctx *ctx, struct req *r)
+{
+	static const char *const where[] = { "/run/litedvm-open.lock",
+	    "/tmp/.litedvm-open.lock" };
+
+	for (size_t i = 0; i < 2; i++) {
+		r->lock = open(where[i], O_RDWR | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (r->lock >= 0)
+			break;
+	}
+	if (r->lock < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "lock file");
+	while (flock(r->lock, LOCK_EX) < 0)
+		if (errno != EINTR || ldvm__interrupted(ctx))
+			return ldvm__errno(ctx, LDVM_ESYS, "lock");
+	return 0;
+}
+
+/* Waits until dom0 connected, or refused the request. */
+static int
+await_dom0(struct ldvm_ctx *ctx, struct req *r)
+{
+	int64_t deadline = ldvm__now_ms() + ANSWER_TIMEOUT_MS;
+	char reply[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if ((rc = sub(ctx, r, "reply", reply, sizeof(reply))) != 0)
+		return rc;
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = libxenvchan_fd_for_select(r->ch->v), .events = POLLIN },
+			{ .fd = xs_fileno(ctx->xs), .events = POLLIN },
+		};
+		char val[LDVM_ERROR_MAX + 1];
+		int64_t left = deadline - ldvm__now_ms();
+
+		if (libxenvchan_is_open(r->ch->v) == 1)
+			return 0;
+		rc = ldvm__xs_read_untrusted(ctx, XBT_NULL, reply, LDVM_ERROR_MAX,
+		    LDVM_V_TEXT, val, sizeof(val));
+		if (rc == 0)
+			return ldvm__err(ctx, LDVM_EPERM, "dom0: %s",
+			    strncmp(val, "error ", 6) == 0 ? val + 6 : val);
+		if (rc != LDVM_ENOENT)
+			return rc;
+		if (left <= 0)
+			return ldvm__err(ctx, LDVM_ETIMEDOUT, "no answer from "
+			    "dom0 (is dvm-opend running there?)");
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
+		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+			return ldvm__errno(ctx, LDVM_ESYS, "poll");
+		if (p[0].revents)
+			libxenvchan_wait(r->ch->v);
+		if (p[1].revents) {
+			char **w;
+
+			while ((w = xs_check_watch(ctx->xs)) != NULL)
+				free(w);
+		}
+	}
+}
+
+static int
+send_file(struct ldvm_ctx *ctx, struct req *r)
+{
+	uint8_t *buf = malloc(LDVM_FRAME_MAX);
+	uint64_t sent = 0;
+	int rc = 0;
+
+	if (buf == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	while (sent < (uint64_t)r->st.st_size) {
+		ssize_t n = pread(r->fd, buf, LDVM_FRAME_MAX, (off_t)sent);
+
+		if (n <= 0) {
+			rc = n == 0 ? ldvm__err(ctx, LDVM_ESYS, "%s shrank while "
+			    "being sent", r->path) :
+			    ldvm__errno(ctx, LDVM_ESYS, "%s", r->path);
+			break;
+		}
+		if ((rc = ldvm__chan_send_wait(ctx, r->ch, LDVM_F_FILE, buf,
+		    (size_t)n, SEND_TIMEOUT_MS)) != 0)
+			break;
+		sent += (uint64_t)n;
+	}
+	if (rc == 0)
+		rc = ldvm__chan_send_wait(ctx, r->ch, LDVM_F_FILE, NULL, 0,
+		    SEND_TIMEOUT_MS);
+	free(buf);
+	return rc;
+}
+
+/* A file for the new content: beside the original if we may, else $TMPDIR. */
+static int
+open_tmp(struct ldvm_ctx *ctx, struct req *r)
+{
+	const char *td = getenv("TMPDIR");
+
+	if (td == NULL || td[0] != '/')
+		td = "/tmp";
+	for (int i = 0; i < 2; i++) {
+		int n = snprintf(r->tmp, sizeof(r->tmp), "%s/.dvm-open-XXXXXX",
+		    i == 0 ? r->dir : td);
+
+		if (n > 0 && (size_t)n < sizeof(r->tmp) &&
+		    (r->tmpfd = mkostemp(r->tmp, O_CLOEXEC)) >= 0)
+			return 0;
+	}
+	r->tmp[0] = '\0';
+	return ldvm__errno(ctx, LDVM_ESYS, "no place for the edited file");
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The new content in r->tmp takes the original's place, or a new name. */
+static int
+install(struct ldvm_ctx *ctx, struct req *r, int *result, char *saved,
+    size_t savedsz)
+{
+	char *slash = strrchr(r->tmp, '/'), name[PATH_MAX];
+	bool beside = (size_t)(slash - r->tmp) == strlen(r->dir) &&
+	    strncmp(r->tmp, r->dir, strlen(r->dir)) == 0;
+	int dfd, i;
+
+	if (fchmod(r->tmpfd, r->st.st_mode & 07777) < 0 || fsync(r->tmpfd) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
+	if (beside && access(r->path, W_OK) == 0) {
+		if (rename(r->tmp, r->path) < 0)
+			return ldvm__errno(ctx, LDVM_ESYS, "rename to %s",
+			    r->path);
+		r->tmp[0] = '\0';
+		if ((dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		*result = LDVM_OPEN_REPLACED;
+		return 0;
+	}
+	/* Not ours to replace: a clear new name, never over anything. */
+	for (i = 0; i < 100; i++) {
+		int n = i == 0 ?
+		    snprintf(name, sizeof(name), "%.*s/%s.edited",
+		    (int)(slash - r->tmp), r->tmp, basename(r->path)) :
+		    snprintf(name, sizeof(name), "%.*s/%s.edited.%d",
+		    (int)(slash - r->tmp), r->tmp, basename(r->path), i);
+
+		if (n < 0 || (size_t)n >= sizeof(name))
+			return ldvm__err(ctx, LDVM_EINVAL, "path too long");
+		if (renameat2(AT_FDCWD, r->tmp, AT_FDCWD, name,
+		    RENAME_NOREPLACE) == 0) {
+			r->tmp[0] = '\0';
+			snprintf(saved, savedsz, "%s", name);
+			*result = LDVM_OPEN_SAVED;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return ldvm__errno(ctx, LDVM_ESYS, "rename to %s", name);
+	}
+	return ldvm__err(ctx, LDVM_EEXIST, "too many edited copies of %s",
+	    r->path);
+}
+
+/* Takes dom0's answer: new content, then the outcome. */
+static int
+receive(struct ldvm_ctx *ctx, struct req *r, int view_only, int *result,
+    char *saved, size_t savedsz)
+{
+	bool ended = false;
+	int rc;
+
+	for (;;) {
+		if ((rc = ldvm__chan_recv(ctx, r->ch)) < 0)
+			return rc;
+		if (rc == 0) {
+			if (!libxenvchan_is_open(r->ch->v) &&
+			    libxenvchan_data_ready(r->ch->v) == 0)
+				return ldvm__err(ctx, LDVM_EPROTO, "dom0 closed "
+				    "the channel without an outcome");
+			if ((rc = ldvm__chan_wait(ctx, r->ch, -1)) != 0)
+				return rc;
+			continue;
+		}
+		if (r->ch->rx.type == LDVM_F_FILE) {
+			if (ended || view_only)
+				return ldvm__err(ctx, LDVM_EPROTO, "dom0 sent "
+				    "unexpected file data");
+			if (r->ch->rx.len == 0)
+				ended = true;
+			else if ((r->tmpfd < 0 && (rc = open_tmp(ctx, r)) != 0))
+				return rc;
+			else if (write_all(r->tmpfd, r->ch->rx.buf,
+			    r->ch->rx.len) < 0)
+				return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
+			ldvm__rx_next(&r->ch->rx);
+			continue;
+		}
+		if (r->ch->rx.type != LDVM_F_RESULT)
+			return ldvm__err(ctx, LDVM_EPROTO, "unexpected %s frame",
+			    ldvm__frame_name(r->ch->rx.type));
+		break;
+	}
+	{
+		uint32_t what = ldvm__get32(r->ch->rx.buf);
+		const char *msg = (const char *)r->ch->rx.buf + 4;
+		int mlen = (int)r->ch->rx.len - 4;
+
+		if (!ldvm__valid_text(msg, (size_t)mlen))
+			return ldvm__err(ctx, LDVM_EPROTO, "unprintable outcome");
+		switch (what) {
+		case LDVM_RESULT_UNCHANGED:
+			*result = LDVM_OPEN_UNCHANGED;
+			return 0;
+		case LDVM_RESULT_CHANGED:
+			if (!ended)
+				return ldvm__err(ctx, LDVM_EPROTO, "edited file "
+				    "incomplete");
+			if (r->tmpfd < 0 && (rc = open_tmp(ctx, r)) != 0)
+				return rc;      /* edited to empty */
+			return install(ctx, r, result, saved, savedsz);
+		case LDVM_RESULT_FAILED:
+			return ldvm__err(ctx, LDVM_EPROTO, "%.*s", mlen, msg);
+		default:
+			return ldvm__err(ctx, LDVM_EPROTO, "unknown outcome %u",
+			    what);
+		}
+	}
+}
+
+int
+ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
+    int view_only, int *result, char *saved, size_t savedsz)
+{
+	struct req r = { .fd = -1, .tmpfd = -1, .lock = -1 };
+	struct ldvm__openreq q = { .view_only = view_only != 0 };
+	char p[LDVM_XS_PATH_MAX], val[LDVM_OPEN_REQ_MAX + 1], *id = NULL;
+	unsigned long domid;
+	int rc;
+
+	*result = LDVM_OPEN_UNCHANGED;
+	if (savedsz > 0)
+		saved[0] = '\0';
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
+		return rc;
+	if (tmpl != NULL && !ldvm__valid_name(tmpl, LDVM_NAME_MAX))
+		return ldvm__err(ctx, LDVM_EINVAL, "invalid template name '%s'",
+		    tmpl);
+	if (realpath(path, r.path) == NULL)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	if ((r.fd = open(r.path, O_RDONLY | O_CLOEXEC)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	if (fstat(r.fd, &r.st) < 0 || !S_ISREG(r.st.st_mode)) {
+		close(r.fd);
+		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
+	}
+	snprintf(r.dir, sizeof(r.dir), "%s", r.path);
+	*strrchr(r.dir, '/') = '\0';
+	if (r.dir[0] == '\0')
+		snprintf(r.dir, sizeof(r.dir), "/");
+	ldvm__reduce_filename(r.path, q.name, sizeof(q.name));
+	snprintf(q.tmpl, sizeof(q.tmpl), "%s", tmpl == NULL ? "" : tmpl);
+	q.size = (uint64_t)r.st.st_size;
+	if (ldvm__openreq_format(&q, val, sizeof(val)) != 0) {
+		rc = ldvm__err(ctx, LDVM_EINVAL, "%s: cannot make a request of "
+		    "it", path);
+		goto out;
+	}
+	if ((rc = take_lock(ctx, &r)) != 0)
+		goto out;
+	if ((rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
+		goto out;
+	if (!ldvm__parse_uint(id, strlen(id), 0x7fef, &domid)) {
+		rc = ldvm__err(ctx, LDVM_EXEN, "bad domid '%s'", id);
+		goto out;
+	}
+	if ((rc = ldvm__path(ctx, r.base, sizeof(r.base),
+	    "/local/domain/%lu/data/litedvm/open", domid)) != 0)
+		goto out;
+	/* Whatever an earlier, killed dvm-open left. */
+	if ((rc = ldvm__xs_rm(ctx, XBT_NULL, r.base)) != 0 ||
+	    (rc = sub(ctx, &r, "vchan", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__chan_listen(ctx, p, &r.ch)) != 0 ||
+	    (rc = sub(ctx, &r, "reply", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__xs_watch(ctx, p, "reply")) != 0)
+		goto out;
+	r.watching = true;
+	if ((rc = sub(ctx, &r, "request", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__xs_write(ctx, XBT_NULL, p, val)) != 0 ||
+	    (rc = await_dom0(ctx, &r)) != 0 ||
+	    (rc = ldvm__chan_hello(ctx, r.ch)) != 0 ||
+	    (rc = send_file(ctx, &r)) != 0)
+		goto out;
+	rc = receive(ctx, &r, view_only, result, saved, savedsz);
+out:
+	if (r.watching && sub(ctx, &r, "reply", p, sizeof(p)) == 0)
+		ldvm__xs_unwatch(ctx, p, "reply");
+	ldvm__chan_close(r.ch);
+	if (r.base[0] != '\0')
+		ldvm__xs_rm(ctx, XBT_NULL, r.base);
+	if (r.tmpfd >= 0)
+		close(r.tmpfd);
+	if (r.tmp[0] != '\0')
+		unlink(r.tmp);
+	if (r.lock >= 0)
+		close(r.lock);
+	free(id);
+	close(r.fd);
+	return rc;
+}

@@ -1,0 +1,421 @@
+/*
+ * dom0's dvm-open service.  It watches one node in every guest's own
+ * xenstore area, /local/domain/<id>/data/litedvm/open/request, so that a
+ * request is known to come from the guest whose area it appeared in; it
+ * never believes anything the guest says about itself.  Each request is
+ * read once and deleted, checked (size, form, rate, one at a time per
+ * guest, the policy, the file size limit) and then served by a worker
+ * process of its own, so that one guest's long editing session or
+ * misbehaviour never holds up another's.  Refusals are logged and
+ * answered in the guest's area (.../open/reply).
+ *
+ * Limits come from <confdir>/litedvm.conf:
+ *   open_max_size = "64M"   largest file accepted and sent back
+ *   open_rate = 30          requests per minute per guest (bursts of 10)
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libxl_utils.h>
+
+#include "ldvm_internal.h"
+
+#define DEFAULT_MAX_SIZE (64ULL << 20)
+#define DEFAULT_RATE 30
+#define BURST 10.0
+#define MAX_WORKERS 64
+
+struct guest {
+	uint32_t domid;
+	bool alive;             /* seen in the last scan */
+	bool watched;
+	bool quiet;             /* rate refusals already logged */
+	pid_t worker;
+	int pidfd;
+	double tokens;
+	int64_t stamp;
+};
+
+struct serve {
+	struct ldvm_ctx *ctx;
+	struct guest *g;
+	size_t ng;
+	uint64_t max_size;
+	double per_ms;          /* tokens gained per millisecond */
+	int nworkers;
+};
+
+static int
+req_path(struct ldvm_ctx *ctx, uint32_t domid, const char *key, char *buf,
+    size_t size)
+{
+	return ldvm__path(ctx, buf, size,
+	    "/local/domain/%u/data/litedvm/open/%s", domid, key);
+}
+
+static struct guest *
+find(struct serve *s, uint32_t domid)
+{
+	for (size_t i = 0; i < s->ng; i++)
+		if (s->g[i].domid == domid)
+			return &s->g[i];
+	return NULL;
+}
+
+static struct guest *
+add(struct serve *s, uint32_t domid)
+{
+	struct guest *g = realloc(s->g, sizeof(*g) * (s->ng + 1));
+
+	if (g == NULL)
+		return NULL;
+	s->g = g;
+	g = &s->g[s->ng++];
+	memset(g, 0, sizeof(*g));
+	g->domid = domid;
+	g->pidfd = -1;
+	g->tokens = BURST;
+	g->stamp = ldvm__now_ms();
+	return g;
+}
+
+/* Watches the request node of every guest there is; forgets gone ones. */
+static int
+scan(struct serve *s)
+{
+	struct ldvm_ctx *ctx = s->ctx;
+	unsigned n = 0;
+	char **ids = xs_directory(ctx->xs, XBT_NULL, "/local/domain", &n);
+	char path[LDVM_XS_PATH_MAX];
+
+	if (ids == NULL)
+		return ldvm__errno(ctx, LDVM_EXEN, "cannot list domains");
+	for (size_t i = 0; i < s->ng; i++)
+		s->g[i].alive = false;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned long id;
+		struct guest *g;
+
+		if (!ldvm__parse_uint(ids[i], strlen(ids[i]), 0x7fef, &id) ||
+		    id == 0)
+			continue;
+		if ((g = find(s, (uint32_t)id)) == NULL &&
+		    (g = add(s, (uint32_t)id)) == NULL) {
+			free(ids);
+			return ldvm__errno(ctx, LDVM_ENOMEM, "realloc");
+		}
+		g->alive = true;
+		if (!g->watched && req_path(ctx, g->domid, "request", path,
+		    sizeof(path)) == 0 && ldvm__xs_watch(ctx, path, "open") == 0)
+			g->watched = true;
+	}
+	free(ids);
+	for (size_t i = 0; i < s->ng; i++) {
+		struct guest *g = &s->g[i];
+
+		if (g->alive)
+			continue;
+		if (g->watched && req_path(ctx, g->domid, "request", path,
+		    sizeof(path)) == 0)
+			ldvm__xs_unwatch(ctx, path, "open");
+		g->watched = false;
+		if (g->worker == 0) {   /* nothing left to remember */
+			*g = s->g[--s->ng];
+			i--;
+		}
+	}
+	return 0;
+}
+
+/* One token of the guest's bucket, if it has one. */
+static bool
+take_token(struct serve *s, struct guest *g)
+{
+	int64_t now = ldvm__now_ms();
+
+	g->tokens += (double)(now - g->stamp) * s->per_ms;
+	if (g->tokens > BURST)
+		g->tokens = BURST;
+	g->stamp = now;
+	if (g->tokens < 1.0)
+		return false;
+	g->tokens -= 1.0;
+	return true;
+}
+
+static void
+refuse(struct serve *s, struct guest *g, const char *name, const char *why,
+    bool log)
+{
+	char path[LDVM_XS_PATH_MAX], val[LDVM_ERROR_MAX];
+
+	if (log)
+		ldvm__log(s->ctx, LDVM_LOG_WARN, "refused a request of %s "
+		    "(domain %u): %s", name, g->domid, why);
+	snprintf(val, sizeof(val), "error %s", why);
+	if (req_path(s->ctx, g->domid, "reply", path, sizeof(path)) == 0)
+		ldvm__xs_write(s->ctx, XBT_NULL, path, val);
+}
+
+static void __attribute__((noreturn))
+worker(struct serve *s, uint32_t domid, const char *guest,
+    const struct ldvm__openreq *q, const struct ldvm_template *t)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	int rc;
+
+	if (ctx == NULL)
+		_exit(1);
+	/* The disposable's answer is capped by RLIMIT_FSIZE: fail, not die. */
+	signal(SIGXFSZ, SIG_IGN);
+	/* A context of its own: handles are not shared across fork. */
+	ldvm_set_log(ctx, s->ctx->logfn, s->ctx->logarg, s->ctx->logmin);
+	ldvm_set_interrupt(ctx, s->ctx->stop);
+	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
+		rc = ldvm__open_work(ctx, domid, q, t, s->max_size);
+	if (rc != 0)
+		ldvm__log(ctx, LDVM_LOG_WARN, "request of %s (domain %u) for %s "
+		    "failed: %s", guest, domid, q->name, ctx->err);
+	else
+		ldvm__log(ctx, LDVM_LOG_INFO, "request of %s (domain %u) for %s "
+		    "done", guest, domid, q->name);
+	ldvm_ctx_free(ctx);
+	_exit(rc == 0 ? 0 : 1);
+}
+
+static void
+request(struct serve *s, uint32_t domid)
+{
+	struct ldvm_ctx *ctx = s->ctx;
+	struct guest *g = find(s, domid);
+	struct ldvm__openreq q;
+	struct ldvm__policy *pol = NULL;
+	struct ldvm_template *t = NULL;
+	char path[LDVM_XS_PATH_MAX], why[LDVM_ERROR_MAX], tmpl[LDVM_NAME_MAX + 1];
+	char *val, *name = NULL;
+	unsigned int len;
+	pid_t pid;
+
+	if (g == NULL || req_path(ctx, domid, "request", path, sizeof(path)) != 0)
+		return;
+	/* Read once, then gone: the guest cannot change it under us. */
+	if ((val = xs_read(ctx->xs, XBT_NULL, path, &len)) == NULL)
+		return;
+	xs_rm(ctx->xs, XBT_NULL, path);
+	if (!take_token(s, g)) {
+		refuse(s, g, "a guest", "too many requests", !g->quiet);
+		g->quiet = true;
+		goto out;
+	}
+	g->quiet = false;
+	/* The name the toolstack gave the domain; the guest cannot write it. */
+	if ((name = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
+		refuse(s, g, "an unnamed guest", "domain has no name", true);
+		goto out;
+	}
+	if (ldvm__openreq_parse(val, len, &q, why, sizeof(why)) != 0) {
+		refuse(s, g, name, why, true);
+		goto out;
+	}
+	if (g->worker != 0) {
+		refuse(s, g, name, "a request of this guest is in progress", true);
+		goto out;
+	}
+	if (s->nworkers >= MAX_WORKERS) {
+		refuse(s, g, name, "dom0 is busy", true);
+		goto out;
+	}
+	if (q.size > s->max_size) {
+		snprintf(why, sizeof(why), "file of %llu bytes is over the "
+		    "%llu-byte limit", (unsigned long long)q.size,
+		    (unsigned long long)s->max_size);
+		refuse(s, g, name, why, true);
+		goto out;
+	}
+	if (ldvm__policy_load(ctx, &pol) != 0 ||
+	    ldvm__policy_decide(ctx, pol, name, q.tmpl, tmpl, sizeof(tmpl)) != 0 ||
+	    ldvm_template_load(ctx, tmpl, &t) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse(s, g, name, why, true);
+		goto out;
+	}
+	if (!t->dispvm) {
+		snprintf(why, sizeof(why), "template %s is not for disposables",
+		    tmpl);
+		refuse(s, g, name, why, true);
+		goto out;
+	}
+	ldvm__log(ctx, LDVM_LOG_INFO, "%s (domain %u) opens %s (%llu bytes) in "
+	    "a disposable of %s", name, domid, q.name,
+	    (unsigned long long)q.size, tmpl);
+	if ((pid = fork()) < 0) {
+		refuse(s, g, name, "dom0 cannot fork", true);
+		goto out;
+	}
+	if (pid == 0)
+		worker(s, domid, name, &q, t);
+	g->worker = pid;
+	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	s->nworkers++;
+out:
+	ldvm_template_free(t);
+	ldvm__policy_free(pol);
+	free(name);
+	free(val);
+}
+
+/* Collects finished workers; garbage collection after any failure. */
+static void
+reap(struct serve *s, bool block)
+{
+	bool failed = false;
+
+	for (size_t i = 0; i < s->ng; i++) {
+		struct guest *g = &s->g[i];
+		int st;
+
+		if (g->worker == 0 || waitpid(g->worker, &st, block ? 0 :
+		    WNOHANG) <= 0)
+			continue;
+		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		g->worker = 0;
+		if (g->pidfd >= 0)
+			close(g->pidfd);
+		g->pidfd = -1;
+		s->nworkers--;
+	}
+	if (failed) {
+		unsigned removed = 0;
+
+		if (ldvm_gc(s->ctx, &removed) == 0 && removed > 0)
+			ldvm__log(s->ctx, LDVM_LOG_WARN, "removed %u disposables "
+			    "of failed requests", removed);
+	}
+}
+
+/* The domid in .../local/domain/<id>/data/litedvm/open/request. */
+static bool
+domid_of(const char *path, uint32_t *domid)
+{
+	static const char pre[] = "/local/domain/";
+	static const char post[] = "/data/litedvm/open/request";
+	const char *p = path + sizeof(pre) - 1, *e;
+	unsigned long id;
+
+	if (strncmp(path, pre, sizeof(pre) - 1) != 0 ||
+	    (e = strchr(p, '/')) == NULL || strcmp(e, post) != 0 ||
+	    !ldvm__parse_uint(p, (size_t)(e - p), 0x7fef, &id) || id == 0)
+		return false;
+	*domid = (uint32_t)id;
+	return true;
+}
+
+static int
+limits(struct serve *s)
+{
+	char v[64];
+	unsigned long rate = DEFAULT_RATE;
+	int rc;
+
+	s->max_size = DEFAULT_MAX_SIZE;
+	if ((rc = ldvm__conf_get(s->ctx, "open_max_size", v, sizeof(v))) == 0) {
+		if (!ldvm__parse_size(v, &s->max_size) || s->max_size == 0)
+			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
+			    "bad open_max_size '%s'", ldvm_confdir(), v);
+	} else if (rc != LDVM_ENOENT)
+		return rc;
+	if ((rc = ldvm__conf_get(s->ctx, "open_rate", v, sizeof(v))) == 0) {
+		if (!ldvm__parse_uint(v, strlen(v), 6000, &rate) || rate == 0)
+			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
+			    "bad open_rate '%s'", ldvm_confdir(), v);
+	} else if (rc != LDVM_ENOENT)
+		return rc;
+	s->per_ms = (double)rate / 60000.0;
+	return 0;
+}
+
+int
+ldvm_open_serve(struct ldvm_ctx *ctx)
+{
+	struct serve s = { .ctx = ctx };
+	struct ldvm__policy *pol;
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0 ||
+	    (rc = limits(&s)) != 0)
+		return rc;
+	/* A broken policy stops the service at once, not at the first use. */
+	if ((rc = ldvm__policy_load(ctx, &pol)) != 0)
+		return rc;
+	ldvm__policy_free(pol);
+	if ((rc = ldvm__xs_watch(ctx, "@introduceDomain", "domains")) != 0 ||
+	    (rc = ldvm__xs_watch(ctx, "@releaseDomain", "domains")) != 0 ||
+	    (rc = scan(&s)) != 0)
+		goto out;
+	ldvm__log(ctx, LDVM_LOG_INFO, "serving dvm-open requests (files up to "
+	    "%llu bytes)", (unsigned long long)s.max_size);
+	for (;;) {
+		struct pollfd p[1 + MAX_WORKERS];
+		int n = 0;
+		bool poll_workers = false;
+		char **w;
+
+		p[n].fd = xs_fileno(ctx->xs);
+		p[n++].events = POLLIN;
+		for (size_t i = 0; i < s.ng && n < 1 + MAX_WORKERS; i++) {
+			if (s.g[i].worker == 0)
+				continue;
+			if (s.g[i].pidfd < 0)
+				poll_workers = true;
+			else {
+				p[n].fd = s.g[i].pidfd;
+				p[n++].events = POLLIN;
+			}
+		}
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			break;
+		/* Without pidfds (old kernels), workers are looked at often. */
+		if (poll(p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
+		    errno != EINTR) {
+			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+			break;
+		}
+		reap(&s, false);
+		while ((w = xs_check_watch(ctx->xs)) != NULL) {
+			uint32_t domid;
+
+			if (strcmp(w[XS_WATCH_TOKEN], "domains") == 0) {
+				if ((rc = scan(&s)) != 0)
+					ldvm__log(ctx, LDVM_LOG_WARN, "%s",
+					    ctx->err);
+			} else if (strcmp(w[XS_WATCH_TOKEN], "open") == 0 &&
+			    domid_of(w[XS_WATCH_PATH], &domid))
+				request(&s, domid);
+			free(w);
+		}
+	}
+out:
+	/* Workers end their sessions and tear down their disposables. */
+	for (size_t i = 0; i < s.ng; i++)
+		if (s.g[i].worker != 0)
+			kill(s.g[i].worker, SIGTERM);
+	reap(&s, true);
+	for (size_t i = 0; i < s.ng; i++) {
+		char path[LDVM_XS_PATH_MAX];
+
+		if (s.g[i].watched && req_path(ctx, s.g[i].domid, "request",
+		    path, sizeof(path)) == 0)
+			ldvm__xs_unwatch(ctx, path, "open");
+	}
+	ldvm__xs_unwatch(ctx, "@introduceDomain", "domains");
+	ldvm__xs_unwatch(ctx, "@releaseDomain", "domains");
+	free(s.g);
+	return rc;
+}

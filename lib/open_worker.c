@@ -1,0 +1,273 @@
+/*
+ * One dvm-open request in dom0, in a process of its own: takes the file
+ * from the guest's vchan, opens it in a disposable through the agent
+ * (dvm-open --session there), and gives the guest the outcome.  Both
+ * peers are hostile: the guest's file must be exactly the size it
+ * announced, the disposable's answer at most the configured size, and the
+ * guest hears of new content only once all of it arrived and the session
+ * ended well.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ldvm_internal.h"
+
+#define XFER_TIMEOUT_MS 60000
+/* Exit status of dvm-open --session when the file came back changed. */
+#define SESSION_CHANGED 3
+
+/* A nameless file for data in transit: nothing to leak when killed. */
+static int
+anon_file(struct ldvm_ctx *ctx, int *fd)
+{
+	static const char *const dirs[] = { "/var/tmp", "/tmp" };
+
+	for (size_t i = 0; i < 2; i++)
+		if ((*fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC,
+		    0600)) >= 0)
+			return 0;
+	if ((*fd = memfd_create("dvm-open", MFD_CLOEXEC)) >= 0)
+		return 0;
+	return ldvm__errno(ctx, LDVM_ESYS, "temporary file");
+}
+
+static int
+write_all(struct ldvm_ctx *ctx, int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return ldvm__errno(ctx, LDVM_ESYS, "temporary file");
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The guest's file: FILE frames adding up to exactly size bytes. */
+static int
+recv_file(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int fd, uint64_t size)
+{
+	uint64_t got = 0;
+	int rc;
+
+	for (;;) {
+		if ((rc = ldvm__chan_recv_wait(ctx, ch, XFER_TIMEOUT_MS)) != 0)
+			return rc;
+		if (ch->rx.type != LDVM_F_FILE)
+			return ldvm__err(ctx, LDVM_EPROTO, "guest sent a %s frame "
+			    "instead of file data", ldvm__frame_name(ch->rx.type));
+		if (ch->rx.len == 0)
+			break;
+		if (ch->rx.len > size - got)
+			return ldvm__err(ctx, LDVM_EPROTO, "guest sent more than "
+			    "the %llu bytes it announced",
+			    (unsigned long long)size);
+		if ((rc = write_all(ctx, fd, ch->rx.buf, ch->rx.len)) != 0)
+			return rc;
+		got += ch->rx.len;
+		ldvm__rx_next(&ch->rx);
+	}
+	ldvm__rx_next(&ch->rx);
+	if (got != size)
+		return ldvm__err(ctx, LDVM_EPROTO, "guest sent %llu of the %llu "
+		    "bytes it announced", (unsigned long long)got,
+		    (unsigned long long)size);
+	return lseek(fd, 0, SEEK_SET) < 0 ?
+	    ldvm__errno(ctx, LDVM_ESYS, "lseek") : 0;
+}
+
+/* The first line of what the session said on stderr, made printable. */
+static void
+first_line(int fd, char *buf, size_t size)
+{
+	ssize_t n = pread(fd, buf, size - 1, 0);
+	size_t i;
+
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	for (i = 0; i < (size_t)n; i++) {
+		if (buf[i] == '\n') {
+			buf[i] = '\0';
+			break;
+		}
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
+			buf[i] = '?';
+	}
+}
+
+/*
+ * Runs the session in a disposable of t: in is the file, out receives the
+ * new content (at most cap bytes).  *changed tells whether it did.
+ */
+static int
+run_session(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    const struct ldvm__openreq *q, uint64_t cap, int in, int out,
+    int *changed)
+{
+	char *argv[48], msg[256];
+	struct ldvm_disp *d = NULL;
+	struct rlimit old, lim;
+	int err = -1, rc, status = -1, n = 0;
+
+	*changed = 0;
+	argv[n++] = "dvm-open";
+	argv[n++] = "--session";
+	if (q->view_only)
+		argv[n++] = "-r";
+	argv[n++] = "-w";
+	argv[n++] = (char *)t->open_wait;
+	argv[n++] = "--";
+	argv[n++] = (char *)q->name;
+	for (char **a = t->open_argv; *a != NULL && n < 47; a++)
+		argv[n++] = *a;
+	argv[n] = NULL;
+
+	if ((rc = anon_file(ctx, &err)) != 0)
+		return rc;
+	if ((rc = ldvm_disp_acquire(ctx, t, &d)) != 0)
+		goto out;
+	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s", q->name,
+	    q->view_only ? "view-only" : "read-write", d->name,
+	    d->pooled ? " (from the pool)" : "");
+	/*
+	 * The disposable's answer is bounded by the file size limit of this
+	 * process, lowered for the run only: a write past it fails (EFBIG).
+	 */
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = cap + 1;
+	if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max)
+		lim.rlim_cur = old.rlim_max;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	rc = ldvm_disp_run(ctx, d, argv, 0, in, out, err, &status);
+	setrlimit(RLIMIT_FSIZE, &old);
+	if (rc != 0) {
+		if (strstr(ctx->err, strerror(EFBIG)) != NULL)
+			rc = ldvm__err(ctx, LDVM_EPROTO, "the disposable sent "
+			    "back more than the %llu-byte limit",
+			    (unsigned long long)cap);
+		goto out;
+	}
+	if (status == SESSION_CHANGED && !q->view_only) {
+		struct stat st;
+
+		if (fstat(out, &st) < 0 || (uint64_t)st.st_size > cap) {
+			rc = ldvm__err(ctx, LDVM_EPROTO, "the disposable sent "
+			    "back more than the %llu-byte limit",
+			    (unsigned long long)cap);
+			goto out;
+		}
+		*changed = 1;
+	} else if (status != 0 && status != SESSION_CHANGED) {
+		first_line(err, msg, sizeof(msg));
+		rc = ldvm__err(ctx, LDVM_EPROTO, "in %s: %s", d->name,
+		    msg[0] != '\0' ? msg : "the session failed");
+		if (msg[0] == '\0')
+			rc = ldvm__err(ctx, LDVM_EPROTO, "in %s: the session "
+			    "exited with status %d", d->name, status);
+	}
+out:
+	if (d != NULL) {
+		int drc;
+		char keep[sizeof(ctx->err)];
+
+		/* Teardown errors must not hide the session's. */
+		snprintf(keep, sizeof(keep), "%s", ctx->err);
+		drc = ldvm_disp_destroy(ctx, d);
+		ldvm_disp_free(d);
+		if (rc == 0 && drc != 0)
+			ldvm__log(ctx, LDVM_LOG_WARN, "%s", ctx->err);
+		snprintf(ctx->err, sizeof(ctx->err), "%s", keep);
+	}
+	close(err);
+	return rc;
+}
+
+/* New content to the guest, all of it, then the outcome. */
+static int
+send_result(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t what,
+    int content, const char *msg)
+{
+	uint8_t *buf = malloc(LDVM_FRAME_MAX);
+	size_t mlen = strlen(msg);
+	off_t off = 0;
+	int rc = 0;
+
+	if (buf == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	while (content >= 0) {
+		ssize_t n = pread(content, buf, LDVM_FRAME_MAX, off);
+
+		if (n < 0) {
+			rc = ldvm__errno(ctx, LDVM_ESYS, "read back");
+			break;
+		}
+		if ((rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_FILE, buf,
+		    (size_t)n, XFER_TIMEOUT_MS)) != 0 || n == 0)
+			break;
+		off += n;
+	}
+	if (rc == 0) {
+		if (mlen > LDVM_ERROR_MAX)
+			mlen = LDVM_ERROR_MAX;
+		ldvm__put32(buf, what);
+		memcpy(buf + 4, msg, mlen);
+		for (size_t i = 0; i < mlen; i++)
+			if (buf[4 + i] < 0x20 || buf[4 + i] > 0x7e)
+				buf[4 + i] = '?';
+		rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_RESULT, buf, 4 + mlen,
+		    XFER_TIMEOUT_MS);
+	}
+	free(buf);
+	return rc;
+}
+
+int
+ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
+    const struct ldvm__openreq *q, const struct ldvm_template *t,
+    uint64_t cap)
+{
+	char path[LDVM_XS_PATH_MAX], msg[sizeof(ctx->err)];
+	struct ldvm__chan *ch = NULL;
+	int in = -1, out = -1, rc, changed = 0;
+
+	if ((rc = ldvm__path(ctx, path, sizeof(path),
+	    "/local/domain/%u/data/litedvm/open/vchan", domid)) != 0 ||
+	    (rc = ldvm__chan_connect(ctx, domid, path, &ch)) != 0 ||
+	    (rc = ldvm__chan_hello(ctx, ch)) != 0)
+		goto out;
+	if ((rc = anon_file(ctx, &in)) != 0 ||
+	    (rc = recv_file(ctx, ch, in, q->size)) != 0 ||
+	    (rc = anon_file(ctx, &out)) != 0)
+		goto fail;
+	if ((rc = run_session(ctx, t, q, cap, in, out, &changed)) != 0)
+		goto fail;
+	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :
+	    send_result(ctx, ch, LDVM_RESULT_UNCHANGED, -1, "");
+	goto out;
+fail:
+	/* Tell the guest why, keeping the message for the caller. */
+	snprintf(msg, sizeof(msg), "%s", ctx->err);
+	send_result(ctx, ch, LDVM_RESULT_FAILED, -1, msg);
+	snprintf(ctx->err, sizeof(ctx->err), "%s", msg);
+out:
+	ldvm__chan_close(ch);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}

@@ -1,0 +1,222 @@
+# dvm-open: files of ordinary guests opened in disposables, edits coming
+# back, the policy, hostile requests and hostile disposables.  Two ordinary
+# guests, "work" and "other", run beside dom0's dvm-opend; guestrun acts as
+# their user.  Runs in the emulated dom0 (tests/xen/run).
+. /tmp/lib.sh
+cd /tmp
+PATH=/tmp:$PATH
+cfg=/etc/litedvm
+lib=/var/lib/litedvm
+
+# ---- templates whose openers edit, only look, overflow, or die
+opener() {
+	sed -e '/^name/d' $cfg/default.cfg > "$cfg/$1.cfg"
+	printf 'litedvm_open_command = [ "/bin/sh", "-c", "%s", "opener", "%%f" ]\n' \
+		"$2" >> "$cfg/$1.cfg"
+}
+opener editor 'echo edited-in-disp >> \"$1\"'
+opener viewer 'cat \"$1\" > /dev/null'
+opener big 'head -c 2097152 /dev/zero >> \"$1\"'
+opener dying 'echo more >> \"$1\"; poweroff -f'
+sed -e 's/^litedvm_dispvm_template.*/litedvm_dispvm_template = 0/' \
+	$cfg/editor.cfg > $cfg/plain.cfg
+cat > $cfg/open.policy <<'EOF'
+# guest  default  others
+work     editor   viewer big dying plain
+other    viewer
+EOF
+echo 'open_max_size = "1M"' >> $cfg/litedvm.conf
+
+# ---- two ordinary guests, each with its own copy of the root volume
+mkdir -p $lib/guests
+guest() {
+	cp --reflink=always $lib/templates/default/root.img "$lib/guests/$1.img"
+	sed -e "s/^name.*/name = \"$1\"/" \
+	    -e "s|target=[^\"]*|target=$lib/guests/$1.img|" \
+	    -e '/^litedvm/d' $cfg/default.cfg > "/tmp/$1.cfg"
+	xl create -q "/tmp/$1.cfg" || fail "xl create $1"
+}
+guest work
+guest other
+work=$(xl domid work)
+other=$(xl domid other)
+./xswait "/local/domain/$work/data/litedvm/listen" -present 120
+./xswait "/local/domain/$other/data/litedvm/listen" -present 120
+in_work() { guestrun "$work" "$@"; }
+in_other() { guestrun "$other" "$@"; }
+
+dvm-opend > opend.log 2>&1 &
+opend=$!
+
+no_disposables() {
+	recs=$(xenstore-list /litedvm/disp 2>/dev/null || true)
+	check "$1: no disposable records${recs:+ (left: $recs)}" test -z "$recs"
+	doms=$(xl list | awk 'NR > 1 { print $1 }' | grep -v -x -e Domain-0 \
+		-e work -e other || true)
+	check "$1: no disposable domains${doms:+ (left: $doms)}" test -z "$doms"
+	snaps=$(ls $lib/templates/default | grep '^disp' || true)
+	check "$1: no snapshot files${snaps:+ (left: $snaps)}" test -z "$snaps"
+	nodes=$(xenstore-list "/local/domain/$work/data/litedvm/open" 2>/dev/null || true)
+	check "$1: nothing left in the guest's request area${nodes:+ ($nodes)}" \
+		test -z "$nodes"
+}
+sum() { in_work sha256sum "$1" | cut -d' ' -f1; }
+ino() { in_work stat -c %i "$1"; }
+
+# ---- round trip: the opener appends a line; the original is replaced
+printf 'line one\nline two\n' | in_work sh -c 'cat > /root/doc.txt'
+in_work dvm-open /root/doc.txt 2> err.txt
+rc=$?
+check "edited file: dvm-open exits 3 ($rc: $(cat err.txt))" test "$rc" = 3
+printf 'line one\nline two\nedited-in-disp\n' > want.txt
+in_work cat /root/doc.txt > got.txt
+check "edited file: the original now holds exactly the edited content" \
+	cmp -s want.txt got.txt
+left=$(in_work ls -A /root | grep -v -x doc.txt || true)
+check "edited file: no temporary file left beside it${left:+ ($left)}" \
+	test -z "$left"
+no_disposables "after an edit"
+
+# ---- view-only: the same editing opener, the original untouched
+before=$(sum /root/doc.txt)
+in_work dvm-open --view-only /root/doc.txt 2> err.txt
+rc=$?
+check "view-only: dvm-open exits 0 ($rc: $(cat err.txt))" test "$rc" = 0
+check "view-only: the original is byte-identical" \
+	test "$(sum /root/doc.txt)" = "$before"
+
+# ---- unchanged: nothing written back, the same inode
+i1=$(ino /root/doc.txt)
+m1=$(in_work stat -c %Y.%y /root/doc.txt)
+in_work dvm-open -t viewer /root/doc.txt 2> err.txt
+rc=$?
+check "unchanged file: dvm-open exits 0 ($rc: $(cat err.txt))" test "$rc" = 0
+check "unchanged file: same inode" test "$(ino /root/doc.txt)" = "$i1"
+check "unchanged file: same modification time" \
+	test "$(in_work stat -c %Y.%y /root/doc.txt)" = "$m1"
+no_disposables "after view-only and unchanged"
+
+# ---- a directory that cannot be written: saved elsewhere, and said where
+in_work sh -c 'mkdir -p /mnt/ro && mount -t tmpfs ro /mnt/ro &&
+	echo readonly > /mnt/ro/r.txt && mount -o remount,ro /mnt/ro'
+in_work dvm-open /mnt/ro/r.txt 2> err.txt
+rc=$?
+check "read-only directory: dvm-open exits 4 ($rc: $(cat err.txt))" test "$rc" = 4
+saved=$(sed -n 's/.*the edited file is //p' err.txt)
+check "read-only directory: dvm-open names where it saved ($saved)" \
+	test -n "$saved"
+printf 'readonly\nedited-in-disp\n' > want.txt
+in_work cat "$saved" > got.txt 2>/dev/null
+check "read-only directory: the saved file holds the edit" cmp -s want.txt got.txt
+check "read-only directory: the original is untouched" \
+	test "$(in_work cat /mnt/ro/r.txt)" = readonly
+
+# ---- policy: a template the guest is not granted; a guest with no rights
+in_work dvm-open -t default /root/doc.txt 2> err.txt
+rc=$?
+check "ungranted template: refused with exit 1 ($rc)" test "$rc" = 1
+check "ungranted template: the refusal says why" \
+	grep -q 'may not use template default' err.txt
+check "ungranted template: dom0 logged the refusal" \
+	grep -q 'refused a request of work.*template default' opend.log
+in_work dvm-open -t plain /root/doc.txt 2> err.txt
+check "a template not for disposables is refused ($(cat err.txt))" \
+	grep -q 'not for disposables' err.txt
+echo other > other.txt
+in_other sh -c 'echo other > /root/o.txt'
+in_other dvm-open -t editor /root/o.txt 2> err.txt
+rc=$?
+check "guest other may not use editor: exit 1 ($rc)" test "$rc" = 1
+check "guest other is unchanged after the refusal" \
+	test "$(in_other cat /root/o.txt)" = other
+
+# ---- size limits: a file over the limit; a disposable sending too much
+in_work sh -c 'head -c 1100000 /dev/zero > /root/big.bin'
+in_work dvm-open /root/big.bin 2> err.txt
+rc=$?
+check "file over open_max_size: refused, exit 1 ($rc)" test "$rc" = 1
+check "file over open_max_size: the limit is named" grep -q 'limit' err.txt
+before=$(sum /root/doc.txt)
+in_work dvm-open -t big /root/doc.txt 2> err.txt
+rc=$?
+check "disposable sending 2 MiB back: exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
+check "disposable sending too much: the limit is named" grep -q 'limit' err.txt
+check "disposable sending too much: the original is untouched" \
+	test "$(sum /root/doc.txt)" = "$before"
+in_work dvm-open -t dying /root/doc.txt 2> err.txt
+rc=$?
+check "disposable dying mid-session: exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
+check "disposable dying mid-session: the original is untouched" \
+	test "$(sum /root/doc.txt)" = "$before"
+left=$(in_work ls -A /root | grep -v -x -e doc.txt -e big.bin || true)
+check "no temporary files left in the guest${left:+ ($left)}" test -z "$left"
+no_disposables "after failed sessions"
+
+# ---- hostile requests, written by guest other into its own area
+hostile() {
+	in_other xenstore-write data/litedvm/open/request "$2"
+	if ./xswait "/local/domain/$other/data/litedvm/open/reply" -present 30; then
+		r=$(xenstore-read "/local/domain/$other/data/litedvm/open/reply")
+		xenstore-rm "/local/domain/$other/data/litedvm/open/reply"
+	else
+		r="(no reply)"
+	fi
+	check "hostile request ($1) refused: $r" \
+		sh -c "echo '$r' | grep -q '^error '"
+}
+long=$(head -c 700 /dev/zero | tr '\0' a)
+hostile "path traversal" "1 rw viewer 5 ../../etc/evil"
+hostile "absolute path" "1 rw viewer 5 /etc/evil"
+hostile "leading dash" "1 rw viewer 5 -rf"
+hostile "dot-dot name" "1 rw viewer 5 .."
+hostile "control character" "$(printf '1 rw viewer 5 a\033b')"
+hostile "oversized request" "1 rw viewer 5 $long"
+hostile "malformed" "hello dom0"
+hostile "bad size" "1 rw viewer -5 x.txt"
+hostile "huge size" "1 rw viewer 99999999999999999999 x.txt"
+hostile "bad template name" "1 rw ../x 5 x.txt"
+check "hostile requests were logged in dom0" \
+	test "$(grep -c 'refused a request of other' opend.log)" -ge 8
+evil=$(find / -xdev -name 'evil*' 2>/dev/null; ls /etc/evil 2>/dev/null)
+check "nothing named by a hostile request exists in dom0${evil:+ ($evil)}" \
+	test -z "$evil"
+evil=$(in_work sh -c 'ls /etc/evil /root/evil 2>/dev/null' || true)
+check "nothing named by a hostile request exists in guest work" test -z "$evil"
+check "dvm-opend survived the hostile requests" kill -0 $opend
+
+# ---- and it still serves the other guest
+printf 'after\n' | in_work sh -c 'cat > /root/after.txt'
+in_work dvm-open /root/after.txt 2> err.txt
+rc=$?
+check "after hostile requests, work is served (exit 3, $rc)" test "$rc" = 3
+check "after hostile requests, work's edit came back" \
+	test "$(in_work cat /root/after.txt)" = "$(printf 'after\nedited-in-disp')"
+
+# ---- a pool serves dvm-open too
+sed -i 's/^litedvm_preload.*//' $cfg/editor.cfg
+echo 'litedvm_preload = 1' >> $cfg/editor.cfg
+dvm-preload -q -t editor
+check "a pool of editor is ready" \
+	test "$(xenstore-list /litedvm/pool/editor 2>/dev/null | wc -l)" = 1
+in_work dvm-open /root/after.txt 2> err.txt
+rc=$?
+check "from the pool: edited, exit 3 ($rc: $(cat err.txt))" test "$rc" = 3
+check "from the pool: dvm-opend took a pooled disposable" \
+	grep -q 'from the pool' opend.log
+# The refill after the release, then a template change empties the pool.
+./xswait /litedvm/pool/editor -count=1 120
+./xswait /litedvm/disp -count=1 120
+sed -i 's/^litedvm_preload.*//' $cfg/editor.cfg
+dvm-preload -q -t editor
+./xswait /litedvm/disp -count=0 120
+no_disposables "after the pooled request"
+
+# ---- stopping the service leaves nothing behind
+kill -TERM $opend
+wait $opend
+check "dvm-opend stops cleanly on SIGTERM ($?)" test $? = 0
+xl destroy work
+xl destroy other
+rm -f $lib/guests/*.img
+check_clean "after dvm-open"
+sed 's/^/# dvm-opend: /' opend.log

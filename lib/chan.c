@@ -449,7 +449,7 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 
 	for (;;) {
 		struct pollfd p[4];
-		int n = 0, iv, ii = -1, io = -1, ix;
+		int n = 0, iv, ii = -1, io = -1, ix, ig = -1;
 
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			break;
@@ -548,6 +548,11 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 		p[n].fd = xs_fileno(ctx->xs);
 		p[n].events = POLLIN;
 		ix = n++;
+		if (ctx->guard != NULL) {
+			p[n].fd = libxenvchan_fd_for_select(ctx->guard->v);
+			p[n].events = POLLIN;
+			ig = n++;
+		}
 		if (!in_eof && inlen == 0 && !exited &&
 		    libxenvchan_buffer_space(ch->v) >= LDVM_FRAME_HDR + IN_MIN) {
 			p[n].fd = in;
@@ -567,6 +572,12 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 		}
 		if (p[iv].revents && libxenvchan_wait(ch->v) < 0) {
 			rc = ldvm__errno(ctx, LDVM_EXEN, "vchan event");
+			break;
+		}
+		if (ig >= 0 && p[ig].revents &&
+		    (libxenvchan_wait(ctx->guard->v) < 0 ||
+		    !libxenvchan_is_open(ctx->guard->v))) {
+			rc = ldvm__err(ctx, LDVM_EINTR, "the requester went away");
 			break;
 		}
 		if (p[ix].revents) {

@@ -43,6 +43,7 @@ struct ldvm_ctx {
 	int logmin;
 	unsigned long txn_retries;  /* statistics, for tests */
 	const volatile int *stop;   /* see ldvm_set_interrupt */
+	struct ldvm__chan *guard;   /* its peer leaving ends ldvm__chan_run */
 };
 
 struct ldvm_template {

@@ -113,9 +113,9 @@ first_line(int fd, char *buf, size_t size)
  * new content (at most cap bytes).  *changed tells whether it did.
  */
 static int
-run_session(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    const struct ldvm__openreq *q, uint64_t cap, int in, int out,
-    int *changed)
+run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
+    const struct ldvm_template *t, const struct ldvm__openreq *q,
+    uint64_t cap, int in, int out, int *changed)
 {
 	char *argv[48], msg[256];
 	struct ldvm_disp *d = NULL;
@@ -152,7 +152,10 @@ run_session(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max)
 		lim.rlim_cur = old.rlim_max;
 	setrlimit(RLIMIT_FSIZE, &lim);
+	/* A requester that goes away ends the session at once. */
+	ctx->guard = guest;
 	rc = ldvm_disp_run(ctx, d, argv, 0, in, out, err, &status);
+	ctx->guard = NULL;
 	setrlimit(RLIMIT_FSIZE, &old);
 	if (rc != 0) {
 		if (strstr(ctx->err, strerror(EFBIG)) != NULL)
@@ -253,7 +256,7 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
 	    (rc = recv_file(ctx, ch, in, q->size)) != 0 ||
 	    (rc = anon_file(ctx, &out)) != 0)
 		goto fail;
-	if ((rc = run_session(ctx, t, q, cap, in, out, &changed)) != 0)
+	if ((rc = run_session(ctx, ch, t, q, cap, in, out, &changed)) != 0)
 		goto fail;
 	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :
 	    send_result(ctx, ch, LDVM_RESULT_UNCHANGED, -1, "");

@@ -18,11 +18,15 @@ opener editor 'echo edited-in-disp >> \"$1\"'
 opener viewer 'cat \"$1\" > /dev/null'
 opener big 'head -c 2097152 /dev/zero >> \"$1\"'
 opener dying 'echo more >> \"$1\"; poweroff -f'
+opener slow 'exec sleep 1000'
+# Detaches: returns at once, a background process edits later (the user).
+opener detach 'exec 3>>\"$1\"; (sleep 2; echo detached >&3) & exit 0'
+echo 'litedvm_open_done = "close"' >> $cfg/detach.cfg
 sed -e 's/^litedvm_dispvm_template.*/litedvm_dispvm_template = 0/' \
 	$cfg/editor.cfg > $cfg/plain.cfg
 cat > $cfg/open.policy <<'EOF'
 # guest  default  others
-work     editor   viewer big dying plain
+work     editor   viewer big dying plain slow detach
 other    viewer
 EOF
 echo 'open_max_size = "1M"' >> $cfg/litedvm.conf
@@ -151,6 +155,57 @@ check "disposable dying mid-session: the original is untouched" \
 left=$(in_work ls -A /root | grep -v -x -e doc.txt -e big.bin || true)
 check "no temporary files left in the guest${left:+ ($left)}" test -z "$left"
 no_disposables "after failed sessions"
+
+# ---- an opener that detaches, with litedvm_open_done = "close"
+printf 'start\n' | in_work sh -c 'cat > /root/det.txt'
+in_work dvm-open -t detach /root/det.txt 2> err.txt
+rc=$?
+check "detaching opener: dvm-open waits for the close, exit 3 ($rc: $(cat err.txt))" \
+	test "$rc" = 3
+check "detaching opener: the late edit came back" \
+	test "$(in_work cat /root/det.txt)" = "$(printf 'start\ndetached')"
+
+# ---- killed mid-session: the guest's dvm-open, then dom0's worker
+next_disp() { echo "disp$(xenstore-read /litedvm/next)"; }
+name=$(next_disp)
+in_work sh -c 'dvm-open -t slow /root/doc.txt & echo $! > /tmp/dvm-open.pid; wait' &
+runner=$!
+./xswait "/litedvm/disp/$name/state" running 120
+in_work sh -c 'kill -9 $(cat /tmp/dvm-open.pid)'
+wait $runner
+./xswait /litedvm/disp -count=0 60
+check "guest's dvm-open killed: its disposable is gone" \
+	test "$(xenstore-list /litedvm/disp 2>/dev/null | wc -l)" = 0
+in_work dvm-open -t viewer /root/doc.txt 2> err.txt
+rc=$?
+check "after a killed dvm-open, the next one works ($rc: $(cat err.txt))" \
+	test "$rc" = 0
+no_disposables "after killing the guest's dvm-open"
+
+workers() {
+	for p in /proc/[0-9]*; do
+		grep -q "^PPid:[[:space:]]*$opend\$" "$p/status" 2>/dev/null &&
+			echo "${p#/proc/}"
+	done
+}
+before=$(sum /root/doc.txt)
+name=$(next_disp)
+in_work dvm-open -t slow /root/doc.txt 2> err.txt &
+runner=$!
+./xswait "/litedvm/disp/$name/state" running 120
+w=$(workers)
+check "one worker serves the request (${w:-none})" test -n "$w"
+kill -9 $w
+wait $runner
+rc=$?
+check "worker killed: the guest's dvm-open fails, exit 1 ($rc: $(cat err.txt))" \
+	test "$rc" = 1
+./xswait /litedvm/disp -count=0 60
+check "worker killed: the original is untouched" \
+	test "$(sum /root/doc.txt)" = "$before"
+check "worker killed: dvm-opend collected its disposable" \
+	grep -q 'removed 1 disposables' opend.log
+no_disposables "after killing a worker"
 
 # ---- hostile requests, written by guest other into its own area
 hostile() {

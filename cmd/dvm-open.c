@@ -122,8 +122,8 @@ main(int argc, char *argv[])
 	case LDVM_OPEN_REPLACED:
 		return EX_REPLACED;
 	case LDVM_OPEN_SAVED:
-		warnx("%s: could not replace it; the edited file is %s",
-		    argv[0], saved);
+		warnx("%s: not replaced (read-only, or changed meanwhile); "
+		    "the edited file is %s", argv[0], saved);
 		return EX_SAVED;
 	default:
 		return EX_DONE;

@@ -51,8 +51,9 @@ take_lock(struct ldvm_ctx *ctx, struct req *r)
 	    "/tmp/.litedvm-open.lock" };
 
 	for (size_t i = 0; i < 2; i++) {
-		r->lock = open(where[i], O_RDWR | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
+		/* flock needs no write access: every user can take it. */
+		r->lock = open(where[i], O_RDONLY | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0644);
 		if (r->lock >= 0)
 			break;
 	}
@@ -176,6 +177,25 @@ write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * True when the file at r->path is no longer what was sent: replaced,
+ * or written to during the session.  Then the edit must not overwrite it.
+ */
+static bool
+changed_since(const struct req *r)
+{
+	struct stat now;
+
+	if (stat(r->path, &now) < 0)
+		return true;
+	return now.st_dev != r->st.st_dev || now.st_ino != r->st.st_ino ||
+	    now.st_size != r->st.st_size ||
+	    now.st_mtim.tv_sec != r->st.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != r->st.st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != r->st.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != r->st.st_ctim.tv_nsec;
+}
+
 /* The new content in r->tmp takes the original's place, or a new name. */
 static int
 install(struct ldvm_ctx *ctx, struct req *r, int *result, char *saved,
@@ -186,9 +206,12 @@ install(struct ldvm_ctx *ctx, struct req *r, int *result, char *saved,
 	    strncmp(r->tmp, r->dir, strlen(r->dir)) == 0;
 	int dfd, i;
 
+	/* The owner's as before, where we may (root editing a user's file). */
+	if (fchown(r->tmpfd, r->st.st_uid, r->st.st_gid) < 0 && errno != EPERM)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
 	if (fchmod(r->tmpfd, r->st.st_mode & 07777) < 0 || fsync(r->tmpfd) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
-	if (beside && access(r->path, W_OK) == 0) {
+	if (beside && access(r->path, W_OK) == 0 && !changed_since(r)) {
 		if (rename(r->tmp, r->path) < 0)
 			return ldvm__errno(ctx, LDVM_ESYS, "rename to %s",
 			    r->path);
@@ -312,8 +335,16 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
 	if ((r.fd = open(r.path, O_RDONLY | O_CLOEXEC)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	/* The size and identity sent are those seen once it is our turn. */
+	if ((rc = take_lock(ctx, &r)) != 0) {
+		close(r.fd);
+		if (r.lock >= 0)
+			close(r.lock);
+		return rc;
+	}
 	if (fstat(r.fd, &r.st) < 0 || !S_ISREG(r.st.st_mode)) {
 		close(r.fd);
+		close(r.lock);
 		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
 	}
 	snprintf(r.dir, sizeof(r.dir), "%s", r.path);
@@ -328,8 +359,6 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 		    "it", path);
 		goto out;
 	}
-	if ((rc = take_lock(ctx, &r)) != 0)
-		goto out;
 	if ((rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
 		goto out;
 	if (!ldvm__parse_uint(id, strlen(id), 0x7fef, &domid)) {

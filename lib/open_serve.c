@@ -150,18 +150,30 @@ take_token(struct serve *s, struct guest *g)
 	return true;
 }
 
+/*
+ * Logs why a request was refused and tells the guest: the same reason, or
+ * tell when dom0's own detail (paths, configuration errors) is not the
+ * guest's business.
+ */
 static void
-refuse(struct serve *s, struct guest *g, const char *name, const char *why,
-    bool log)
+refuse_as(struct serve *s, struct guest *g, const char *name, const char *why,
+    const char *tell, bool log)
 {
 	char path[LDVM_XS_PATH_MAX], val[LDVM_ERROR_MAX];
 
 	if (log)
 		ldvm__log(s->ctx, LDVM_LOG_WARN, "refused a request of %s "
 		    "(domain %u): %s", name, g->domid, why);
-	snprintf(val, sizeof(val), "error %s", why);
+	snprintf(val, sizeof(val), "error %s", tell);
 	if (req_path(s->ctx, g->domid, "reply", path, sizeof(path)) == 0)
 		ldvm__xs_write(s->ctx, XBT_NULL, path, val);
+}
+
+static void
+refuse(struct serve *s, struct guest *g, const char *name, const char *why,
+    bool log)
+{
+	refuse_as(s, g, name, why, why, log);
 }
 
 static void __attribute__((noreturn))
@@ -209,17 +221,18 @@ request(struct serve *s, uint32_t domid)
 	if ((val = xs_read(ctx->xs, XBT_NULL, path, &len)) == NULL)
 		return;
 	xs_rm(ctx->xs, XBT_NULL, path);
-	if (!take_token(s, g)) {
-		refuse(s, g, "a guest", "too many requests", !g->quiet);
-		g->quiet = true;
-		goto out;
-	}
-	g->quiet = false;
 	/* The name the toolstack gave the domain; the guest cannot write it. */
 	if ((name = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
 		refuse(s, g, "an unnamed guest", "domain has no name", true);
 		goto out;
 	}
+	/* Every request costs a token, well-formed or not. */
+	if (!take_token(s, g)) {
+		refuse(s, g, name, "too many requests", !g->quiet);
+		g->quiet = true;
+		goto out;
+	}
+	g->quiet = false;
 	if (ldvm__openreq_parse(val, len, &q, why, sizeof(why)) != 0) {
 		refuse(s, g, name, why, true);
 		goto out;
@@ -239,11 +252,19 @@ request(struct serve *s, uint32_t domid)
 		refuse(s, g, name, why, true);
 		goto out;
 	}
-	if (ldvm__policy_load(ctx, &pol) != 0 ||
-	    ldvm__policy_decide(ctx, pol, name, q.tmpl, tmpl, sizeof(tmpl)) != 0 ||
-	    ldvm_template_load(ctx, tmpl, &t) != 0) {
+	if (ldvm__policy_load(ctx, &pol) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse_as(s, g, name, why, "dom0 has no usable policy", true);
+		goto out;
+	}
+	if (ldvm__policy_decide(ctx, pol, name, q.tmpl, tmpl, sizeof(tmpl)) != 0) {
 		snprintf(why, sizeof(why), "%s", ctx->err);
 		refuse(s, g, name, why, true);
+		goto out;
+	}
+	if (ldvm_template_load(ctx, tmpl, &t) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse_as(s, g, name, why, "template cannot be loaded", true);
 		goto out;
 	}
 	if (!t->dispvm) {

@@ -23,3 +23,22 @@ check_clean() {
 	loops=$(losetup -a 2>/dev/null | grep -v ' (/var/lib/litedvm/templates' || true)
 	check "$what: no loop devices${loops:+ (left: $loops)}" test -z "$loops"
 }
+
+# An ordinary (not disposable) guest called $1, from the default template's
+# kernel and a reflink copy of its root volume, running dvm-agent; waits
+# until the agent is ready.  stop_guests destroys them and their volumes.
+start_guest() {
+	local name=$1 lib=/var/lib/litedvm id
+	mkdir -p $lib/guests
+	cp --reflink=always $lib/templates/default/root.img "$lib/guests/$name.img"
+	sed -e "s/^name.*/name = \"$name\"/" \
+	    -e "s|target=[^\"]*|target=$lib/guests/$name.img|" \
+	    -e '/^litedvm/d' /etc/litedvm/default.cfg > "/tmp/$name.cfg"
+	xl create -q "/tmp/$name.cfg" || { fail "xl create $name"; return 1; }
+	id=$(xl domid "$name")
+	/tmp/xswait "/local/domain/$id/data/litedvm/listen" -present 120
+}
+stop_guests() {
+	for g in "$@"; do xl destroy "$g"; done
+	rm -f /var/lib/litedvm/guests/*.img
+}

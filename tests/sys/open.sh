@@ -19,6 +19,9 @@ opener viewer 'cat \"$1\" > /dev/null'
 opener big 'head -c 2097152 /dev/zero >> \"$1\"'
 opener dying 'echo more >> \"$1\"; poweroff -f'
 opener slow 'exec sleep 1000'
+# Edits once the test says so: the original is changed in between.
+opener waitedit 'xenstore-write data/waiting 1; until xenstore-read data/go; do sleep 0.2; done; echo edited >> \"$1\"'
+opener agentkill 'echo more >> \"$1\"; killall -9 dvm-agent'
 # Detaches: returns at once, a background process edits later (the user).
 opener detach 'exec 3>>\"$1\"; (sleep 2; echo detached >&3) & exit 0'
 echo 'litedvm_open_done = "close"' >> $cfg/detach.cfg
@@ -26,26 +29,16 @@ sed -e 's/^litedvm_dispvm_template.*/litedvm_dispvm_template = 0/' \
 	$cfg/editor.cfg > $cfg/plain.cfg
 cat > $cfg/open.policy <<'EOF'
 # guest  default  others
-work     editor   viewer big dying plain slow detach
+work     editor   viewer big dying plain slow detach agentkill waitedit
 other    viewer
 EOF
 echo 'open_max_size = "1M"' >> $cfg/litedvm.conf
 
 # ---- two ordinary guests, each with its own copy of the root volume
-mkdir -p $lib/guests
-guest() {
-	cp --reflink=always $lib/templates/default/root.img "$lib/guests/$1.img"
-	sed -e "s/^name.*/name = \"$1\"/" \
-	    -e "s|target=[^\"]*|target=$lib/guests/$1.img|" \
-	    -e '/^litedvm/d' $cfg/default.cfg > "/tmp/$1.cfg"
-	xl create -q "/tmp/$1.cfg" || fail "xl create $1"
-}
-guest work
-guest other
+start_guest work
+start_guest other
 work=$(xl domid work)
 other=$(xl domid other)
-./xswait "/local/domain/$work/data/litedvm/listen" -present 120
-./xswait "/local/domain/$other/data/litedvm/listen" -present 120
 in_work() { guestrun "$work" "$@"; }
 in_other() { guestrun "$other" "$@"; }
 
@@ -152,6 +145,11 @@ rc=$?
 check "disposable dying mid-session: exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
 check "disposable dying mid-session: the original is untouched" \
 	test "$(sum /root/doc.txt)" = "$before"
+in_work dvm-open -t agentkill /root/doc.txt 2> err.txt
+rc=$?
+check "disposable's agent killed mid-request: exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
+check "disposable's agent killed mid-request: the original is untouched" \
+	test "$(sum /root/doc.txt)" = "$before"
 left=$(in_work ls -A /root | grep -v -x -e doc.txt -e big.bin || true)
 check "no temporary files left in the guest${left:+ ($left)}" test -z "$left"
 no_disposables "after failed sessions"
@@ -165,8 +163,29 @@ check "detaching opener: dvm-open waits for the close, exit 3 ($rc: $(cat err.tx
 check "detaching opener: the late edit came back" \
 	test "$(in_work cat /root/det.txt)" = "$(printf 'start\ndetached')"
 
-# ---- killed mid-session: the guest's dvm-open, then dom0's worker
 next_disp() { echo "disp$(xenstore-read /litedvm/next)"; }
+
+# ---- the original changes during the session: the edit never overwrites it
+printf 'base\n' | in_work sh -c 'cat > /root/race.txt'
+name=$(next_disp)
+in_work dvm-open -t waitedit /root/race.txt 2> err.txt &
+runner=$!
+./xswait "/litedvm/disp/$name/state" running 120
+id=$(xenstore-read "/litedvm/disp/$name/domid")
+./xswait "/local/domain/$id/data/waiting" 1 60
+in_work sh -c 'echo concurrent >> /root/race.txt'
+xenstore-write "/local/domain/$id/data/go" 1
+wait $runner
+rc=$?
+check "original changed meanwhile: dvm-open exits 4 ($rc: $(cat err.txt))" \
+	test "$rc" = 4
+check "original changed meanwhile: it keeps the concurrent write" \
+	test "$(in_work cat /root/race.txt)" = "$(printf 'base\nconcurrent')"
+check "original changed meanwhile: the edit is saved beside it" \
+	test "$(in_work cat /root/race.txt.edited)" = "$(printf 'base\nedited')"
+in_work rm -f /root/race.txt /root/race.txt.edited
+
+# ---- killed mid-session: the guest's dvm-open, then dom0's worker
 name=$(next_disp)
 in_work sh -c 'dvm-open -t slow /root/doc.txt & echo $! > /tmp/dvm-open.pid; wait' &
 runner=$!
@@ -220,6 +239,7 @@ hostile() {
 		sh -c "echo '$r' | grep -q '^error '"
 }
 long=$(head -c 700 /dev/zero | tr '\0' a)
+xenstore-ls "/local/domain/$work" > work-before.txt
 hostile "path traversal" "1 rw viewer 5 ../../etc/evil"
 hostile "absolute path" "1 rw viewer 5 /etc/evil"
 hostile "leading dash" "1 rw viewer 5 -rf"
@@ -230,6 +250,9 @@ hostile "malformed" "hello dom0"
 hostile "bad size" "1 rw viewer -5 x.txt"
 hostile "huge size" "1 rw viewer 99999999999999999999 x.txt"
 hostile "bad template name" "1 rw ../x 5 x.txt"
+xenstore-ls "/local/domain/$work" > work-after.txt
+check "hostile requests wrote nothing into guest work's xenstore area" \
+	cmp -s work-before.txt work-after.txt
 check "hostile requests were logged in dom0" \
 	test "$(grep -c 'refused a request of other' opend.log)" -ge 8
 evil=$(find / -xdev -name 'evil*' 2>/dev/null; ls /etc/evil 2>/dev/null)
@@ -238,6 +261,7 @@ check "nothing named by a hostile request exists in dom0${evil:+ ($evil)}" \
 evil=$(in_work sh -c 'ls /etc/evil /root/evil 2>/dev/null' || true)
 check "nothing named by a hostile request exists in guest work" test -z "$evil"
 check "dvm-opend survived the hostile requests" kill -0 $opend
+no_disposables "after hostile requests"
 
 # ---- and it still serves the other guest
 printf 'after\n' | in_work sh -c 'cat > /root/after.txt'
@@ -270,8 +294,6 @@ no_disposables "after the pooled request"
 kill -TERM $opend
 wait $opend
 check "dvm-opend stops cleanly on SIGTERM ($?)" test $? = 0
-xl destroy work
-xl destroy other
-rm -f $lib/guests/*.img
+stop_guests work other
 check_clean "after dvm-open"
 sed 's/^/# dvm-opend: /' opend.log

@@ -8,15 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "litedvm.h"
+#include "tool.h"
 
-static volatile int stop;
-
-static void
-onsig(int sig)
-{
-	stop = sig;
-}
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -25,19 +18,11 @@ usage(int status)
 	exit(status);
 }
 
-static void
-logline(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	fprintf(stderr, "%s: %s\n", getprogname(), msg);
-}
 
 int
 main(int argc, char *argv[])
 {
 	struct ldvm_ctx *ctx;
-	struct sigaction sa;
 	int ch, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "hv")) != -1) {
@@ -53,18 +38,12 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(2);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	tool_signals(NULL, 1);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
 	ldvm_set_interrupt(ctx, &stop);
-	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_DEBUG :
+	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_DEBUG :
 	    LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
 		errx(1, "%s", ldvm_errmsg(ctx));

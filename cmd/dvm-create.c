@@ -12,15 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "litedvm.h"
+#include "tool.h"
 
-static volatile int stop;
-
-static void
-onsig(int sig)
-{
-	stop = sig;
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -30,13 +23,6 @@ usage(void)
 	exit(2);
 }
 
-static void
-logline(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	fprintf(stderr, "%s: %s\n", getprogname(), msg);
-}
 
 static struct ldvm_ctx *
 open_ctx(int verbose)
@@ -46,7 +32,7 @@ open_ctx(int verbose)
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
 	ldvm_set_interrupt(ctx, &stop);
-	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_INFO :
+	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_INFO :
 	    LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
 		errx(1, "%s", ldvm_errmsg(ctx));
@@ -132,7 +118,6 @@ main(int argc, char *argv[])
 {
 	const char *tname = NULL;
 	char name[LDVM_NAME_MAX + 2];
-	struct sigaction sa;
 	int ch, verbose = 0, dogc = 0, p[2], st;
 	ssize_t n, got = 0;
 	pid_t pid;
@@ -165,13 +150,7 @@ main(int argc, char *argv[])
 	if (dogc)
 		return gc();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0);
 
 	/* Fork before libxl exists: the child owns the disposable for life. */
 	if (pipe2(p, O_CLOEXEC) < 0)

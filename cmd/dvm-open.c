@@ -12,19 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "litedvm.h"
+#include "tool.h"
 
 /* Exit statuses; see dvm-open(1). */
 enum { EX_DONE = 0, EX_FAILED = 1, EX_USAGE = 2, EX_REPLACED = 3,
 	EX_SAVED = 4 };
 
-static volatile int stop;
-
-static void
-onsig(int sig)
-{
-	stop = sig;
-}
 
 static void __attribute__((noreturn))
 usage(int status)
@@ -36,13 +29,6 @@ usage(int status)
 	exit(status);
 }
 
-static void
-logline(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	fprintf(stderr, "%s: %s\n", getprogname(), msg);
-}
 
 int
 main(int argc, char *argv[])
@@ -56,7 +42,6 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ldvm_ctx *ctx;
-	struct sigaction sa;
 	const char *tmpl = NULL, *wait = "exit";
 	char saved[PATH_MAX];
 	int ch, session = 0, view_only = 0, result, changed;
@@ -83,8 +68,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (session ? argc < 2 : argc != 1) {
-		warnx(argc == 0 ? "no file given" : "too many arguments");
+	if (argc == 0 || (session && argc < 2) || (!session && argc > 1)) {
+		warnx(argc == 0 ? (session ? "no name given" : "no file given") :
+		    session ? "no opener given" : "too many arguments");
 		usage(EX_USAGE);
 	}
 	if (session && tmpl != NULL) {
@@ -95,18 +81,12 @@ main(int argc, char *argv[])
 		warnx("-w is for --session");
 		usage(EX_USAGE);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(EX_FAILED, "out of memory");
 	ldvm_set_interrupt(ctx, &stop);
-	ldvm_set_log(ctx, logline, NULL, LDVM_LOG_WARN);
+	ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_WARN);
 	if (session) {
 		if (ldvm_open_session(ctx, argv[0], view_only, wait, argv + 1,
 		    0, 1, &changed) != 0)

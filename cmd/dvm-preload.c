@@ -12,16 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "litedvm.h"
+#include "tool.h"
 
-static volatile int stop;
 static int quiet, verbose;
-
-static void
-onsig(int sig)
-{
-	stop = sig;
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -128,7 +121,6 @@ main(int argc, char *argv[])
 	};
 	const char *tname = NULL, *errstr;
 	struct ldvm_ctx *ctx;
-	struct sigaction sa;
 	int ch, list = 0, gc = 0, count = -1, rc;
 	unsigned removed;
 
@@ -175,13 +167,7 @@ main(int argc, char *argv[])
 		usage();
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");

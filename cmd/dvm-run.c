@@ -11,17 +11,10 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "litedvm.h"
+#include "tool.h"
 
 #define EXIT_LITEDVM 125
 
-static volatile int stop;
-
-static void
-onsig(int sig)
-{
-	stop = sig;
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -31,13 +24,6 @@ usage(void)
 	exit(EXIT_LITEDVM);
 }
 
-static void
-logline(void *arg, int level, const char *msg)
-{
-	(void)arg;
-	(void)level;
-	fprintf(stderr, "%s: %s\n", getprogname(), msg);
-}
 
 static void
 phases(const struct ldvm_disp *d, int from)
@@ -58,20 +44,16 @@ onwinch(int sig)
 	(void)sig;
 }
 
+/* A closed output pipe ends the run too, and a new window size wakes it. */
 static void
 catch_signals(void)
 {
 	struct sigaction sa;
 
+	tool_signals((const int[]){ SIGHUP, SIGPIPE, 0 }, 0);
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = onsig;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a signal must cut a wait short. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
 	sa.sa_handler = onwinch;
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGWINCH, &sa, NULL);
 }
 
@@ -141,9 +123,9 @@ main(int argc, char *argv[])
 		errx(EXIT_LITEDVM, "out of memory");
 	ldvm_set_interrupt(ctx, &stop);
 	if (verbose)
-		ldvm_set_log(ctx, logline, NULL, LDVM_LOG_INFO);
+		ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_INFO);
 	else
-		ldvm_set_log(ctx, logline, NULL, LDVM_LOG_WARN);
+		ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
 		errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
 

@@ -394,6 +394,10 @@ LDVM_HIDDEN int ldvm__run(struct ldvm_ctx *ctx, char *const argv[]);
 /* Starts "dvm-preload args..." detached; args ends with NULL (<= 6). */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 
+/* ---- whole writes (io.c) ---- */
+/* Writes all n bytes, retrying short writes and EINTR; -1 with errno. */
+LDVM_HIDDEN int ldvm__write_all(int fd, const void *buf, size_t n);
+
 /* ---- time ---- */
 LDVM_HIDDEN int64_t ldvm__now_ms(void);
 

@@ -160,23 +160,6 @@ open_tmp(struct ldvm_ctx *ctx, struct req *r)
 	return ldvm__errno(ctx, LDVM_ESYS, "no place for the edited file");
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * True when the file at r->path is no longer what was sent: replaced,
  * or written to during the session.  Then the edit must not overwrite it.
@@ -275,7 +258,7 @@ receive(struct ldvm_ctx *ctx, struct req *r, int view_only, int *result,
 				ended = true;
 			else if ((r->tmpfd < 0 && (rc = open_tmp(ctx, r)) != 0))
 				return rc;
-			else if (write_all(r->tmpfd, r->ch->rx.buf,
+			else if (ldvm__write_all(r->tmpfd, r->ch->rx.buf,
 			    r->ch->rx.len) < 0)
 				return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
 			ldvm__rx_next(&r->ch->rx);

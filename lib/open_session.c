@@ -36,19 +36,9 @@ copy_all(struct ldvm_ctx *ctx, int in, int out1, int out2)
 				continue;
 			return ldvm__errno(ctx, LDVM_ESYS, "read");
 		}
-		for (int i = 0; i < 2; i++) {
-			int fd = i == 0 ? out1 : out2;
-			ssize_t off = 0, w;
-
-			while (fd >= 0 && off < n) {
-				if ((w = write(fd, buf + off, (size_t)(n - off))) < 0) {
-					if (errno == EINTR)
-						continue;
-					return ldvm__errno(ctx, LDVM_ESYS, "write");
-				}
-				off += w;
-			}
-		}
+		if ((out1 >= 0 && ldvm__write_all(out1, buf, (size_t)n) < 0) ||
+		    (out2 >= 0 && ldvm__write_all(out2, buf, (size_t)n) < 0))
+			return ldvm__errno(ctx, LDVM_ESYS, "write");
 	}
 	return 0;
 }

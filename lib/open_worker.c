@@ -38,23 +38,6 @@ anon_file(struct ldvm_ctx *ctx, int *fd)
 	return ldvm__errno(ctx, LDVM_ESYS, "temporary file");
 }
 
-static int
-write_all(struct ldvm_ctx *ctx, int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return ldvm__errno(ctx, LDVM_ESYS, "temporary file");
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The guest's file: FILE frames adding up to exactly size bytes. */
 static int
 recv_file(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int fd, uint64_t size)
@@ -74,8 +57,8 @@ recv_file(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int fd, uint64_t size)
 			return ldvm__err(ctx, LDVM_EPROTO, "guest sent more than "
 			    "the %llu bytes it announced",
 			    (unsigned long long)size);
-		if ((rc = write_all(ctx, fd, ch->rx.buf, ch->rx.len)) != 0)
-			return rc;
+		if (ldvm__write_all(fd, ch->rx.buf, ch->rx.len) < 0)
+			return ldvm__errno(ctx, LDVM_ESYS, "temporary file");
 		got += ch->rx.len;
 		ldvm__rx_next(&ch->rx);
 	}

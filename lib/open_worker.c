@@ -91,6 +91,13 @@ first_line(int fd, char *buf, size_t size)
 	}
 }
 
+static int
+too_much(struct ldvm_ctx *ctx, uint64_t cap)
+{
+	return ldvm__err(ctx, LDVM_EPROTO, "the disposable sent back more than "
+	    "the %llu-byte limit", (unsigned long long)cap);
+}
+
 /*
  * Runs the session in a disposable of t: in is the file, out receives the
  * new content (at most cap bytes).  *changed tells whether it did.
@@ -142,28 +149,23 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	setrlimit(RLIMIT_FSIZE, &old);
 	if (rc != 0) {
 		if (strstr(ctx->err, strerror(EFBIG)) != NULL)
-			rc = ldvm__err(ctx, LDVM_EPROTO, "the disposable sent "
-			    "back more than the %llu-byte limit",
-			    (unsigned long long)cap);
+			rc = too_much(ctx, cap);
 		goto out;
 	}
 	if (status == SESSION_CHANGED && !q->view_only) {
 		struct stat st;
 
 		if (fstat(out, &st) < 0 || (uint64_t)st.st_size > cap) {
-			rc = ldvm__err(ctx, LDVM_EPROTO, "the disposable sent "
-			    "back more than the %llu-byte limit",
-			    (unsigned long long)cap);
+			rc = too_much(ctx, cap);
 			goto out;
 		}
 		*changed = 1;
 	} else if (status != 0 && status != SESSION_CHANGED) {
 		first_line(err, msg, sizeof(msg));
-		rc = ldvm__err(ctx, LDVM_EPROTO, "in %s: %s", d->name,
-		    msg[0] != '\0' ? msg : "the session failed");
 		if (msg[0] == '\0')
-			rc = ldvm__err(ctx, LDVM_EPROTO, "in %s: the session "
-			    "exited with status %d", d->name, status);
+			snprintf(msg, sizeof(msg), "the session exited with "
+			    "status %d", status);
+		rc = ldvm__err(ctx, LDVM_EPROTO, "in %s: %s", d->name, msg);
 	}
 out:
 	if (d != NULL) {

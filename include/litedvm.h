@@ -44,6 +44,7 @@ enum {
 	LDVM_EPERM = -9,     /* refused by configuration or policy */
 	LDVM_EAGAIN = -10,   /* contention that did not resolve in time */
 	LDVM_EINTR = -11,    /* interrupted: the interrupt flag was set */
+	LDVM_EBUSY = -12,    /* a template volume is in use by a domain */
 };
 
 /* Upper bounds on names, so callers can size buffers. */

@@ -341,8 +341,17 @@ parse_domain(struct parse *p, struct ldvm_template *t)
 	    (rc = get_str(p, "ramdisk", &b->ramdisk)) != 0 ||
 	    (rc = parse_cmdline(p, b)) != 0)
 		return rc;
-	if (b->kernel == NULL)
+	if (b->kernel == NULL) {
+		const char *bl;
+
+		/* pygrub reads the guest's own disk from dom0: not for
+		 * disposables of an untrusted guest, and not supported. */
+		if (xlu_cfg_get_string(p->xlu, "bootloader", &bl, 1) == 0)
+			return perr(p, "'bootloader' is not supported: copy the "
+			    "guest's kernel and initrd to dom0 and name them in "
+			    "'kernel' and 'ramdisk'");
 		return perr(p, "'%s' is required", "kernel");
+	}
 	if (b->kernel[0] != '/')
 		return perr(p, "'%s' must be an absolute path", "kernel");
 	if (b->ramdisk != NULL && b->ramdisk[0] != '/')

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ldvm_internal.h"
 
@@ -20,6 +21,7 @@ static const char *const errnames[] = {
 	[9] = "not permitted",
 	[10] = "resource busy",
 	[11] = "interrupted",
+	[12] = "in use",
 };
 
 const char *
@@ -85,6 +87,39 @@ ldvm_ctx_new(void)
 	return ctx;
 }
 
+/* Xen's kernels say so in sysfs, dom0's and guests' alike. */
+static bool
+on_xen(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/sys/hypervisor/type", "re");
+
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	return strncmp(buf, "xen", 3) == 0 || access("/proc/xen", F_OK) == 0;
+}
+
+/* What failed, and what to do about it: most failures here are set-up. */
+static int
+connect_failed(struct ldvm_ctx *ctx, const char *what, int saved)
+{
+	if (!on_xen())
+		return ldvm__err(ctx, LDVM_EXEN, "cannot connect to %s: this "
+		    "system does not run on Xen (no /sys/hypervisor/type "
+		    "\"xen\"): litedvm runs in a Xen dom0, and dvm-agent and "
+		    "dvm-open in its guests", what);
+	if (saved == EACCES || saved == EPERM)
+		return ldvm__err(ctx, LDVM_EXEN, "cannot connect to %s: %s "
+		    "(litedvm's dom0 tools run as root)", what,
+		    strerror(saved));
+	return ldvm__err(ctx, LDVM_EXEN, "cannot connect to %s: %s (is "
+	    "xenstored running, and /proc/xen mounted? On Debian: systemctl "
+	    "start xen)", what, strerror(saved));
+}
+
 int
 ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 {
@@ -92,14 +127,15 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 
 	if ((flags & LDVM_CONNECT_XS) && ctx->xs == NULL) {
 		if ((ctx->xs = xs_open(0)) == NULL)
-			return ldvm__errno(ctx, LDVM_EXEN,
-			    "cannot connect to xenstore");
+			return connect_failed(ctx, "xenstore", errno);
 	}
 	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL) {
 		rc = libxl_ctx_alloc(&ctx->xl, LIBXL_VERSION, 0,
 		    &ctx->lg.vtable);
 		if (rc != 0) {
 			ctx->xl = NULL;
+			if (!on_xen() || access("/dev/xen/privcmd", R_OK) != 0)
+				return connect_failed(ctx, "libxl", errno);
 			return ldvm__xlerr(ctx, rc, "cannot open libxl");
 		}
 	}

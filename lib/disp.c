@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include <libxl_utils.h>
 
@@ -43,6 +44,22 @@ disp_alloc(const char *name, const char *tmpl)
 	return d;
 }
 
+/* A snapshot of a disk a running domain writes to is not consistent. */
+static int
+disk_free(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *path)
+{
+	char user[LDVM_NAME_MAX + 1];
+	uint32_t id;
+	int rc;
+
+	if ((rc = ldvm__disk_user(ctx, path, &id, user, sizeof(user))) <= 0)
+		return rc;
+	return ldvm__err(ctx, LDVM_EBUSY, "template %s: volume %s is in use "
+	    "by running domain %s (id %u); shut it down (xl shutdown %s) "
+	    "before disposables are made from it", d->tmpl, path, user, id,
+	    user);
+}
+
 static int
 make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
     libxl_domain_config *cfg)
@@ -56,6 +73,8 @@ make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 
 		if (!disk->readwrite)
 			continue;       /* read-only disks are shared */
+		if ((rc = disk_free(ctx, d, disk->pdev_path)) != 0)
+			return rc;
 		if ((rc = ldvm__vol_plan(ctx, disk->pdev_path, d->name,
 		    disk->vdev, path, sizeof(path))) != 0)
 			return rc;
@@ -70,6 +89,48 @@ make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 		free(disk->pdev_path);
 		if ((disk->pdev_path = strdup(path)) == NULL)
 			return ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+	}
+	return 0;
+}
+
+/*
+ * Every interface of a disposable gets a MAC of its own: random in Xen's
+ * OUI, never the template's, never one a running domain has.  A name the
+ * template gave its interface would collide between disposables: libxl
+ * names them vifDOMID.DEVID instead.
+ */
+static int
+own_macs(struct ldvm_ctx *ctx, const libxl_domain_config *tmpl,
+    libxl_domain_config *cfg)
+{
+	int i, j, tries, rc;
+
+	for (i = 0; i < cfg->num_nics; i++) {
+		libxl_device_nic *nic = &cfg->nics[i];
+
+		free(nic->ifname);
+		nic->ifname = NULL;
+		for (tries = 0;; tries++) {
+			bool taken = false;
+
+			if (tries == 16)
+				return ldvm__err(ctx, LDVM_EAGAIN, "no unused "
+				    "MAC address found for %s", cfg->c_info.name);
+			if (getrandom(nic->mac + 3, 3, 0) != 3)
+				return ldvm__errno(ctx, LDVM_ESYS, "getrandom");
+			nic->mac[0] = 0x00;
+			nic->mac[1] = 0x16;
+			nic->mac[2] = 0x3e;
+			nic->mac[3] &= 0x7f;
+			for (j = 0; j < tmpl->num_nics && !taken; j++)
+				taken = memcmp(tmpl->nics[j].mac, nic->mac, 6) == 0;
+			for (j = 0; j < i && !taken; j++)
+				taken = memcmp(cfg->nics[j].mac, nic->mac, 6) == 0;
+			if (!taken && (rc = ldvm__mac_in_use(ctx, nic->mac)) < 0)
+				return rc;
+			if (!taken && rc == 0)
+				break;
+		}
 	}
 	return 0;
 }
@@ -171,6 +232,23 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 	return ldvm__rec_rm(ctx, name);
 }
 
+/* Why a guest never announced its agent, and what to do about it. */
+static int
+not_ready(struct ldvm_ctx *ctx, struct ldvm_disp *d, int timeout_s)
+{
+	if (ldvm__domain_disks_up(ctx, d->domid) == 0)
+		return ldvm__err(ctx, LDVM_ETIMEDOUT, "%s: agent not ready after "
+		    "%d s: the guest never connected its disks; check kernel, "
+		    "ramdisk and root= of template %s (its console: xl console "
+		    "during boot, or xenconsoled's guest log)", d->name,
+		    timeout_s, d->tmpl);
+	return ldvm__err(ctx, LDVM_ETIMEDOUT, "%s: agent not ready after %d s: "
+	    "the guest booted but no dvm-agent announced itself; install the "
+	    "guest side in template %s (make install-guest, dvm-agent.service "
+	    "enabled), or raise litedvm_ready_timeout for a slow guest",
+	    d->name, timeout_s, d->tmpl);
+}
+
 /* Waits until the agent listens, the domain dies, or time runs out. */
 static int
 wait_ready(struct ldvm_ctx *ctx, struct ldvm_disp *d, int timeout_s)
@@ -206,8 +284,7 @@ wait_ready(struct ldvm_ctx *ctx, struct ldvm_disp *d, int timeout_s)
 			break;
 		}
 		if (left <= 0) {
-			rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "%s: agent not ready "
-			    "after %d s", d->name, timeout_s);
+			rc = not_ready(ctx, d, timeout_s);
 			break;
 		}
 		rc = ldvm__xs_wait_watch(ctx, (int)left, NULL, 0, NULL, 0);
@@ -260,7 +337,8 @@ ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
 		goto fail;
 	}
-	if ((rc = make_volumes(ctx, d, &cfg)) != 0 ||
+	if ((rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
+	    (rc = make_volumes(ctx, d, &cfg)) != 0 ||
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
 	phase(d, "snapshot", &t0);

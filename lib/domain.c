@@ -1,5 +1,8 @@
 /* Domain lifecycle through libxenlight. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +56,100 @@ ldvm__domain_create_cfg(struct ldvm_ctx *ctx, libxl_domain_config *cfg,
 		return rc;
 	}
 	return 0;
+}
+
+static bool
+same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return realpath(a, ra) != NULL && realpath(b, rb) != NULL &&
+	    strcmp(ra, rb) == 0;
+}
+
+int
+ldvm__disk_user(struct ldvm_ctx *ctx, const char *path, uint32_t *domid,
+    char *name, size_t namesz)
+{
+	libxl_dominfo *doms;
+	int i, j, n, ndisks, found = 0, rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((doms = libxl_list_domain(ctx->xl, &n)) == NULL)
+		return ldvm__xlerr(ctx, ERROR_FAIL, "cannot list domains");
+	for (i = 0; i < n && !found; i++) {
+		libxl_device_disk *disks;
+
+		disks = libxl_device_disk_list(ctx->xl, doms[i].domid, &ndisks);
+		for (j = 0; j < ndisks; j++) {
+			if (!found && disks[j].pdev_path != NULL &&
+			    same_file(disks[j].pdev_path, path)) {
+				char *dn;
+
+				found = 1;
+				*domid = doms[i].domid;
+				dn = libxl_domid_to_name(ctx->xl, *domid);
+				snprintf(name, namesz, "%s", dn ? dn : "?");
+				free(dn);
+			}
+			libxl_device_disk_dispose(&disks[j]);
+		}
+		free(disks);
+	}
+	libxl_dominfo_list_free(doms, n);
+	return found;
+}
+
+int
+ldvm__domain_disks_up(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	libxl_device_disk *disks;
+	int j, n, up = 1, rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	disks = libxl_device_disk_list(ctx->xl, domid, &n);
+	for (j = 0; j < n; j++) {
+		libxl_diskinfo info;
+
+		libxl_diskinfo_init(&info);
+		/* XenbusStateConnected */
+		if (libxl_device_disk_getinfo(ctx->xl, domid, &disks[j],
+		    &info) != 0 || info.state != 4)
+			up = 0;
+		libxl_diskinfo_dispose(&info);
+		libxl_device_disk_dispose(&disks[j]);
+	}
+	free(disks);
+	return up;
+}
+
+int
+ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6])
+{
+	libxl_dominfo *doms;
+	int i, j, n, nnics, found = 0, rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((doms = libxl_list_domain(ctx->xl, &n)) == NULL)
+		return ldvm__xlerr(ctx, ERROR_FAIL, "cannot list domains");
+	for (i = 0; i < n; i++) {
+		libxl_device_nic *nics;
+
+		nics = libxl_device_nic_list(ctx->xl, doms[i].domid, &nnics);
+		for (j = 0; j < nnics; j++) {
+			if (memcmp(nics[j].mac, mac, 6) == 0)
+				found = 1;
+			libxl_device_nic_dispose(&nics[j]);
+		}
+		free(nics);
+	}
+	libxl_dominfo_list_free(doms, n);
+	return found;
 }
 
 int

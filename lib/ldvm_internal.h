@@ -139,6 +139,19 @@ LDVM_HIDDEN int ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms,
 
 /* ---- domains (domain.c) ---- */
 /* Creates a paused domain from a complete config; see ldvm_domain_create. */
+/*
+ * The running domain with a disk whose target is path: 1 and its id and
+ * name, or 0 when no domain uses it.
+ */
+LDVM_HIDDEN int ldvm__disk_user(struct ldvm_ctx *ctx, const char *path,
+    uint32_t *domid, char *name, size_t namesz);
+/*
+ * 1 when the guest's kernel connected every disk of the domain (its block
+ * frontends reached Connected), 0 when one never did.
+ */
+LDVM_HIDDEN int ldvm__domain_disks_up(struct ldvm_ctx *ctx, uint32_t domid);
+/* 1 when a network interface of a running domain has that MAC, else 0. */
+LDVM_HIDDEN int ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6]);
 LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
 

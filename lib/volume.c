@@ -135,7 +135,8 @@ ldvm__vol_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst,
 	else if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL ||
 	    errno == ENOTTY) {
 		ldvm__log(ctx, LDVM_LOG_WARN, "%s: filesystem cannot clone, "
-		    "copying %lld MiB (slow)", origin,
+		    "copying %lld MiB (slow); keep template volumes on btrfs, "
+		    "XFS with reflink, or LVM thin", origin,
 		    (long long)(st.st_size >> 20));
 		*drv = LDVM_VOL_COPY;
 		rc = copy_sparse(ctx, in, out, st.st_size, origin);

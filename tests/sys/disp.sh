@@ -110,6 +110,43 @@ dvm-run 2>err.txt
 check "no command: 125 and usage" sh -c "test $? = 125 && grep -q usage err.txt"
 clean "after refusals"
 
+# ---- set-up mistakes are named with their fix
+# A guest that never gets as far as its disks: no ramdisk, and a kernel
+# that waits forever when it finds no root.
+sed -e '/^ramdisk/d' -e '/^litedvm_ready_timeout/d' \
+    -e 's/^extra.*/extra = "console=hvc0 root=\/dev\/xvda panic=0 quiet"/' \
+    /etc/litedvm/default.cfg > /etc/litedvm/nodisk.cfg
+echo 'litedvm_ready_timeout = 15' >> /etc/litedvm/nodisk.cfg
+dvm-run -t nodisk -- true 2>err.txt
+rc=$?
+check "a guest that never connects its disks: 125 ($rc)" test "$rc" = 125
+check "it says the disks never connected and what to check ($(cat err.txt))" \
+	grep -q "never connected its disks; check kernel, ramdisk and root=" err.txt
+# A guest that boots but runs no agent (the test guest's init obeys
+# litedvm.noagent on its command line, as a guest without the agent would).
+sed -e '/^litedvm_ready_timeout/d' \
+    -e 's/^extra = "\(.*\)"/extra = "\1 litedvm.noagent"/' \
+    /etc/litedvm/default.cfg > /etc/litedvm/noagent.cfg
+echo 'litedvm_ready_timeout = 15' >> /etc/litedvm/noagent.cfg
+dvm-run -t noagent -- true 2>err.txt
+rc=$?
+check "a guest with no agent: 125 ($rc)" test "$rc" = 125
+check "it says no agent announced itself and how to install it ($(cat err.txt))" \
+	grep -q "no dvm-agent announced itself; install the guest side" err.txt
+# The template's own disk in use by a running domain (the template guest).
+sed -e 's/^name.*/name = "tmplguest"/' -e '/^litedvm/d' \
+    /etc/litedvm/default.cfg > /tmp/tmplguest.cfg
+xl create -q /tmp/tmplguest.cfg
+dvm-run -- true 2>err.txt
+rc=$?
+check "a template disk in use: 125 ($rc)" test "$rc" = 125
+check "it names the domain and says to shut it down ($(cat err.txt))" \
+	grep -q "is in use by running domain tmplguest (id [0-9]*); shut it down" err.txt
+xl destroy tmplguest
+dvm-run -- true
+check "once that domain is gone the template works again" test $? = 0
+clean "after set-up mistakes"
+
 # ---- copy fallback: a template whose volume is on tmpfs
 mkdir -p /tmp/tpl
 cp "$snapdir/root.img" /tmp/tpl/root.img
@@ -119,6 +156,7 @@ rc=$?
 check "copy fallback works ($rc)" test "$rc" = 0
 check "copy fallback is reported" grep -q "volumes by copy" err.txt
 check "copy fallback warns it is slow" grep -q "slow" err.txt
+check "copy fallback names the fix" grep -q "btrfs, XFS with reflink, or LVM thin" err.txt
 dvm-run -v -- true 2>err.txt
 check "reflink driver used on btrfs" grep -q "volumes by reflink" err.txt
 grep -E 'ms$' err.txt | sed 's/^/# /'

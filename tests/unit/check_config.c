@@ -135,6 +135,7 @@ static const struct {
 	const char *msg;
 } bad[] = {
 	{ "memory=64\n", "'kernel' is required" },
+	{ "bootloader=\"pygrub\"\n", "'bootloader' is not supported" },
 	{ "kernel=\"vmlinux\"\n", "absolute path" },
 	{ "kernel=\"/k\"\nramdisk=\"r\"\n", "absolute path" },
 	{ "kernel=\"/k\"\ntype=\"hvm\"\n", "not supported" },

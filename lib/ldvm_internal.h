@@ -267,6 +267,7 @@ struct ldvm__rx {
 	uint8_t hdr[LDVM_FRAME_HDR];
 	size_t hgot, pgot;
 	uint32_t type, len;
+	bool failed;            /* a header was refused: nothing more is taken */
 	uint8_t buf[LDVM_FRAME_MAX];
 };
 LDVM_HIDDEN const char *ldvm__frame_name(uint32_t type);

@@ -97,6 +97,8 @@ ldvm__rx_init(struct ldvm__rx *rx, enum ldvm__dir dir)
 size_t
 ldvm__rx_want(const struct ldvm__rx *rx)
 {
+	if (rx->failed)
+		return 0;
 	if (rx->hgot < LDVM_FRAME_HDR)
 		return LDVM_FRAME_HDR - rx->hgot;
 	return rx->len - rx->pgot;
@@ -109,6 +111,10 @@ ldvm__rx_feed(struct ldvm__rx *rx, const uint8_t *p, size_t n, size_t *used,
 	size_t take;
 
 	*used = 0;
+	if (rx->failed) {
+		snprintf(why, whysz, "the channel already broke the protocol");
+		return -1;
+	}
 	if (rx->hgot < LDVM_FRAME_HDR) {
 		take = LDVM_FRAME_HDR - rx->hgot;
 		if (take > n)
@@ -123,8 +129,10 @@ ldvm__rx_feed(struct ldvm__rx *rx, const uint8_t *p, size_t n, size_t *used,
 		rx->type = ldvm__get32(rx->hdr);
 		rx->len = ldvm__get32(rx->hdr + 4);
 		rx->pgot = 0;
-		if (ldvm__frame_check(rx->type, rx->len, rx->dir, why, whysz))
+		if (ldvm__frame_check(rx->type, rx->len, rx->dir, why, whysz)) {
+			rx->failed = true;
 			return -1;
+		}
 	}
 	take = rx->len - rx->pgot;
 	if (take > n)

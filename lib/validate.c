@@ -46,7 +46,8 @@ ldvm__parse_uint(const char *s, size_t len, unsigned long max,
 		if (s[i] < '0' || s[i] > '9')
 			return false;
 		d = (unsigned)(s[i] - '0');
-		if (v > (max - d) / 10)
+		/* d > max first: max - d must not wrap around. */
+		if (d > max || v > (max - d) / 10)
 			return false;
 		v = v * 10 + d;
 	}

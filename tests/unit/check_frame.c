@@ -173,6 +173,13 @@ START_TEST(lying_lengths)
 	ck_assert_uint_eq(used, 8);
 	ck_assert_ptr_nonnull(strstr(why, "STDOUT"));
 	ck_assert_ptr_nonnull(strstr(why, "65537"));
+	/* Fed again after the error, it takes nothing: the refused length
+	 * must never size a copy into buf. */
+	ck_assert_int_eq(ldvm__rx_feed(&rx, f + 8, sizeof(f) - 8, &used, why,
+	    sizeof(why)), -1);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_uint_eq(ldvm__rx_want(&rx), 0);
+	ck_assert_ptr_nonnull(strstr(why, "already broke"));
 
 	/* EXIT claiming 4096 bytes: refused, naming type and length. */
 	ldvm__rx_init(&rx, LDVM_TO_DOM0);

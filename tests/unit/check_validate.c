@@ -42,6 +42,13 @@ START_TEST(uints)
 	ck_assert(ldvm__parse_uint("42", 2, 100, &v) && v == 42);
 	ck_assert(ldvm__parse_uint("100", 3, 100, &v) && v == 100);
 	ck_assert(!ldvm__parse_uint("101", 3, 100, &v));
+	/* Limits below 9: a digit above the limit is refused too. */
+	ck_assert(!ldvm__parse_uint("12345", 5, 1, &v));
+	ck_assert(!ldvm__parse_uint("2", 1, 1, &v));
+	ck_assert(ldvm__parse_uint("1", 1, 1, &v) && v == 1);
+	ck_assert(!ldvm__parse_uint("9", 1, 8, &v));
+	ck_assert(ldvm__parse_uint("8", 1, 8, &v) && v == 8);
+	ck_assert(!ldvm__parse_uint("1", 1, 0, &v));
 	ck_assert(!ldvm__parse_uint("", 0, 100, &v));
 	ck_assert(!ldvm__parse_uint("01", 2, 100, &v));
 	ck_assert(!ldvm__parse_uint("-1", 2, 100, &v));

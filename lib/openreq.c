@@ -15,9 +15,36 @@
 
 #include "ldvm_internal.h"
 
-/* Length of the UTF-8 sequence at s (n bytes left); 0 when invalid. */
+/*
+ * Unicode's format characters (Cf: bidirectional overrides, zero-width
+ * characters, tags) and separators other than the ASCII space (Zs, Zl,
+ * Zp): invisible or reordering, they spoof names in logs and listings.
+ */
+static bool
+spoofs(uint32_t cp)
+{
+	static const uint32_t r[][2] = {
+		{ 0x00a0, 0x00a0 }, { 0x00ad, 0x00ad }, { 0x0600, 0x0605 },
+		{ 0x061c, 0x061c }, { 0x06dd, 0x06dd }, { 0x070f, 0x070f },
+		{ 0x0890, 0x0891 }, { 0x08e2, 0x08e2 }, { 0x1680, 0x1680 },
+		{ 0x180e, 0x180e }, { 0x2000, 0x200f }, { 0x2028, 0x202f },
+		{ 0x205f, 0x2064 }, { 0x2066, 0x206f }, { 0x3000, 0x3000 },
+		{ 0xfeff, 0xfeff }, { 0xfff9, 0xfffb }, { 0x110bd, 0x110bd },
+		{ 0x110cd, 0x110cd }, { 0x13430, 0x1343f },
+		{ 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
+		{ 0xe0020, 0xe007f },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (cp >= r[i][0] && cp <= r[i][1])
+			return true;
+	return false;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (n bytes left), else 0. */
 static size_t
-utf8_len(const unsigned char *s, size_t n)
+utf8_decode(const unsigned char *s, size_t n, uint32_t *out)
 {
 	uint32_t cp;
 	size_t len, i;
@@ -42,10 +69,25 @@ utf8_len(const unsigned char *s, size_t n)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3fu);
 	}
-	/* Overlong forms, surrogates, beyond Unicode, C1 controls. */
+	/* Overlong forms, surrogates, beyond Unicode. */
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-	    (cp >= 0x80 && cp <= 0x9f))
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	*out = cp;
+	return len;
+}
+
+/*
+ * Length of the UTF-8 sequence at s (n bytes left); 0 when invalid or a
+ * character a file name must not hold (C1 controls, spoofing characters).
+ */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	uint32_t cp = 0;
+	size_t len = s[0] < 0x80 ? 1 : utf8_decode(s, n, &cp);
+
+	if (len > 1 && ((cp >= 0x80 && cp <= 0x9f) || spoofs(cp)))
 		return 0;
 	return len;
 }
@@ -89,8 +131,13 @@ ldvm__reduce_filename(const char *path, char *out, size_t size)
 		    o + (l == 0 ? 1 : l) > LDVM_OPEN_NAME_MAX)
 			break;
 		if (l == 0) {
-			out[o++] = '_';     /* an unsafe or broken byte */
-			l = 1;
+			uint32_t cp;
+
+			/* An unsafe character, or a broken byte: one '_'. */
+			out[o++] = '_';
+			if (u[i] < 0x80 || (l = utf8_decode(u + i, n - i,
+			    &cp)) == 0)
+				l = 1;
 		} else if ((o == 0 && (u[i] == '-' || u[i] == '.')) ||
 		    (u[i] == '.' && o > 0 && out[o - 1] == '.'))
 			out[o++] = '_';

@@ -53,6 +53,13 @@ START_TEST(safe_names)
 	ck_assert(!safe("\xc0\xaf"));                   /* overlong '/' */
 	ck_assert(!safe("\xed\xa0\x80"));               /* surrogate */
 	ck_assert(!safe("\xff"));
+	ck_assert(!safe("txt.\xe2\x80\xaepdf"));          /* U+202E RLO */
+	ck_assert(!safe("a\xe2\x80\xa8" "b"));             /* U+2028 */
+	ck_assert(!safe("a\xe2\x80\x8b" "b"));             /* U+200B */
+	ck_assert(!safe("a\xc2\xa0" "b"));                 /* U+00A0 */
+	ck_assert(!safe("\xef\xbb\xbf" "a"));              /* U+FEFF */
+	ck_assert(!safe("a\xf3\xa0\x80\x81"));            /* U+E0001 tag */
+	ck_assert(safe("\xe2\x82\xac" "5"));               /* U+20AC, fine */
 	ck_assert(!ldvm__safe_filename("a\0b", 3));
 	memset(n, 'a', 255);
 	n[255] = '\0';
@@ -75,6 +82,8 @@ static const struct {
 	{ "/x/\x1b[0m", "_[0m" },
 	{ "/x/r\xc3\xa9sum\xc3\xa9", "r\xc3\xa9sum\xc3\xa9" },
 	{ "/x/bad\xff", "bad_" },
+	{ "/x/cod\xe2\x80\xaetxt.exe", "cod_txt.exe" },
+	{ "/x/a\xe2\x80\xa8\xe2\x80\x8b" "b", "a__b" },
 	{ "/x/", "file" },
 	{ "..", "_." },
 };

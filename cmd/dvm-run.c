@@ -4,6 +4,7 @@
  */
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,14 @@
 #include "tool.h"
 
 #define EXIT_LITEDVM 125
+#define EXIT_TIMEDOUT 124      /* as timeout(1) */
 
 
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [-t template | -n name] [--] command "
-	    "[arg ...]\n", getprogname());
+	fprintf(stderr, "usage: %s [-v] [--timeout seconds] [-t template | "
+	    "-n name] [--] command [arg ...]\n", getprogname());
 	exit(EXIT_LITEDVM);
 }
 
@@ -50,7 +52,7 @@ catch_signals(void)
 {
 	struct sigaction sa;
 
-	tool_signals((const int[]){ SIGHUP, SIGPIPE, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, SIGPIPE, SIGALRM, 0 }, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onwinch;
 	sigemptyset(&sa.sa_mask);
@@ -90,10 +92,24 @@ main(int argc, char *argv[])
 	struct ldvm_template *t = NULL;
 	struct ldvm_disp *d = NULL;
 	struct ldvm_ctx *ctx;
+	static const struct option longopts[] = {
+		{ "timeout", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *errstr;
 	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM;
+	unsigned timeout = 0;
 
-	while ((ch = getopt(argc, argv, "+hn:t:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hn:t:v", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'T':
+			timeout = (unsigned)strtonum(optarg, 1, 31536000, &errstr);
+			if (errstr != NULL) {
+				warnx("--timeout %s: %s (seconds, 1 to 31536000)",
+				    optarg, errstr);
+				usage();
+			}
+			break;
 		case 'n':
 			dname = optarg;
 			break;
@@ -158,11 +174,18 @@ main(int argc, char *argv[])
 	tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	if (tty)
 		raw_tty();
+	/* The limit counts the command's time, not the disposable's boot. */
+	alarm(timeout);
 	rc = ldvm_disp_run(ctx, d, argv, tty, STDIN_FILENO, STDOUT_FILENO,
 	    STDERR_FILENO, &status);
+	alarm(0);
 	restore_tty();
 	rawmode = 0;
-	if (rc != 0) {
+	if (rc != 0 && stop == SIGALRM) {
+		warnx("%s: command timed out after %u s", ldvm_disp_name(d),
+		    timeout);
+		status = EXIT_TIMEDOUT;
+	} else if (rc != 0) {
 		warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
 		status = stop ? 128 + stop : EXIT_LITEDVM;
 	}

@@ -31,19 +31,22 @@ _dvm_run()
             COMPREPLY=($(compgen -W "$(_litedvm_disposables)" -- "$cur"))
             return
             ;;
+        --timeout)
+            return
+            ;;
     esac
 
     local i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
             --) _command_offset $((i + 1)); return ;;
-            -t|-n) ((i++)) ;;
+            -t|-n|--timeout) ((i++)) ;;
             -*) ;;
             *) _command_offset $i; return ;;
         esac
     done
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '-v -t -n --' -- "$cur"))
+        COMPREPLY=($(compgen -W '-v -t -n --timeout --' -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -c -- "$cur"))

@@ -170,6 +170,30 @@ out=$(dvm-run -- sh -c 'cat /marker 2>/dev/null || echo none')
 check "writes do not leak into the next disposable ($out)" test "$out" = none
 clean "after isolation check"
 
+# ---- --timeout: the command ends, the disposable goes, exit 124
+dvm-run --timeout 3 -- sh -c 'trap "" TERM; echo started; exec sleep 1000' > out.txt 2> err.txt
+rc=$?
+check "--timeout: a command that ignores SIGTERM ends with 124 ($rc)" test "$rc" = 124
+check "--timeout: it had started" grep -q started out.txt
+check "--timeout: it says so ($(cat err.txt))" grep -q "timed out after 3 s" err.txt
+clean "after --timeout"
+head -c 67108864 /dev/zero | dvm-run --timeout 3 -- sleep 1000 2>/dev/null
+rc=$?
+check "--timeout: a command that never reads its input ends with 124 ($rc)" test "$rc" = 124
+clean "after --timeout with unread input"
+d=$(dvm-create)
+dvm-run -n "$d" --timeout 2 -- sleep 1000
+rc=$?
+check "--timeout with -n: 124 ($rc)" test "$rc" = 124
+check "--timeout with -n: the named disposable is left running" \
+	test "$(dvm-run -n "$d" -- echo alive)" = alive
+xl destroy "$d"
+./xswait "/litedvm/disp/$d" -absent 30
+clean "after --timeout with -n"
+dvm-run --timeout 0 -- true 2>err.txt
+check "--timeout 0 is a usage error (125)" test $? = 125
+check "--timeout 0 names the problem" grep -q "too small" err.txt
+
 # ---- SIGKILL at different moments, then garbage collection
 for ms in 0 150 300 500 800 1200 1700 2300 3000 4000 5500 7000; do
 	dvm-run -- sleep 100 </dev/null >/dev/null 2>&1 &

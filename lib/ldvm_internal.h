@@ -385,6 +385,11 @@ LDVM_HIDDEN int ldvm__policy_load(struct ldvm_ctx *ctx,
     struct ldvm__policy **out);
 LDVM_HIDDEN void ldvm__policy_free(struct ldvm__policy *p);
 /*
+ * Whether a policy file of this owner and mode may be trusted by a process
+ * of effective user me: owned by root or by me, writable by nobody else.
+ */
+LDVM_HIDDEN bool ldvm__policy_mode_ok(uid_t owner, mode_t mode, uid_t me);
+/*
  * The template guest gets for want ("" or NULL: its default) into tmpl;
  * LDVM_EPERM with a message when the policy does not grant it.
  */

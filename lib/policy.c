@@ -173,6 +173,12 @@ fail:
 	return rc;
 }
 
+bool
+ldvm__policy_mode_ok(uid_t owner, mode_t mode, uid_t me)
+{
+	return (owner == 0 || owner == me) && (mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 int
 ldvm__policy_load(struct ldvm_ctx *ctx, struct ldvm__policy **out)
 {
@@ -193,6 +199,15 @@ ldvm__policy_load(struct ldvm_ctx *ctx, struct ldvm__policy **out)
 		close(fd);
 		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file of "
 		    "at most %d bytes", path, POLICY_FILE_MAX);
+	}
+	/* Whoever may write the policy decides what guests may do. */
+	if (!ldvm__policy_mode_ok(st.st_uid, st.st_mode, geteuid())) {
+		close(fd);
+		return ldvm__err(ctx, LDVM_EPERM, "%s: unsafe owner or mode "
+		    "(uid %u, mode %04o): it must be root's and writable by "
+		    "nobody else (chown root %s; chmod go-w %s)", path,
+		    (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path,
+		    path);
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);

@@ -42,6 +42,14 @@ other=$(xl domid other)
 in_work() { guestrun "$work" "$@"; }
 in_other() { guestrun "$other" "$@"; }
 
+# A policy that others may write is not trusted: the service refuses to start.
+chmod 666 $cfg/open.policy
+dvm-opend > unsafe.log 2>&1
+rc=$?
+check "a world-writable open.policy: dvm-opend refuses to start ($rc)" test "$rc" != 0
+check "it names the unsafe mode ($(cat unsafe.log))" grep -q "unsafe owner or mode" unsafe.log
+chmod 644 $cfg/open.policy
+
 dvm-opend > opend.log 2>&1 &
 opend=$!
 

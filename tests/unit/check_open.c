@@ -227,6 +227,20 @@ static const char policy[] =
     "other     viewer\n"
     "*         locked\n";
 
+/* Whoever may write the policy decides: root's, writable by nobody else. */
+START_TEST(policy_modes)
+{
+	ck_assert(ldvm__policy_mode_ok(0, 0100644, 0));
+	ck_assert(ldvm__policy_mode_ok(0, 0100600, 0));
+	ck_assert(ldvm__policy_mode_ok(0, 0100644, 1000));
+	ck_assert(ldvm__policy_mode_ok(1000, 0100644, 1000));
+	ck_assert(!ldvm__policy_mode_ok(1000, 0100644, 0));
+	ck_assert(!ldvm__policy_mode_ok(0, 0100664, 0));
+	ck_assert(!ldvm__policy_mode_ok(0, 0100646, 0));
+	ck_assert(!ldvm__policy_mode_ok(0, 0100666, 0));
+}
+END_TEST
+
 START_TEST(policy_decisions)
 {
 	struct ldvm__policy *p;
@@ -316,6 +330,7 @@ open_suite(void)
 	tcase_add_test(req, sizes);
 	tcase_add_checked_fixture(pol, setup, teardown);
 	tcase_add_test(pol, policy_decisions);
+	tcase_add_test(pol, policy_modes);
 	tcase_add_loop_test(pol, policy_refused, 0,
 	    sizeof(bad_policies) / sizeof(bad_policies[0]));
 	suite_add_tcase(s, names);

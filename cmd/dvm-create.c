@@ -5,6 +5,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [-t template]\n"
+	fprintf(stderr, "usage: %s [-v] [--lifetime seconds] [-t template]\n"
 	    "       %s -G\n", getprogname(), getprogname());
 	exit(2);
 }
@@ -59,7 +60,7 @@ gc(void)
  * name through fd, then detaches and waits for the domain to end.
  */
 static int __attribute__((noreturn))
-creator(const char *tname, int verbose, int fd)
+creator(const char *tname, int verbose, unsigned lifetime, int fd)
 {
 	char defname[LDVM_NAME_MAX + 1], line[LDVM_NAME_MAX + 2];
 	struct ldvm_template *t;
@@ -106,6 +107,8 @@ creator(const char *tname, int verbose, int fd)
 		if (null > STDERR_FILENO)
 			close(null);
 	}
+	/* Past its lifetime the owner is interrupted: it destroys it. */
+	alarm(lifetime);
 	ldvm_disp_monitor(ctx, d);
 	ldvm_disp_free(d);
 	ldvm_template_free(t);
@@ -118,12 +121,27 @@ main(int argc, char *argv[])
 {
 	const char *tname = NULL;
 	char name[LDVM_NAME_MAX + 2];
+	static const struct option longopts[] = {
+		{ "lifetime", required_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *errstr;
 	int ch, verbose = 0, dogc = 0, p[2], st;
+	unsigned lifetime = 0;
 	ssize_t n, got = 0;
 	pid_t pid;
 
-	while ((ch = getopt(argc, argv, "Ght:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "Ght:v", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'L':
+			lifetime = (unsigned)strtonum(optarg, 1, 31536000,
+			    &errstr);
+			if (errstr != NULL) {
+				warnx("--lifetime %s: %s (seconds, 1 to "
+				    "31536000)", optarg, errstr);
+				usage();
+			}
+			break;
 		case 'G':
 			dogc = 1;
 			break;
@@ -143,14 +161,14 @@ main(int argc, char *argv[])
 		warnx("unexpected argument '%s'", argv[0]);
 		usage();
 	}
-	if (dogc && (tname != NULL || verbose)) {
+	if (dogc && (tname != NULL || verbose || lifetime)) {
 		warnx("-G takes no other option");
 		usage();
 	}
 	if (dogc)
 		return gc();
 
-	tool_signals((const int[]){ SIGHUP, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0);
 
 	/* Fork before libxl exists: the child owns the disposable for life. */
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -159,7 +177,7 @@ main(int argc, char *argv[])
 		err(1, "fork");
 	if (pid == 0) {
 		close(p[0]);
-		creator(tname, verbose, p[1]);
+		creator(tname, verbose, lifetime, p[1]);
 	}
 	close(p[1]);
 	while ((size_t)got < sizeof(name) - 1) {

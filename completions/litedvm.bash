@@ -63,7 +63,7 @@ _dvm_create()
             return
             ;;
     esac
-    COMPREPLY=($(compgen -W '-v -t -G' -- "$cur"))
+    COMPREPLY=($(compgen -W '-v -t -G --lifetime' -- "$cur"))
 } && complete -F _dvm_create dvm-create
 
 _dvm_preload()

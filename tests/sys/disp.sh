@@ -190,6 +190,11 @@ check "--timeout with -n: the named disposable is left running" \
 xl destroy "$d"
 ./xswait "/litedvm/disp/$d" -absent 30
 clean "after --timeout with -n"
+d=$(dvm-create --lifetime 3)
+check "--lifetime: dvm-create prints the name ($d)" test -n "$d"
+./xswait "/litedvm/disp/${d:-none}" -absent 60
+check "--lifetime: the disposable is destroyed after its lifetime" test $? = 0
+clean "after --lifetime"
 dvm-run --timeout 0 -- true 2>err.txt
 check "--timeout 0 is a usage error (125)" test $? = 125
 check "--timeout 0 names the problem" grep -q "too small" err.txt

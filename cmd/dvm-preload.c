@@ -14,6 +14,9 @@
 
 #include "tool.h"
 
+/* Long enough for a member being built to finish booting and go. */
+#define DRAIN_TIMEOUT_S 600
+
 static int quiet, verbose;
 
 static void __attribute__((noreturn))
@@ -21,7 +24,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-qv] [-t template] [-n count]\n"
 	    "       %s -l\n"
-	    "       %s -G\n", getprogname(), getprogname(), getprogname());
+	    "       %s -G\n"
+	    "       %s --drain\n", getprogname(), getprogname(), getprogname(),
+	    getprogname());
 	exit(2);
 }
 
@@ -64,14 +69,21 @@ fill(struct ldvm_ctx *ctx, const char *tname, int count, int all)
 		warnx("template %s: %s", tname, ldvm_errmsg(ctx));
 		return 1;
 	}
-	/* Sweeping every template: only those that ask for a pool. */
+	/* Sweeping every template: those that ask for a pool, and those
+	 * that have one but ask for none now (it is emptied). */
 	if (all && (!ldvm_template_is_dispvm(t) ||
 	    ldvm_template_preload(t) == 0)) {
-		ldvm_template_free(t);
-		return 0;
+		if (ldvm_pool_size(ctx, tname, &have) == 0 && have > 0)
+			count = 0;
+		else {
+			ldvm_template_free(t);
+			return 0;
+		}
 	}
-	if (count == 0) {
+	if (count == 0 || !ldvm_template_is_dispvm(t)) {
 		rc = ldvm_pool_prune(ctx, t, &pruned);
+		if (rc == 0)
+			rc = ldvm_pool_trim(ctx, t, 0, &pruned);
 		ldvm_template_free(t);
 		if (rc != 0)
 			warnx("%s", ldvm_errmsg(ctx));
@@ -115,18 +127,22 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "drain", no_argument, NULL, 'D' },
 		{ "gc", no_argument, NULL, 'G' },
 		{ "list", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *tname = NULL, *errstr;
 	struct ldvm_ctx *ctx;
-	int ch, list = 0, gc = 0, count = -1, rc;
+	int ch, list = 0, gc = 0, drain = 0, count = -1, rc;
 	unsigned removed;
 
 	while ((ch = getopt_long(argc, argv, "Ghln:qt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'D':
+			drain = 1;
+			break;
 		case 'G':
 			gc = 1;
 			break;
@@ -158,8 +174,9 @@ main(int argc, char *argv[])
 		warnx("unexpected argument '%s'", argv[optind]);
 		usage();
 	}
-	if (list + gc > 1 || ((list || gc) && (tname != NULL || count >= 0))) {
-		warnx("-l and -G take no other option");
+	if (list + gc + drain > 1 || ((list || gc || drain) &&
+	    (tname != NULL || count >= 0))) {
+		warnx("-l, -G and --drain take no other option");
 		usage();
 	}
 	if (count >= 0 && tname == NULL) {
@@ -194,6 +211,16 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: removed %u left by dead owners\n",
 		    getprogname(), removed);
 	if (gc) {
+		ldvm_ctx_free(ctx);
+		return rc != 0;
+	}
+	if (drain) {
+		rc = ldvm_pool_drain(ctx, DRAIN_TIMEOUT_S, &removed);
+		if (rc != 0)
+			warnx("%s", ldvm_errmsg(ctx));
+		else if (verbose)
+			fprintf(stderr, "%s: drained %u\n", getprogname(),
+			    removed);
 		ldvm_ctx_free(ctx);
 		return rc != 0;
 	}

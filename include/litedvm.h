@@ -214,6 +214,20 @@ LDVM_API int ldvm_disp_monitor(struct ldvm_ctx *ctx, struct ldvm_disp *d);
  */
 LDVM_API int ldvm_pool_fill(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, int count, int *made);
+/*
+ * Brings a pool above keep members (keep < 0: the template's
+ * litedvm_preload) down to keep: the newest surplus members are destroyed,
+ * never one being claimed.  ldvm_pool_fill does this first.
+ */
+LDVM_API int ldvm_pool_trim(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, int keep, unsigned *removed);
+/*
+ * Empties every pool: no member joins a pool meanwhile, members being built
+ * are torn down as they finish.  Returns once no pool member is left, or
+ * LDVM_ETIMEDOUT after timeout_s.  *removed counts members destroyed here.
+ */
+LDVM_API int ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s,
+    unsigned *removed);
 /* Removes pool members that must not be handed out; *removed counts them. */
 LDVM_API int ldvm_pool_prune(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, unsigned *removed);

@@ -19,6 +19,8 @@
 #define DEFAULT_MIN_FREE_MB 256
 #define BALLOON_WAIT_S 20
 #define POOL_OWNER "pool"
+/* While this node exists no member joins any pool (ldvm_pool_drain). */
+#define DRAIN_PATH LDVM_XS_ROOT "/drain"
 
 static int
 pool_path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *tmpl,
@@ -193,6 +195,110 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return first;
 }
 
+int
+ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
+    unsigned *removed)
+{
+	char **names;
+	unsigned i, n;
+	int rc, first = 0;
+
+	*removed = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (keep < 0)
+		keep = t->preload;
+	if ((rc = ldvm__pool_members(ctx, t->name, &names, &n)) != 0)
+		return rc;
+	/* The newest go: claims take the oldest.  One claimed meanwhile is
+	 * no member any more, and discard leaves it alone. */
+	for (i = n; i > (unsigned)keep; i--) {
+		if ((rc = discard(ctx, t->name, names[i - 1], "surplus")) != 0) {
+			if (first == 0)
+				first = rc;
+		} else
+			(*removed)++;
+	}
+	free(names);
+	return first;
+}
+
+/* Records of pool members, listed or still being built. */
+static int
+pool_records(struct ldvm_ctx *ctx, unsigned *n)
+{
+	char **names, *v;
+	unsigned i, all;
+	int rc;
+
+	*n = 0;
+	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &all)))
+		return rc == LDVM_ENOENT ? 0 : rc;
+	for (i = 0; i < all; i++)
+		if (ldvm__rec_read(ctx, XBT_NULL, names[i], "pool", &v) == 0) {
+			free(v);
+			(*n)++;
+		}
+	free(names);
+	return 0;
+}
+
+int
+ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
+{
+	int64_t deadline = ldvm__now_ms() + (int64_t)timeout_s * 1000;
+	char **tmpls;
+	unsigned i, j, n, left;
+	int rc;
+
+	*removed = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__xs_write(ctx, XBT_NULL, DRAIN_PATH, "1")) != 0)
+		return rc;
+	if ((rc = ldvm__xs_watch(ctx, LDVM_XS_ROOT "/disp", "drain")) != 0)
+		goto out;
+	for (;;) {
+		if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/pool", &tmpls,
+		    &n)) == LDVM_ENOENT) {
+			n = 0;
+			tmpls = NULL;
+		} else if (rc != 0)
+			break;
+		for (i = 0; i < n; i++) {
+			char **names;
+			unsigned m;
+
+			if (ldvm__pool_members(ctx, tmpls[i], &names, &m) != 0)
+				continue;
+			for (j = 0; j < m; j++)
+				if (discard(ctx, tmpls[i], names[j], "draining")
+				    == 0)
+					(*removed)++;
+			free(names);
+		}
+		free(tmpls);
+		/* Members being built tear themselves down on the flag. */
+		if ((rc = pool_records(ctx, &left)) != 0 || left == 0)
+			break;
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			break;
+		if (ldvm__now_ms() >= deadline) {
+			rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "draining: %u pool "
+			    "members still being built after %d s", left,
+			    timeout_s);
+			break;
+		}
+		rc = ldvm__xs_wait_watch(ctx, 1000, NULL, 0, NULL, 0);
+		if (rc != 0 && rc != LDVM_ETIMEDOUT)
+			break;
+	}
+	ldvm__xs_unwatch(ctx, LDVM_XS_ROOT "/disp", "drain");
+out:
+	ldvm__xs_rm(ctx, XBT_NULL, DRAIN_PATH);
+	return rc;
+}
+
 static int
 enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 {
@@ -223,9 +329,15 @@ static int
 join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct join *j = arg;
-	char path[LDVM_XS_PATH_MAX];
+	char path[LDVM_XS_PATH_MAX], *v;
 	int rc;
 
+	if ((v = xs_read(ctx->xs, t, DRAIN_PATH, NULL)) != NULL) {
+		free(v);
+		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
+	}
+	if (errno == EAGAIN)
+		return ldvm__errno(ctx, LDVM_EAGAIN, "read");
 	if ((rc = pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
 	    (rc = ldvm__xs_write(ctx, t, path, "")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, t, j->name, "state", "paused")) != 0 ||
@@ -240,8 +352,13 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 {
 	struct ldvm_disp *d;
 	struct join j;
+	char *v;
 	int rc, xrc;
 
+	if ((v = xs_read(ctx->xs, XBT_NULL, DRAIN_PATH, NULL)) != NULL) {
+		free(v);
+		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
+	}
 	if ((rc = ldvm__disp_build(ctx, t, count, &d)) != 0)
 		return rc;
 	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
@@ -287,7 +404,8 @@ ldvm_pool_fill(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count,
 		    "disposable template", t->name);
 	if (count < 0)
 		count = t->preload;
-	if ((rc = ldvm_pool_prune(ctx, t, &pruned)) != 0)
+	if ((rc = ldvm_pool_prune(ctx, t, &pruned)) != 0 ||
+	    (rc = ldvm_pool_trim(ctx, t, count, &pruned)) != 0)
 		return rc;
 	for (;;) {
 		if ((rc = ldvm__interrupted(ctx)) != 0)

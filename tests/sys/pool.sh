@@ -148,6 +148,54 @@ check "memory threshold stops preloading" grep -q "free memory" err.txt
 rm -f $cfg/litedvm.conf
 only_pool "after the memory threshold" 3
 
+# ---- shrink: -n below the pool's size, while a claim runs
+mkfifo claimed
+dvm-run -t pooled -- sh -c 'echo claimed; exec sleep 1000' > claimed &
+run=$!
+read -r line < claimed
+claimed_name=$(xenstore-list /litedvm/disp | while read -r r; do
+	[ "$(xenstore-read /litedvm/disp/$r/state)" = running ] && echo "$r"; done)
+./xswait /litedvm/pool/pooled -count=3 180
+dvm-preload -q -t pooled -n 1
+check "-n 1 shrinks a pool of 3 to 1 ($(pool_count pooled))" test "$(pool_count pooled)" = 1
+check "the claimed member is untouched by the shrink ($claimed_name)" \
+	test "$(xenstore-read /litedvm/disp/$claimed_name/state 2>/dev/null)" = running
+dvm-preload -q -t pooled -n 0
+check "-n 0 empties the pool ($(pool_count pooled))" test "$(pool_count pooled)" = 0
+kill -TERM $run
+wait $run
+./xswait /litedvm/disp -count=0 120
+check "shrunk and released: nothing left recorded ($(records))" test "$(records)" = 0
+# A lower litedvm_preload does the same on the next run of dvm-preload.
+dvm-preload -q -t pooled
+sed -i 's/^litedvm_preload = 3/litedvm_preload = 1/' $cfg/pooled.cfg
+dvm-preload -q
+./xswait /litedvm/disp -count=1 120
+check "a lower litedvm_preload shrinks the pool on the next run ($(pool_count pooled))" \
+	test "$(pool_count pooled)" = 1
+sed -i 's/^litedvm_preload = 1/litedvm_preload = 3/' $cfg/pooled.cfg
+
+# ---- drain: every pool empties, even against fills; refill afterwards
+dvm-preload -q -t pooled
+dvm-preload -q --drain
+check "--drain exits 0" test $? = 0
+check "--drain leaves no member ($(pool_count pooled)) and no record ($(records))" \
+	test "$(pool_count pooled)$(records)" = 00
+dvm-preload -q -t pooled
+only_pool "refilled after a drain" 3
+dvm-preload -q -t pooled -n 0
+dvm-preload -q -t pooled > fill.log 2>&1 & f=$!
+dvm-preload -q --drain & d1=$!
+dvm-preload -q --drain & d2=$!
+wait $d1; r1=$?
+wait $d2; r2=$?
+wait $f
+check "two drains and a fill at once: both drains exit 0 ($r1 $r2)" test "$r1$r2" = 00
+./xswait /litedvm/disp -count=0 120
+check "two drains and a fill at once: no half-built member ($(records) records, $(domains) domains)" \
+	test "$(records)$(domains)" = 00
+check "no drain flag left" sh -c '! xenstore-exists /litedvm/drain'
+
 # ---- finally everything goes
 xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
 dvm-preload -G

@@ -43,7 +43,23 @@ mounts_under() {
 	awk -v r="$root" '$5 == r || index($5, r "/") == 1 { print $5 }' \
 		/proc/self/mountinfo | sort -r
 }
+# Processes still in the root go first: dpkg runs in a session of its own,
+# beyond the reach of a Ctrl-C, and would write on while the root goes.
+pids_in_root() {
+	for d in /proc/[0-9]*; do
+		if [ "$(readlink "$d/root" 2> /dev/null)" = "$root" ]; then
+			echo "${d#/proc/}"
+		fi
+	done
+}
 remove_root() {
+	n=0
+	while [ "$n" -lt 20 ] && pids=$(pids_in_root) && [ -n "$pids" ]; do
+		# shellcheck disable=SC2086
+		if [ "$n" -lt 10 ]; then kill $pids; else kill -9 $pids; fi 2> /dev/null
+		n=$((n + 1))
+		sleep 1
+	done
 	for m in $(mounts_under); do umount "$m" || umount -l "$m"; done
 	if [ -n "$(mounts_under)" ]; then
 		echo "fresh: mounts left under $root, not removing it" >&2
@@ -58,9 +74,9 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'echo "FAIL: fresh: interrupted"; exit 129' HUP
+trap 'echo "FAIL: fresh: interrupted"; exit 130' INT
+trap 'echo "FAIL: fresh: interrupted"; exit 143' TERM
 
 mkdir -p "$B"
 remove_root

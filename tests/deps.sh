@@ -4,7 +4,7 @@
 set -eu
 here=$(dirname "$0")
 pkgs="build-essential pkg-config libxen-dev libbsd-dev check mandoc bash-completion
-e2fsprogs btrfs-progs xz-utils"
+e2fsprogs btrfs-progs xz-utils mmdebstrap"
 # The emulated Xen host's packages are listed by the harness.
 if [ -f "$here/xen/packages" ]; then
 	pkgs="$pkgs $(grep -v '^#' "$here/xen/packages" | tr '\n' ' ')"

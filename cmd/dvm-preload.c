@@ -208,7 +208,7 @@ main(int argc, char *argv[])
 	if (rc != 0)
 		warnx("gc: %s", ldvm_errmsg(ctx));
 	else if (removed > 0 && !quiet)
-		fprintf(stderr, "%s: removed %u left by dead owners\n",
+		fprintf(stderr, "%s: removed %u left by dead owners or a crash\n",
 		    getprogname(), removed);
 	if (gc) {
 		ldvm_ctx_free(ctx);

@@ -307,7 +307,9 @@ LDVM_API int ldvm_open_session(struct ldvm_ctx *ctx, const char *name,
 
 /*
  * Garbage collection: tears down every disposable whose owner is dead or
- * whose domain is gone; *removed counts them.
+ * whose domain is gone, then removes leftovers, the volumes in litedvm's
+ * places that no record describes (as a reboot leaves them); *removed
+ * counts the disposables and the leftover volumes.
  */
 LDVM_API int ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed);
 

@@ -18,6 +18,9 @@
 
 #include "ldvm_internal.h"
 
+/* Names tried when volumes of earlier disposables are in the way. */
+#define NAME_TRIES 8
+
 static void
 phase(struct ldvm_disp *d, const char *name, int64_t *t0)
 {
@@ -60,12 +63,52 @@ disk_free(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *path)
 	    user);
 }
 
+/*
+ * dst, named for disposable d, exists though d never made it: a leftover of
+ * an earlier disposable of that name, from before a reboot emptied
+ * xenstore.  It is never reused, and d's teardown must not remove it, so it
+ * leaves d's record at once.  When it is provably dead (litedvm's own, and
+ * no domain has the name) it is collected and made afresh; else d gives
+ * the name up (*taken) and the caller tries another.
+ */
+static int
+leftover(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *origin,
+    const char *dst, const char *key, enum ldvm__voldrv *drv, bool *taken)
+{
+	int rc;
+
+	if ((rc = ldvm__rec_rm_key(ctx, d->name, key)) != 0)
+		return rc;
+	if (!ldvm__vol_unclaimed(ctx, d->name, true) ||
+	    (strncmp(dst, "/dev/", 5) == 0 && !ldvm__lvm_tagged(ctx, dst))) {
+		*taken = true;
+		return ldvm__err(ctx, LDVM_EEXIST, "%s exists and is not a "
+		    "leftover of litedvm's", dst);
+	}
+	ldvm__log(ctx, LDVM_LOG_INFO, "%s: left by an earlier %s (before a "
+	    "reboot?): removing", dst, d->name);
+	if ((rc = ldvm__vol_remove(ctx, dst)) != 0) {
+		*taken = true;
+		return rc;
+	}
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, key, dst)) != 0)
+		return rc;
+	if ((rc = ldvm__vol_snapshot(ctx, origin, dst, drv)) == LDVM_EEXIST) {
+		ldvm__rec_rm_key(ctx, d->name, key);
+		*taken = true;
+	}
+	return rc;
+}
+
 static int
 make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
-    libxl_domain_config *cfg)
+    libxl_domain_config *cfg, bool *taken)
 {
-	int i, rc;
+	int i, rc, lock;
 
+	/* Shared: no collector of leftovers runs while volumes are made. */
+	if ((rc = ldvm__vol_lock(ctx, false, &lock)) != 0)
+		return rc;
 	for (i = 0; i < cfg->num_disks; i++) {
 		libxl_device_disk *disk = &cfg->disks[i];
 		char path[PATH_MAX], key[64];
@@ -74,23 +117,29 @@ make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 		if (!disk->readwrite)
 			continue;       /* read-only disks are shared */
 		if ((rc = disk_free(ctx, d, disk->pdev_path)) != 0)
-			return rc;
+			break;
 		if ((rc = ldvm__vol_plan(ctx, disk->pdev_path, d->name,
 		    disk->vdev, path, sizeof(path))) != 0)
-			return rc;
+			break;
 		snprintf(key, sizeof(key), "volumes/%s", disk->vdev);
 		if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, key, path)))
-			return rc;
-		if ((rc = ldvm__vol_snapshot(ctx, disk->pdev_path, path,
-		    &drv)) != 0)
-			return rc;
+			break;
+		rc = ldvm__vol_snapshot(ctx, disk->pdev_path, path, &drv);
+		if (rc == LDVM_EEXIST)
+			rc = leftover(ctx, d, disk->pdev_path, path, key, &drv,
+			    taken);
+		if (rc != 0)
+			break;
 		snprintf(d->voldrv, sizeof(d->voldrv), "%s",
 		    ldvm__vol_drvname(drv));
 		free(disk->pdev_path);
-		if ((disk->pdev_path = strdup(path)) == NULL)
-			return ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+		if ((disk->pdev_path = strdup(path)) == NULL) {
+			rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+			break;
+		}
 	}
-	return 0;
+	ldvm__vol_unlock(lock);
+	return rc;
 }
 
 /*
@@ -190,6 +239,25 @@ recorded_domid(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
 	return 0;
 }
 
+/*
+ * A volume path of disposable name: in litedvm's places, or beside the
+ * template image as versions before LDVM_VOL_DIR made them.
+ */
+static bool
+made_by(const char *path, const char *name)
+{
+	char disp[LDVM_NAME_MAX + 1], vdev[LDVM_NAME_MAX + 1];
+	const char *leaf = strrchr(path, '/');
+
+	if (path[0] != '/' || leaf == NULL)
+		return false;
+	if (!ldvm__vol_parse(path, disp, sizeof(disp), vdev, sizeof(vdev)) &&
+	    !ldvm__vol_leaf(leaf + 1, ".img", disp, sizeof(disp), vdev,
+	    sizeof(vdev)))
+		return false;
+	return strcmp(disp, name) == 0;
+}
+
 int
 ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 {
@@ -217,8 +285,8 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 		snprintf(key, sizeof(key), "volumes/%s", vols[i]);
 		if (ldvm__rec_read(ctx, XBT_NULL, name, key, &path) != 0)
 			continue;
-		/* Only files we could have made: absolute, ours by name. */
-		if (path[0] == '/' && strstr(path, name) != NULL) {
+		/* Only volumes we could have made: ours by name. */
+		if (made_by(path, name)) {
 			rc = ldvm__vol_remove(ctx, path);
 			if (rc != 0 && first == 0)
 				first = rc;
@@ -303,9 +371,10 @@ ldvm_disp_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return ldvm__disp_build(ctx, t, -1, out);
 }
 
-int
-ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    int pool_limit, struct ldvm_disp **out)
+/* One attempt; *taken when a volume of the chosen name is in the way. */
+static int
+build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
+    struct ldvm_disp **out, bool *taken)
 {
 	libxl_domain_config cfg;
 	struct ldvm_disp *d;
@@ -338,7 +407,7 @@ ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		goto fail;
 	}
 	if ((rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
-	    (rc = make_volumes(ctx, d, &cfg)) != 0 ||
+	    (rc = make_volumes(ctx, d, &cfg, taken)) != 0 ||
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
 	phase(d, "snapshot", &t0);
@@ -380,6 +449,24 @@ fail:
 	}
 	free(d);
 	return rc;
+}
+
+int
+ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    int pool_limit, struct ldvm_disp **out)
+{
+	bool taken;
+	int i, rc;
+
+	/* A name whose volume is not ours to remove is skipped, not fatal. */
+	for (i = 0;; i++) {
+		taken = false;
+		rc = build(ctx, t, pool_limit, out, &taken);
+		if (rc == 0 || !taken || i == NAME_TRIES - 1)
+			return rc;
+		ldvm__log(ctx, LDVM_LOG_WARN, "%s; trying another name",
+		    ldvm_errmsg(ctx));
+	}
 }
 
 int
@@ -750,7 +837,10 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 		(*removed)++;
 	}
 	free(names);
-	return first;
+	/* Then volumes no record describes: a reboot emptied xenstore. */
+	rc = ldvm__leftovers(ctx, &n);
+	*removed += n;
+	return first != 0 ? first : rc;
 }
 
 int

@@ -156,14 +156,29 @@ LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
 
 /* ---- volumes (volume.c) ---- */
+/* litedvm's own directory beside a template image, for the file copies. */
+#define LDVM_VOL_DIR ".litedvm"
 enum ldvm__voldrv { LDVM_VOL_REFLINK, LDVM_VOL_COPY, LDVM_VOL_THIN };
 LDVM_HIDDEN const char *ldvm__vol_drvname(enum ldvm__voldrv drv);
 /*
- * Where disposable disp's copy of origin (its disk vdev) goes: beside a
- * file origin, or a thin snapshot /dev/VG/<disp>-<vdev> of an LVM origin.
+ * Where disposable disp's copy of origin (its disk vdev) goes: a file
+ * <origin's directory>/LDVM_VOL_DIR/<disp>-<vdev>.img, or a thin snapshot
+ * /dev/VG/<disp>-<vdev> of an LVM origin.
  */
 LDVM_HIDDEN int ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin,
     const char *disp, const char *vdev, char *dst, size_t size);
+/*
+ * Splits a volume's last path component, "disp<N>-<vdev><suffix>", into
+ * the disposable's name and the vdev; false when it is not of that form.
+ */
+LDVM_HIDDEN bool ldvm__vol_leaf(const char *leaf, const char *suffix,
+    char *disp, size_t dsize, char *vdev, size_t vsize);
+/*
+ * The disposable and vdev of a path ldvm__vol_plan could have given: a file
+ * in an LDVM_VOL_DIR directory or a /dev/VG/LV; false for anything else.
+ */
+LDVM_HIDDEN bool ldvm__vol_parse(const char *path, char *disp, size_t dsize,
+    char *vdev, size_t vsize);
 /*
  * Makes dst (which must not exist) a copy-on-write copy of origin: a thin
  * snapshot for an LVM path, else a
@@ -182,6 +197,41 @@ LDVM_HIDDEN bool ldvm__lvm_is_lv(struct ldvm_ctx *ctx, const char *path);
 LDVM_HIDDEN int ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin,
     const char *dst);
 LDVM_HIDDEN int ldvm__lvm_remove(struct ldvm_ctx *ctx, const char *path);
+/* The tag every snapshot gets when it is created. */
+#define LDVM_LV_TAG "litedvm"
+/*
+ * One line of `lvs --noheadings --separator / -o vg_name,lv_name,lv_tags`,
+ * split in place; *tagged when LDVM_LV_TAG is among the tags.
+ */
+LDVM_HIDDEN bool ldvm__lvm_parse_line(char *line, char **vg, char **lv,
+    bool *tagged);
+typedef int ldvm__lvm_fn(struct ldvm_ctx *ctx, void *arg, const char *vg,
+    const char *lv, bool tagged);
+/* Calls fn for every LV of vg (NULL: of every VG); stops at its error. */
+LDVM_HIDDEN int ldvm__lvm_list(struct ldvm_ctx *ctx, const char *vg,
+    ldvm__lvm_fn *fn, void *arg);
+/* True when the LV at /dev/VG/LV exists and carries LDVM_LV_TAG. */
+LDVM_HIDDEN bool ldvm__lvm_tagged(struct ldvm_ctx *ctx, const char *path);
+
+/* ---- leftovers: volumes with no record, after a reboot (leftover.c) ---- */
+/*
+ * The lock that orders volume creation (shared) against collection of
+ * leftovers (exclusive); ldvm__vol_unlock(fd) releases it.
+ */
+LDVM_HIDDEN int ldvm__vol_lock(struct ldvm_ctx *ctx, bool excl, int *fd);
+LDVM_HIDDEN void ldvm__vol_unlock(int fd);
+/*
+ * True when nothing can be using a volume of disposable disp: no domain of
+ * that name and, unless mine (the caller holds the record), no record.
+ */
+LDVM_HIDDEN bool ldvm__vol_unclaimed(struct ldvm_ctx *ctx, const char *disp,
+    bool mine);
+/*
+ * Removes every volume in litedvm's places (LDVM_VOL_DIR beside the images
+ * of the configured templates, LVs tagged LDVM_LV_TAG) whose disposable is
+ * unclaimed; *removed counts them.
+ */
+LDVM_HIDDEN int ldvm__leftovers(struct ldvm_ctx *ctx, unsigned *removed);
 
 /* ---- state tree (state.c) ---- */
 LDVM_HIDDEN int ldvm__proc_start(pid_t pid, unsigned long long *start);
@@ -204,6 +254,11 @@ LDVM_HIDDEN int ldvm__rec_write(struct ldvm_ctx *ctx, xs_transaction_t t,
 LDVM_HIDDEN int ldvm__rec_read(struct ldvm_ctx *ctx, xs_transaction_t t,
     const char *name, const char *key, char **val);
 LDVM_HIDDEN int ldvm__rec_rm(struct ldvm_ctx *ctx, const char *name);
+/* Removes one key of the record of name; absent is success. */
+LDVM_HIDDEN int ldvm__rec_rm_key(struct ldvm_ctx *ctx, const char *name,
+    const char *key);
+/* 1 when a record of name exists, 0 when not, < 0 on error. */
+LDVM_HIDDEN int ldvm__rec_exists(struct ldvm_ctx *ctx, const char *name);
 /* Children of an absolute path; free(*names) when done. */
 LDVM_HIDDEN int ldvm__rec_list(struct ldvm_ctx *ctx, const char *sub,
     char ***names, unsigned *n);
@@ -410,6 +465,9 @@ LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
 /* ---- background work (spawn.c) ---- */
 /* Runs argv and waits; its stderr goes into the message on failure. */
 LDVM_HIDDEN int ldvm__run(struct ldvm_ctx *ctx, char *const argv[]);
+/* Same, keeping its stdout in out (size outsz, NUL-terminated, cut). */
+LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
+    char *out, size_t outsz);
 /* Starts "dvm-preload args..." detached; args ends with NULL (<= 6). */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 

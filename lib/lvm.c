@@ -4,6 +4,9 @@
  * handed to blkback as a block device and removed with the disposable.
  * Driven through the lvm(8) command, as Qubes does: it is LVM's supported
  * interface and takes care of metadata locking and device activation.
+ * Every snapshot carries the tag LDVM_LV_TAG, set by the same lvcreate that
+ * makes it, so garbage collection finds it even when xenstore, and with it
+ * the record, was lost (a reboot).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -64,8 +67,9 @@ int
 ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst)
 {
 	char vg[65], lv[65], dvg[65], dlv[65], src[140];
-	char *argv[] = { "lvm", "lvcreate", "-q", "-s", "-ay", "-K", "-n", dlv,
-	    src, NULL };
+	char *argv[] = { "lvm", "lvcreate", "-q", "-s", "-ay", "-K",
+	    "--addtag", LDVM_LV_TAG, "-n", dlv, src, NULL };
+	int rc;
 
 	if (!ldvm__lvm_split(origin, vg, sizeof(vg), lv, sizeof(lv)) ||
 	    !ldvm__lvm_split(dst, dvg, sizeof(dvg), dlv, sizeof(dlv)) ||
@@ -74,7 +78,100 @@ ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst)
 		    origin, dst);
 	snprintf(src, sizeof(src), "%s/%s", vg, lv);
 	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-	return ldvm__run(ctx, argv);
+	rc = ldvm__run(ctx, argv);
+	/* Never reuse a volume of that name: the caller decides. */
+	if (rc != 0 && strstr(ldvm_errmsg(ctx), "already exists") != NULL)
+		return ldvm__err(ctx, LDVM_EEXIST, "create %s: it exists",
+		    dst);
+	return rc;
+}
+
+bool
+ldvm__lvm_parse_line(char *line, char **vg, char **lv, bool *tagged)
+{
+	char *f[3], *p = line, *tag;
+	int i;
+
+	/* "  VG/LV/TAG,TAG" as lvs --noheadings --separator / prints it. */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	p[strcspn(p, "\n")] = '\0';
+	for (i = 0; i < 3; i++) {
+		f[i] = p;
+		if (i < 2) {
+			if ((p = strchr(p, '/')) == NULL)
+				return false;
+			*p++ = '\0';
+		}
+	}
+	if (!ldvm__valid_name(f[0], 64) || !ldvm__valid_name(f[1], 64))
+		return false;
+	*vg = f[0];
+	*lv = f[1];
+	*tagged = false;
+	for (tag = strtok_r(f[2], ",", &p); tag != NULL;
+	    tag = strtok_r(NULL, ",", &p))
+		if (strcmp(tag, LDVM_LV_TAG) == 0)
+			*tagged = true;
+	return true;
+}
+
+int
+ldvm__lvm_list(struct ldvm_ctx *ctx, const char *vg, ldvm__lvm_fn *fn,
+    void *arg)
+{
+	char *argv[] = { "lvm", "lvs", "--noheadings", "--separator", "/",
+	    "-o", "vg_name,lv_name,lv_tags", (char *)vg, NULL };
+	char *out, *line, *save, *lvg, *llv;
+	size_t size = 256 * 1024;
+	bool tagged;
+	int rc;
+
+	if (vg != NULL && !ldvm__valid_name(vg, 64))
+		return ldvm__err(ctx, LDVM_EINVAL, "bad volume group %s", vg);
+	if ((out = malloc(size)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+	if ((rc = ldvm__run_out(ctx, argv, out, size)) != 0) {
+		free(out);
+		return rc;
+	}
+	for (line = strtok_r(out, "\n", &save); line != NULL && rc == 0;
+	    line = strtok_r(NULL, "\n", &save))
+		if (ldvm__lvm_parse_line(line, &lvg, &llv, &tagged))
+			rc = fn(ctx, arg, lvg, llv, tagged);
+	free(out);
+	return rc;
+}
+
+struct has_tag {
+	const char *lv;
+	bool tagged;
+};
+
+static int
+note_tag(struct ldvm_ctx *ctx, void *arg, const char *vg, const char *lv,
+    bool tagged)
+{
+	struct has_tag *h = arg;
+
+	(void)ctx;
+	(void)vg;
+	if (strcmp(lv, h->lv) == 0)
+		h->tagged = tagged;
+	return 0;
+}
+
+bool
+ldvm__lvm_tagged(struct ldvm_ctx *ctx, const char *path)
+{
+	char vg[65], lv[65];
+	struct has_tag h = { .lv = lv };
+
+	if (!ldvm__lvm_split(path, vg, sizeof(vg), lv, sizeof(lv)) ||
+	    ldvm__lvm_list(ctx, vg, note_tag, &h) != 0)
+		return false;
+	return h.tagged;
 }
 
 int

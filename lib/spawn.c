@@ -65,21 +65,41 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 /*
  * Runs argv (never through a shell) and waits for it; its standard error
  * becomes part of the message when it fails.  Returns 0 when it exited 0.
+ * With out (size outsz > 0), standard output is kept there, NUL-terminated
+ * and cut at outsz - 1 bytes; else it goes to /dev/null.
  */
 int
-ldvm__run(struct ldvm_ctx *ctx, char *const argv[])
+ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[], char *obuf,
+    size_t outsz)
 {
 	char out[512];
-	size_t got = 0;
-	int p[2], st;
+	size_t got = 0, ogot = 0;
+	int p[2], o[2] = { -1, -1 }, st;
 	pid_t pid;
 	ssize_t n;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	if (obuf != NULL && outsz > 0) {
+		obuf[0] = '\0';
+		if (pipe2(o, O_CLOEXEC) < 0)
+			return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		if (o[0] >= 0) {
+			close(o[0]);
+			close(o[1]);
+		}
+		errno = e;
 		return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+	}
 	if ((pid = fork()) < 0) {
 		close(p[0]);
 		close(p[1]);
+		if (o[0] >= 0) {
+			close(o[0]);
+			close(o[1]);
+		}
 		return ldvm__errno(ctx, LDVM_ESYS, "fork");
 	}
 	if (pid == 0) {
@@ -87,13 +107,33 @@ ldvm__run(struct ldvm_ctx *ctx, char *const argv[])
 
 		if (fd >= 0) {
 			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
+			dup2(o[1] >= 0 ? o[1] : fd, STDOUT_FILENO);
 		}
 		dup2(p[1], STDERR_FILENO);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	close(p[1]);
+	if (o[1] >= 0) {
+		/* Output first; what lvm(8) says on stderr fits its pipe. */
+		close(o[1]);
+		for (;;) {
+			char sink[256];
+
+			if (ogot < outsz - 1)
+				n = read(o[0], obuf + ogot, outsz - 1 - ogot);
+			else
+				n = read(o[0], sink, sizeof(sink));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			if (ogot < outsz - 1)
+				ogot += (size_t)n;
+		}
+		close(o[0]);
+		obuf[ogot] = '\0';
+	}
 	for (;;) {
 		n = read(p[0], out + got, sizeof(out) - 1 - got);
 		if (n < 0 && errno == EINTR)
@@ -127,4 +167,10 @@ ldvm__run(struct ldvm_ctx *ctx, char *const argv[])
 	    argv[1] != NULL ? argv[1] : "", WIFEXITED(st) ? "status " :
 	    "signal ", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
 	    got > 0 ? ": " : "", out);
+}
+
+int
+ldvm__run(struct ldvm_ctx *ctx, char *const argv[])
+{
+	return ldvm__run_out(ctx, argv, NULL, 0);
 }

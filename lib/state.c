@@ -241,6 +241,33 @@ ldvm__rec_rm(struct ldvm_ctx *ctx, const char *name)
 }
 
 int
+ldvm__rec_rm_key(struct ldvm_ctx *ctx, const char *name, const char *key)
+{
+	char path[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if ((rc = ldvm__rec_path(ctx, path, sizeof(path), name, key)) != 0)
+		return rc;
+	return ldvm__xs_rm(ctx, XBT_NULL, path);
+}
+
+int
+ldvm__rec_exists(struct ldvm_ctx *ctx, const char *name)
+{
+	char path[LDVM_XS_PATH_MAX], *v;
+	int rc;
+
+	if ((rc = ldvm__rec_path(ctx, path, sizeof(path), name, NULL)) != 0)
+		return rc;
+	if ((rc = ldvm__xs_read(ctx, XBT_NULL, path, &v)) == LDVM_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	free(v);
+	return 1;
+}
+
+int
 ldvm__rec_list(struct ldvm_ctx *ctx, const char *sub, char ***names,
     unsigned *n)
 {

@@ -1,8 +1,11 @@
 /*
  * Copy-on-write volumes: a disposable's writable disk is a reflink clone of
  * the template's image (FICLONE, instant on btrfs and XFS), or a plain copy
- * where the filesystem cannot clone.  Removal is idempotent and also
- * detaches loop devices left behind by a killed hotplug script.
+ * where the filesystem cannot clone.  The copies live in a directory of
+ * litedvm's own beside the image (LDVM_VOL_DIR), so that after a reboot,
+ * which empties xenstore, garbage collection can still list them.  Removal
+ * is idempotent and also detaches loop devices left behind by a killed
+ * hotplug script.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -86,11 +89,77 @@ ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin, const char *disp,
 		/* Beside the origin: a reflink clone must stay on its
 		 * filesystem. */
 		snprintf(dir, sizeof(dir), "%s", origin);
-		n = snprintf(dst, size, "%s/%s-%s.img", dirname(dir), disp,
-		    vdev);
+		n = snprintf(dst, size, "%s/" LDVM_VOL_DIR "/%s-%s.img",
+		    dirname(dir), disp, vdev);
 	}
 	if (n < 0 || (size_t)n >= size)
 		return ldvm__err(ctx, LDVM_EINVAL, "volume path too long");
+	return 0;
+}
+
+bool
+ldvm__vol_leaf(const char *leaf, const char *suffix, char *disp,
+    size_t dsize, char *vdev, size_t vsize)
+{
+	size_t n = strlen(leaf), sl = strlen(suffix), dl;
+	const char *dash;
+	unsigned long v;
+
+	if (n <= sl || strcmp(leaf + n - sl, suffix) != 0)
+		return false;
+	n -= sl;
+	/* Disposable names are disp<N> and hold no '-'. */
+	if (strncmp(leaf, "disp", 4) != 0 ||
+	    (dash = memchr(leaf, '-', n)) == NULL)
+		return false;
+	dl = (size_t)(dash - leaf);
+	if (dl >= dsize || n - dl - 1 >= vsize || n - dl - 1 == 0 ||
+	    !ldvm__parse_uint(leaf + 4, dl - 4, 999999999, &v))
+		return false;
+	memcpy(disp, leaf, dl);
+	disp[dl] = '\0';
+	memcpy(vdev, dash + 1, n - dl - 1);
+	vdev[n - dl - 1] = '\0';
+	return ldvm__valid_name(vdev, LDVM_NAME_MAX);
+}
+
+bool
+ldvm__vol_parse(const char *path, char *disp, size_t dsize, char *vdev,
+    size_t vsize)
+{
+	char vg[65], lv[65];
+	const char *leaf, *p;
+	size_t dl = strlen(LDVM_VOL_DIR);
+
+	if (ldvm__lvm_split(path, vg, sizeof(vg), lv, sizeof(lv)))
+		return ldvm__vol_leaf(lv, "", disp, dsize, vdev, vsize);
+	if (path[0] != '/' || (leaf = strrchr(path, '/')) == NULL)
+		return false;
+	/* The parent directory must be litedvm's own. */
+	for (p = leaf; p > path && p[-1] != '/'; p--)
+		;
+	if ((size_t)(leaf - p) != dl || strncmp(p, LDVM_VOL_DIR, dl) != 0 ||
+	    p == path)
+		return false;
+	return ldvm__vol_leaf(leaf + 1, ".img", disp, dsize, vdev, vsize);
+}
+
+/* Makes dst's directory, litedvm's own, if it is not there yet. */
+static int
+make_voldir(struct ldvm_ctx *ctx, const char *dst)
+{
+	char buf[PATH_MAX], *dir;
+	struct stat st;
+
+	snprintf(buf, sizeof(buf), "%s", dst);
+	dir = dirname(buf);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return ldvm__errno(ctx, LDVM_ESYS, "create %s", dir);
+	if (lstat(dir, &st) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return ldvm__err(ctx, LDVM_EPERM, "%s is not a directory of "
+		    "litedvm's", dir);
 	return 0;
 }
 
@@ -117,6 +186,10 @@ ldvm__vol_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst,
 	if ((in = open(origin, O_RDONLY | O_CLOEXEC)) < 0)
 		return ldvm__errno(ctx, errno == ENOENT ? LDVM_ENOENT :
 		    LDVM_ESYS, "template volume %s", origin);
+	if ((rc = make_voldir(ctx, dst)) != 0) {
+		close(in);
+		return rc;
+	}
 	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(in);
 		return ldvm__err(ctx, LDVM_EINVAL,

@@ -49,6 +49,10 @@ boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
 boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
+# Some 20 disposables over three volume drivers: more than the default bound.
+XENVM_TIMEOUT=${XENVM_TIMEOUT:-900}
+export XENVM_TIMEOUT
+boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
 
 passed=$(grep -c '^PASS: ' "$log")
 failed=$(grep -c '^FAIL: ' "$log")

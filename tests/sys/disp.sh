@@ -6,7 +6,7 @@ PATH=/tmp:$PATH
 snapdir=/var/lib/litedvm/templates/default
 
 no_snapshots() {
-	left=$(ls "$snapdir" | grep '^disp' || true)
+	left=$(ls "$snapdir" "$snapdir/.litedvm" 2>/dev/null | grep '^disp' || true)
 	check "$1: no snapshot files${left:+ (left: $left)}" test -z "$left"
 }
 
@@ -160,7 +160,7 @@ check "copy fallback names the fix" grep -q "btrfs, XFS with reflink, or LVM thi
 dvm-run -v -- true 2>err.txt
 check "reflink driver used on btrfs" grep -q "volumes by reflink" err.txt
 grep -E 'ms$' err.txt | sed 's/^/# /'
-left=$(ls /tmp/tpl | grep -v '^root.img$' || true)
+left=$(ls /tmp/tpl /tmp/tpl/.litedvm | grep '^disp' || true)
 check "no copies left in /tmp/tpl${left:+ ($left)}" test -z "$left"
 clean "after volume drivers"
 

@@ -42,3 +42,29 @@ stop_guests() {
 	for g in "$@"; do xl destroy "$g"; done
 	rm -f /var/lib/litedvm/guests/*.img
 }
+
+# A volume group ldvm on the host's second disk with a thin pool and a thin
+# volume tmpl-root holding a copy of the image $1.
+setup_lvm() {
+	while read -r m; do insmod "$m" 2>/dev/null; done < /etc/modules.dm
+	mkdir -p /etc/lvm
+	cat > /etc/lvm/lvm.conf <<'CONF'
+activation {
+	udev_rules = 0
+	udev_sync = 0
+	monitoring = 0
+}
+global {
+	thin_check_executable = ""
+	use_lvmpolld = 0
+}
+devices {
+	obtain_device_list_from_udev = 0
+	use_devicesfile = 0
+}
+CONF
+	pvcreate -q /dev/vdb && vgcreate -q ldvm /dev/vdb &&
+		lvcreate -q -L 600M -T ldvm/pool &&
+		lvcreate -q -V 64M -T ldvm/pool -n tmpl-root &&
+		dd if="$1" of=/dev/ldvm/tmpl-root bs=1M 2>/dev/null
+}

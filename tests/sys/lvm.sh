@@ -6,27 +6,8 @@ PATH=/tmp:$PATH
 cfg=/etc/litedvm
 img=/var/lib/litedvm/templates/default/root.img
 
-while read -r m; do insmod "$m" 2>/dev/null; done < /etc/modules.dm
-mkdir -p /etc/lvm
-cat > /etc/lvm/lvm.conf <<'CONF'
-activation {
-	udev_rules = 0
-	udev_sync = 0
-	monitoring = 0
-}
-global {
-	thin_check_executable = ""
-	use_lvmpolld = 0
-}
-devices {
-	obtain_device_list_from_udev = 0
-	use_devicesfile = 0
-}
-CONF
-pvcreate -q /dev/vdb && vgcreate -q ldvm /dev/vdb &&
-	lvcreate -q -L 600M -T ldvm/pool && lvcreate -q -V 64M -T ldvm/pool -n tmpl-root
+setup_lvm "$img"
 check "volume group with a thin pool and a thin template volume" test -b /dev/ldvm/tmpl-root
-dd if="$img" of=/dev/ldvm/tmpl-root bs=1M 2>/dev/null
 sed "s|target=$img|target=/dev/ldvm/tmpl-root|" $cfg/default.cfg > $cfg/thin.cfg
 before=$(sha256sum < /dev/ldvm/tmpl-root)
 

@@ -41,11 +41,133 @@ START_TEST(plan_file)
 
 	ck_assert_int_eq(ldvm__vol_plan(ctx, "/var/lib/litedvm/t/root.img",
 	    "disp4", "xvda", dst, sizeof(dst)), 0);
-	ck_assert_str_eq(dst, "/var/lib/litedvm/t/disp4-xvda.img");
+	ck_assert_str_eq(dst, "/var/lib/litedvm/t/.litedvm/disp4-xvda.img");
 	ck_assert_int_eq(ldvm__vol_plan(ctx, "/x/root.img", "disp4", "../a",
 	    dst, sizeof(dst)), LDVM_EINVAL);
 	ck_assert_int_eq(ldvm__vol_plan(ctx, "/x/root.img", "disp4", "xvda",
 	    dst, 8), LDVM_EINVAL);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+START_TEST(leaf_names)
+{
+	char d[LDVM_NAME_MAX + 1], v[LDVM_NAME_MAX + 1];
+
+	ck_assert(ldvm__vol_leaf("disp12-xvda.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert_str_eq(d, "disp12");
+	ck_assert_str_eq(v, "xvda");
+	/* A vdev may hold '-' itself; the name never does. */
+	ck_assert(ldvm__vol_leaf("disp3-xvd-b", "", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert_str_eq(d, "disp3");
+	ck_assert_str_eq(v, "xvd-b");
+	ck_assert(!ldvm__vol_leaf("disp12-xvda.img", "", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("disp12-xvda", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("disp12-.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("disp-xvda.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("disp012-xvda.img", ".img", d, sizeof(d),
+	    v, sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("dispx-xvda.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("root.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("mydisp1-xvda.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("disp1-x.y.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf(".img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("disp1-xvda.img", ".img", d, 5, v,
+	    sizeof(v)));
+}
+END_TEST
+
+START_TEST(volume_paths)
+{
+	char d[LDVM_NAME_MAX + 1], v[LDVM_NAME_MAX + 1];
+
+	ck_assert(ldvm__vol_parse("/t/.litedvm/disp7-xvda.img", d, sizeof(d),
+	    v, sizeof(v)));
+	ck_assert_str_eq(d, "disp7");
+	ck_assert_str_eq(v, "xvda");
+	ck_assert(ldvm__vol_parse("/dev/vg/disp7-xvdb", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert_str_eq(d, "disp7");
+	ck_assert_str_eq(v, "xvdb");
+	/* Outside litedvm's directory: a user's file, never ours. */
+	ck_assert(!ldvm__vol_parse("/t/disp7-xvda.img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_parse("/t/x.litedvm/disp7-xvda.img", d,
+	    sizeof(d), v, sizeof(v)));
+	ck_assert(!ldvm__vol_parse(".litedvm/disp7-xvda.img", d, sizeof(d),
+	    v, sizeof(v)));
+	ck_assert(!ldvm__vol_parse("/.litedvm/", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_parse("/dev/vg/tmpl-root", d, sizeof(d), v,
+	    sizeof(v)));
+}
+END_TEST
+
+START_TEST(lvs_lines)
+{
+	char l1[] = "  ldvm/disp3-xvda/litedvm\n", l2[] = "  ldvm/pool/";
+	char l3[] = "  vg/disp4-xvda/a,litedvmx,b", l4[] = "vg/x,litedvm";
+	char l5[] = "  v g/lv/litedvm", l6[] = "vg/lv/b,litedvm";
+	char *vg, *lv;
+	bool tagged;
+
+	ck_assert(ldvm__lvm_parse_line(l1, &vg, &lv, &tagged));
+	ck_assert_str_eq(vg, "ldvm");
+	ck_assert_str_eq(lv, "disp3-xvda");
+	ck_assert(tagged);
+	ck_assert(ldvm__lvm_parse_line(l2, &vg, &lv, &tagged));
+	ck_assert_str_eq(lv, "pool");
+	ck_assert(!tagged);
+	ck_assert(ldvm__lvm_parse_line(l3, &vg, &lv, &tagged));
+	ck_assert(!tagged);
+	ck_assert(!ldvm__lvm_parse_line(l4, &vg, &lv, &tagged));
+	ck_assert(!ldvm__lvm_parse_line(l5, &vg, &lv, &tagged));
+	ck_assert(ldvm__lvm_parse_line(l6, &vg, &lv, &tagged));
+	ck_assert(tagged);
+}
+END_TEST
+
+/* The copy goes into litedvm's own directory, made on first use. */
+START_TEST(snapshot_into_voldir)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char dir[] = "/tmp/ldvm-vol-XXXXXX", origin[64], dst[256], sub[80];
+	enum ldvm__voldrv drv;
+	struct stat st;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(origin, sizeof(origin), "%s/root.img", dir);
+	ck_assert_int_ge(fd = open(origin, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	ck_assert_int_eq(ldvm__vol_plan(ctx, origin, "disp2", "xvda", dst,
+	    sizeof(dst)), 0);
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv), 0);
+	snprintf(sub, sizeof(sub), "%s/.litedvm", dir);
+	ck_assert_int_eq(lstat(sub, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(ldvm__vol_remove(ctx, dst), 0);
+	/* Not a directory of ours: refused, nothing made. */
+	ck_assert_int_eq(rmdir(sub), 0);
+	ck_assert_int_eq(symlink("/tmp", sub), 0);
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv),
+	    LDVM_EPERM);
+	ck_assert_int_eq(unlink(sub), 0);
+	ck_assert_int_eq(unlink(origin), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
 	ldvm_ctx_free(ctx);
 }
 END_TEST
@@ -117,6 +239,10 @@ volume_suite(void)
 	tcase_add_test(core, lvm_paths);
 	tcase_add_test(core, plan_file);
 	tcase_add_test(core, snapshot_and_remove);
+	tcase_add_test(core, leaf_names);
+	tcase_add_test(core, volume_paths);
+	tcase_add_test(core, lvs_lines);
+	tcase_add_test(core, snapshot_into_voldir);
 	suite_add_tcase(s, core);
 	return s;
 }

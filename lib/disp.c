@@ -294,6 +294,11 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 		free(path);
 	}
 	free(vols);
+	/* xenconsoled's log of the guest's console (with --log=guest) would
+	 * outlive it: no trace is left. */
+	snprintf(sub, sizeof(sub), LDVM_CONSOLE_LOG_DIR "/guest-%s.log", name);
+	if (unlink(sub) < 0 && errno != ENOENT && first == 0)
+		first = ldvm__errno(ctx, LDVM_ESYS, "remove %s", sub);
 	/* Keep the record while anything it describes may still exist. */
 	if (first != 0)
 		return first;
@@ -307,9 +312,8 @@ not_ready(struct ldvm_ctx *ctx, struct ldvm_disp *d, int timeout_s)
 	if (ldvm__domain_disks_up(ctx, d->domid) == 0)
 		return ldvm__err(ctx, LDVM_ETIMEDOUT, "%s: agent not ready after "
 		    "%d s: the guest never connected its disks; check kernel, "
-		    "ramdisk and root= of template %s (its console: xl console "
-		    "during boot, or xenconsoled's guest log)", d->name,
-		    timeout_s, d->tmpl);
+		    "ramdisk and root= of template %s (watch its console with "
+		    "xl console while it boots)", d->name, timeout_s, d->tmpl);
 	return ldvm__err(ctx, LDVM_ETIMEDOUT, "%s: agent not ready after %d s: "
 	    "the guest booted but no dvm-agent announced itself; install the "
 	    "guest side in template %s (make install-guest, dvm-agent.service "

@@ -150,6 +150,8 @@ LDVM_HIDDEN int ldvm__disk_user(struct ldvm_ctx *ctx, const char *path,
  * frontends reached Connected), 0 when one never did.
  */
 LDVM_HIDDEN int ldvm__domain_disks_up(struct ldvm_ctx *ctx, uint32_t domid);
+/* Where xenconsoled --log=guest keeps guest-NAME.log (removed at teardown). */
+#define LDVM_CONSOLE_LOG_DIR "/var/log/xen/console"
 /* 1 when a network interface of a running domain has that MAC, else 0. */
 LDVM_HIDDEN int ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6]);
 LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,

@@ -13,6 +13,9 @@ no_snapshots() {
 clean() {
 	check_clean "$1"
 	no_snapshots "$1"
+	# xenconsoled logs every guest's console here (dom0-init's --log=guest).
+	logs=$(ls /var/log/xen/console 2>/dev/null | grep '^guest-disp' || true)
+	check "$1: no console log left${logs:+ (left: $logs)}" test -z "$logs"
 }
 
 # ---- pass-through of output, error and status

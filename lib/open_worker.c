@@ -105,7 +105,7 @@ too_much(struct ldvm_ctx *ctx, uint64_t cap)
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
     const struct ldvm_template *t, const struct ldvm__openreq *q,
-    uint64_t cap, int in, int out, int *changed)
+    uint64_t cap, int in, int out, int *changed, const char **pub)
 {
 	char *argv[48], msg[256];
 	struct ldvm_disp *d = NULL;
@@ -125,10 +125,13 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 		argv[n++] = *a;
 	argv[n] = NULL;
 
+	*pub = "dom0 could not store the file";
 	if ((rc = anon_file(ctx, &err)) != 0)
 		return rc;
+	*pub = "no disposable could be made";
 	if ((rc = ldvm_disp_acquire(ctx, t, &d)) != 0)
 		goto out;
+	*pub = "the session in the disposable failed";
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s", q->name,
 	    q->view_only ? "view-only" : "read-write", d->name,
 	    d->pooled ? " (from the pool)" : "");
@@ -148,8 +151,10 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	ctx->guard = NULL;
 	setrlimit(RLIMIT_FSIZE, &old);
 	if (rc != 0) {
-		if (strstr(ctx->err, strerror(EFBIG)) != NULL)
+		if (strstr(ctx->err, strerror(EFBIG)) != NULL) {
 			rc = too_much(ctx, cap);
+			*pub = "the disposable sent back more than the size limit";
+		}
 		goto out;
 	}
 	if (status == SESSION_CHANGED && !q->view_only) {
@@ -157,6 +162,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 
 		if (fstat(out, &st) < 0 || (uint64_t)st.st_size > cap) {
 			rc = too_much(ctx, cap);
+			*pub = "the disposable sent back more than the size limit";
 			goto out;
 		}
 		*changed = 1;
@@ -166,6 +172,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 			snprintf(msg, sizeof(msg), "the session exited with "
 			    "status %d", status);
 		rc = ldvm__err(ctx, LDVM_EPROTO, "in %s: %s", d->name, msg);
+		*pub = "the opener in the disposable failed";
 	}
 out:
 	if (d != NULL) {
@@ -230,6 +237,7 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
 {
 	char path[LDVM_XS_PATH_MAX], msg[sizeof(ctx->err)];
 	struct ldvm__chan *ch = NULL;
+	const char *pub = "dom0 could not store the file";
 	int in = -1, out = -1, rc, changed = 0;
 
 	if ((rc = ldvm__path(ctx, path, sizeof(path),
@@ -237,19 +245,26 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
 	    (rc = ldvm__chan_connect(ctx, domid, path, &ch)) != 0 ||
 	    (rc = ldvm__chan_hello(ctx, ch)) != 0)
 		goto out;
-	if ((rc = anon_file(ctx, &in)) != 0 ||
-	    (rc = recv_file(ctx, ch, in, q->size)) != 0 ||
-	    (rc = anon_file(ctx, &out)) != 0)
+	if ((rc = anon_file(ctx, &in)) != 0)
 		goto fail;
-	if ((rc = run_session(ctx, ch, t, q, cap, in, out, &changed)) != 0)
+	pub = "the file did not arrive whole";
+	if ((rc = recv_file(ctx, ch, in, q->size)) != 0)
+		goto fail;
+	pub = "dom0 could not store the file";
+	if ((rc = anon_file(ctx, &out)) != 0 ||
+	    (rc = run_session(ctx, ch, t, q, cap, in, out, &changed,
+	    &pub)) != 0)
 		goto fail;
 	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :
 	    send_result(ctx, ch, LDVM_RESULT_UNCHANGED, -1, "");
 	goto out;
 fail:
-	/* Tell the guest why, keeping the message for the caller. */
+	/*
+	 * The guest learns why in general terms; the detail (dom0 paths,
+	 * libxl's words) is the caller's to log.
+	 */
 	snprintf(msg, sizeof(msg), "%s", ctx->err);
-	send_result(ctx, ch, LDVM_RESULT_FAILED, -1, msg);
+	send_result(ctx, ch, LDVM_RESULT_FAILED, -1, pub);
 	snprintf(ctx->err, sizeof(ctx->err), "%s", msg);
 out:
 	ldvm__chan_close(ch);

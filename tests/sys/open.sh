@@ -151,6 +151,10 @@ check "disposable sending too much: the original is untouched" \
 in_work dvm-open -t dying /root/doc.txt 2> err.txt
 rc=$?
 check "disposable dying mid-session: exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
+check "disposable dying mid-session: the guest is told in general terms" \
+	grep -q 'the session in the disposable failed' err.txt
+check "disposable dying mid-session: no dom0 detail reaches the guest" \
+	sh -c "! grep -q -e libxl -e /var/ -e 'disp[0-9]' -e 'domain [0-9]' err.txt"
 check "disposable dying mid-session: the original is untouched" \
 	test "$(sum /root/doc.txt)" = "$before"
 in_work dvm-open -t agentkill /root/doc.txt 2> err.txt

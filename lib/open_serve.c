@@ -37,6 +37,7 @@ struct guest {
 	bool alive;             /* seen in the last scan */
 	bool watched;
 	bool quiet;             /* rate refusals already logged */
+	bool ended;             /* its worker was told the guest is gone */
 	pid_t worker;
 	int pidfd;
 	double tokens;
@@ -126,6 +127,17 @@ scan(struct serve *s)
 		    sizeof(path)) == 0)
 			ldvm__xs_unwatch(ctx, path, "open");
 		g->watched = false;
+		/*
+		 * The requester is gone (@releaseDomain): its session ends now,
+		 * whatever stage it is at.  A dead vchan peer never says so
+		 * itself, so the worker is told.
+		 */
+		if (g->worker != 0 && !g->ended) {
+			ldvm__log(ctx, LDVM_LOG_INFO, "domain %u is gone: ending "
+			    "its request", g->domid);
+			kill(g->worker, SIGTERM);
+			g->ended = true;
+		}
 		if (g->worker == 0) {   /* nothing left to remember */
 			*g = s->g[--s->ng];
 			i--;
@@ -283,6 +295,7 @@ request(struct serve *s, uint32_t domid)
 	if (pid == 0)
 		worker(s, domid, name, &q, t);
 	g->worker = pid;
+	g->ended = false;
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	s->nworkers++;
 out:

@@ -302,6 +302,19 @@ dvm-preload -q -t editor
 ./xswait /litedvm/disp -count=0 120
 no_disposables "after the pooled request"
 
+# ---- the requesting guest destroyed mid-session: its session ends at once
+# A viewer that takes its time, so the session is still on.
+sed -i 's/^litedvm_open_command.*/litedvm_open_command = [ "sleep", "1000" ]/' $cfg/viewer.cfg
+printf 'other\n' | in_other sh -c 'cat > /root/o.txt'
+name=$(next_disp)
+in_other dvm-open /root/o.txt > /dev/null 2>&1 &
+./xswait "/litedvm/disp/$name/state" running 120
+xl destroy other
+./xswait "/litedvm/disp/$name" -absent 60
+check "requesting guest destroyed mid-session: its disposable is torn down" test $? = 0
+check "dvm-opend says the requester went away" grep -q "is gone: ending its request" opend.log
+check "dvm-opend survives a requester that vanished" kill -0 $opend
+
 # ---- stopping the service leaves nothing behind
 kill -TERM $opend
 wait $opend

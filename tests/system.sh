@@ -50,9 +50,12 @@ boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
 # Some 20 disposables over three volume drivers: more than the default bound.
-XENVM_TIMEOUT=${XENVM_TIMEOUT:-900}
-export XENVM_TIMEOUT
+export XENVM_TIMEOUT=900
 boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
+# A real Debian 12 guest boots for a minute or more under emulation.
+export XENVM_TIMEOUT=1800
+boot tests/sys/debian.sh tests/sys/lib.sh "$B/tests/xswait" \
+	"$B/tests/ptyrun" "$B/tests/guestrun" "$B/tests/elapsed"
 
 passed=$(grep -c '^PASS: ' "$log")
 failed=$(grep -c '^FAIL: ' "$log")

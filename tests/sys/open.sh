@@ -59,7 +59,7 @@ no_disposables() {
 	doms=$(xl list | awk 'NR > 1 { print $1 }' | grep -v -x -e Domain-0 \
 		-e work -e other || true)
 	check "$1: no disposable domains${doms:+ (left: $doms)}" test -z "$doms"
-	snaps=$(ls $lib/templates/default | grep '^disp' || true)
+	snaps=$(ls $lib/templates/default $lib/templates/default/.litedvm 2>/dev/null | grep "^disp" || true)
 	check "$1: no snapshot files${snaps:+ (left: $snaps)}" test -z "$snaps"
 	nodes=$(xenstore-list "/local/domain/$work/data/litedvm/open" 2>/dev/null || true)
 	check "$1: nothing left in the guest's request area${nodes:+ ($nodes)}" \

@@ -27,7 +27,7 @@ only_pool() {
 	check "$1: domains are only the pool ($(domains))" test "$(domains)" = "$2"
 	paused=$(xl list | awk 'NR > 2 && $5 ~ /p/' | wc -l)
 	check "$1: every pool member is paused ($paused)" test "$paused" = "$2"
-	files=$(ls /var/lib/litedvm/templates/default | grep -c '^disp' || true)
+	files=$(ls /var/lib/litedvm/templates/default/.litedvm 2>/dev/null | grep -c '^disp' || true)
 	check "$1: one snapshot per member ($files)" test "$files" = "$2"
 }
 

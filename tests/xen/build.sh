@@ -71,8 +71,8 @@ cp -u "/boot/vmlinuz-$kver" "$X/vmlinuz"
 
 # ---- dom0 base
 dom0_mods="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop xen-blkback
-virtio_pci virtio_blk virtio_console btrfs"
-base_inputs=("$here/build.sh" "$here/dom0-init" "$here/block")
+virtio_pci virtio_blk virtio_console btrfs xen-netback bridge"
+base_inputs=("$here/build.sh" "$here/dom0-init" "$here/block" "$here/vif-bridge")
 if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver" libc6 lvm2); then
 	r=$X/dom0root
 	rm -rf "$r"
@@ -104,9 +104,9 @@ if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 
 	modules_for "$r" crc32c_generic dm-thin-pool dm-snapshot | grep -v -x -F -f "$r/etc/modules.list" > "$r/etc/modules.dm" || true
 	cp "$mods/modules.dep" "$mods/modules.order" "$r$mods/" 2>/dev/null || true
 	: > "$r/etc/xen/xl.conf"
-	cp "$here/block" "$r/etc/xen/scripts/block"
+	cp "$here/block" "$here/vif-bridge" "$r/etc/xen/scripts/"
 	cp "$here/dom0-init" "$r/init"
-	chmod 755 "$r/init" "$r/etc/xen/scripts/block"
+	chmod 755 "$r/init" "$r/etc/xen/scripts/block" "$r/etc/xen/scripts/vif-bridge"
 	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/base.cpio.tmp"
 	mv "$X/base.cpio.tmp" "$X/base.cpio"
 	mark base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver" libc6 lvm2)
@@ -138,7 +138,7 @@ tmplsum=$(stamp_of "${tmpl_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "l
 if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/tmpl.img" ]; then
 	t=$X/tmplroot/templates/default
 	rm -rf "$X/tmplroot"
-	mkdir -p "$t"
+	mkdir -p "$t" "$X/tmplroot/debian"
 	# The ELF inside the bzImage: libxenguest would spend seconds
 	# decompressing it under emulation at every domain creation.
 	off=$(grep -obUaP '\xfd7zXZ\x00' "/boot/vmlinuz-$kver" | head -n 1 | cut -d: -f1)
@@ -198,8 +198,12 @@ fi
 # An empty second disk for the LVM tests (sparse; QEMU never writes it).
 [ -f "$X/lvm.img" ] || truncate -s 1G "$X/lvm.img"
 
+# ---- the `debian` template: a real Debian 12 guest (tests/xen/debian.sh)
+X=$X STAGE_SUM=$projsum "$here/debian.sh"
+
 mkdir -p "$X/projroot/etc/litedvm"
-if ! cmp -s "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg"; then
-	cp "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg"
+if ! cmp -s "$X/default.cfg" "$X/projroot/etc/litedvm/default.cfg" ||
+   ! cmp -s "$X/debian.cfg" "$X/projroot/etc/litedvm/debian.cfg"; then
+	cp "$X/default.cfg" "$X/debian.cfg" "$X/projroot/etc/litedvm/"
 	(cd "$X/projroot" && find . | cpio -o -H newc --quiet) > "$X/proj.cpio"
 fi

@@ -101,6 +101,23 @@ dvm-run -n "$d" -- poweroff -f
 check "record removed after power-off from inside" test $? = 0
 clean "after power-off from inside"
 
+# The guest's init honours the PV shutdown requests, as a distribution's
+# does; a reboot ends a disposable too (on_reboot = destroy).
+d=$(dvm-create)
+t0=$(date +%s)
+xl shutdown "$d"
+./xswait "/litedvm/disp/$d" -absent 60
+check "record removed after xl shutdown" test $? = 0
+check "xl shutdown ended it within 30 s ($(( $(date +%s) - t0 )) s)" \
+	test $(( $(date +%s) - t0 )) -le 30
+clean "after xl shutdown"
+d=$(dvm-create)
+xl reboot "$d"
+./xswait "/litedvm/disp/$d" -absent 60
+check "record removed after xl reboot" test $? = 0
+check "xl reboot did not start it again" sh -c "! xl list | grep -q '^$d '"
+clean "after xl reboot"
+
 # ---- refusals
 sed '/litedvm_dispvm_template/d' /etc/litedvm/default.cfg > /etc/litedvm/plain.cfg
 dvm-run -t plain -- true 2>err.txt

@@ -48,6 +48,9 @@ boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
 boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
+# README's and the man pages' examples, extracted at test time.
+boot tests/sys/examples.sh tests/sys/lib.sh tests/sys/examples.awk README \
+	man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
 # Some 20 disposables over three volume drivers: more than the default bound.
 export XENVM_TIMEOUT=900

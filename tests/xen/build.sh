@@ -162,9 +162,11 @@ if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/t
 	for b in read write ls list rm exists; do
 		ln -sf xenstore "$gr/usr/bin/xenstore-$b"
 	done
+	# GNU make: dvm-run(1)'s example builds in a disposable.
+	cp /usr/bin/make "$gr/usr/bin/make"
 	cp -a "$stage/usr" "$gr/"
 	rm -rf "$gr/usr/include" "$gr/usr/share"
-	copy_libs "$gr" /bin/busybox /usr/bin/xenstore "$gr"/usr/bin/* "$gr"/usr/sbin/* "$gr"/usr/lib/liblitedvm.so.*
+	copy_libs "$gr" /bin/busybox /usr/bin/xenstore /usr/bin/make "$gr"/usr/bin/* "$gr"/usr/sbin/* "$gr"/usr/lib/liblitedvm.so.*
 	# libxenstore's reader thread is cancelled at exit: glibc loads it then.
 	cp -L "$(ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ { print $NF; exit }')" "$gr/lib/x86_64-linux-gnu/"
 	cp "$here/guest-init" "$gr/sbin/init.litedvm"

@@ -12,5 +12,7 @@ if [ "${1:-}" = open ]; then
 		tests/sys/lib.sh "$B/tests/elapsed" "$B/tests/xswait" \
 		"$B/tests/guestrun"
 fi
-exec tests/xen/run tests/sys/bench.sh "$B/bench.env" "$B/tests/elapsed" \
-	"$B/tests/xswait"
+echo "MIB=${BENCH_MIB:-64}" >> "$B/bench.env"
+exec tests/xen/run tests/sys/bench.sh "$B/bench.env" tests/sys/lib.sh \
+	"$B/tests/elapsed" "$B/tests/xswait" "$B/tests/vchanbench" \
+	"$B/tests/guestrun"

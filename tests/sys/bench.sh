@@ -1,5 +1,6 @@
 # Benchmark (not a test): dvm-run cold vs from a pool of 2, `true` and
 # `cat` of 1 MiB, N runs each; median and p95 per phase, and the ratio.
+. /tmp/lib.sh
 cd /tmp
 PATH=/tmp:$PATH
 N=10
@@ -62,12 +63,81 @@ median_total() {
 	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
-for k in cold-true pooled-true cold-cat pooled-cat; do
+# BENCH_N=0: only the throughput below.
+[ "$N" -gt 0 ] && for k in cold-true pooled-true cold-cat pooled-cat; do
 	echo "$k:"
 	stats $k.log
 done
-for c in true cat; do
+[ "$N" -gt 0 ] && for c in true cat; do
 	cm=$(median_total cold-$c.log)
 	pm=$(median_total pooled-$c.log)
 	echo "ratio cold/pooled, $c, median to exit status: $cm / $pm = $(awk "BEGIN { printf \"%.1f\", $cm / $pm }")x"
 done
+
+# ---- stream throughput, one disposable, MIB MiB each way (default 64):
+# raw libxenvchan (vchanbench, the agent's ring sizes) against dvm-run's
+# standard input and output, and a dvm-open round trip.
+MIB=${MIB:-64}
+bytes=$((MIB * 1048576))
+d=$(dvm-create)
+id=$(xl domid "$d")
+dvm-run -n "$d" -- sh -c 'cat > /tmp/vchanbench && chmod +x /tmp/vchanbench' \
+	< vchanbench
+dvm-run -n "$d" -- /tmp/vchanbench serve $bytes < /dev/null &
+vb=$!
+./xswait "/local/domain/$id/data/vchanbench/event-channel" -present 60
+./vchanbench connect "$id" $bytes > raw.txt
+wait $vb
+head -c $bytes /dev/zero > big.bin
+elapsed dvm-run -n "$d" -- sh -c 'cat > /dev/null' < big.bin 2> in.log
+elapsed dvm-run -n "$d" -- head -c $bytes /dev/zero > big.out 2> out.log
+got=$(wc -c < big.out)
+[ "$got" = $bytes ] || echo "dvm-run out: $got bytes, not $bytes!" >&2
+rm -f big.out
+elapsed sh -c "dvm-run -n $d -- head -c $bytes /dev/zero | cat > /dev/null" 2> pipe.log
+xl destroy "$d"
+./xswait "/litedvm/disp/$d" -absent 30
+
+# dvm-open: a file of MIB/8 MiB from an ordinary guest to a preloaded
+# disposable whose opener appends a line, and back.
+omib=$((MIB / 8))
+sed -e '/^name/d' -e '/litedvm_preload/d' $cfg/default.cfg > $cfg/rt.cfg
+echo 'litedvm_open_command = [ "/bin/sh", "-c", "echo edited >> \"$1\"", "opener", "%f" ]' >> $cfg/rt.cfg
+printf 'litedvm_preload = 1\nlitedvm_preload_memory = 80\n' >> $cfg/rt.cfg
+echo 'work rt' > $cfg/open.policy
+start_guest work
+work=$(xl domid work)
+guestrun "$work" sh -c "head -c $((omib * 1048576)) /dev/zero > /root/doc.bin"
+dvm-opend 2> opend.log &
+opend=$!
+dvm-preload -q -t rt
+./xswait /litedvm/disp -count=1 120
+elapsed guestrun "$work" dvm-open /root/doc.bin 2> open.log
+rc=$?
+echo "dvm-open exit $rc (3: replaced)" >> open.log
+if [ $rc != 3 ]; then
+	tail -n 20 /var/log/xen/console/guest-work.log opend.log 2>/dev/null |
+	    sed 's/^/# /'
+fi
+kill $opend
+wait $opend
+stop_guests work
+
+ms() { sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1"; }
+raw_in=$(awk '/raw vchan in/ { print $4 }' raw.txt)
+raw_out=$(awk '/raw vchan out/ { print $4 }' raw.txt)
+row() {
+	# row WHAT MIB MS RAW
+	awk -v w="$1" -v m="$2" -v t="$3" -v r="$4" 'BEGIN {
+		v = m / (t / 1000)
+		printf "  %-40s %6.1f s %7.2f MiB/s", w, t / 1000, v
+		if (r > 0) printf "  %3.0f%% of raw", 100 * v / r
+		printf "\n" }'
+}
+echo "throughput, $MIB MiB, dom0 <-> one disposable:"
+cat raw.txt | sed 's/^/  /'
+row "dvm-run in  (file | cat > /dev/null)" $MIB "$(ms in.log)" "$raw_in"
+row "dvm-run out (head -c > file)" $MIB "$(ms out.log)" "$raw_out"
+row "dvm-run out (head -c | cat)" $MIB "$(ms pipe.log)" "$raw_out"
+row "dvm-open round trip ($omib MiB each way)" $((omib * 2)) "$(ms open.log)" 0
+grep -v '^elapsed' open.log | sed 's/^/  /'

@@ -171,7 +171,7 @@ readme {
 	}
 	t = $0
 	sub(/^[ \t]+/, "", t)
-	if (t ~ /^(dvm-[a-z]+|xl)([ \t]|$)/)
+	if (t ~ /(^|[|;&(][ \t]*)(dvm-[a-z]+|xl)([ \t]|$)/)
 		emit("E\t" src() "\tan unprompted command in README: " t)
 	next
 }

@@ -5,9 +5,11 @@
  *
  *   vchanbench serve BYTES          in the guest: a server at its own
  *                                   data/vchanbench; reads BYTES, answers
- *                                   one byte, writes BYTES, waits for close
+ *                                   one byte, writes BYTES, twice, then
+ *                                   waits for dom0 to close
  *   vchanbench connect DOMID BYTES  in dom0: sends BYTES, reads the answer
- *                                   and BYTES; prints both rates in MiB/s
+ *                                   and BYTES, twice; prints the better
+ *                                   rate of each way in MiB/s
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +81,7 @@ main(int argc, char **argv)
 {
 	struct libxenvchan *v;
 	size_t n;
-	double t0, t1, t2;
+	double t0, t1, t2, tin = 1e9, tout = 1e9;
 
 	memset(buf, 0x5a, sizeof(buf));
 	if (argc == 3 && strcmp(argv[1], "serve") == 0) {
@@ -92,10 +94,11 @@ main(int argc, char **argv)
 			return 1;
 		}
 		v->blocking = 1;
-		if (get(v, n) != 0 || put(v, 1) != 0 || put(v, n) != 0) {
-			fprintf(stderr, "vchanbench: transfer failed\n");
-			return 1;
-		}
+		for (int round = 0; round < 2; round++)
+			if (get(v, n) != 0 || put(v, 1) != 0 || put(v, n) != 0) {
+				fprintf(stderr, "vchanbench: transfer failed\n");
+				return 1;
+			}
 		/* dom0 closes once it has everything. */
 		while (libxenvchan_is_open(v) == 1)
 			libxenvchan_wait(v);
@@ -114,18 +117,24 @@ main(int argc, char **argv)
 			return 1;
 		}
 		v->blocking = 1;
-		t0 = now();
-		if (put(v, n) != 0 || get(v, 1) != 0)
-			goto fail;
-		t1 = now();
-		if (get(v, n) != 0)
-			goto fail;
-		t2 = now();
+		for (int round = 0; round < 2; round++) {
+			t0 = now();
+			if (put(v, n) != 0 || get(v, 1) != 0)
+				goto fail;
+			t1 = now();
+			if (get(v, n) != 0)
+				goto fail;
+			t2 = now();
+			if (t1 - t0 < tin)
+				tin = t1 - t0;
+			if (t2 - t1 < tout)
+				tout = t2 - t1;
+		}
 		libxenvchan_close(v);
 		printf("raw vchan in  %.2f MiB/s (%.2f s)\n",
-		    (double)n / 1048576 / (t1 - t0), t1 - t0);
+		    (double)n / 1048576 / tin, tin);
 		printf("raw vchan out %.2f MiB/s (%.2f s)\n",
-		    (double)n / 1048576 / (t2 - t1), t2 - t1);
+		    (double)n / 1048576 / tout, tout);
 		return 0;
 fail:
 		fprintf(stderr, "vchanbench: transfer failed\n");

@@ -31,6 +31,11 @@ chan_new(struct libxenvchan *v, enum ldvm__dir dir)
 
 	if (ch == NULL)
 		return NULL;
+	if ((ch->stage = malloc(LDVM_FRAME_HDR + LDVM_FRAME_MAX)) == NULL) {
+		free(ch);
+		return NULL;
+	}
+	ch->soff = ch->slen = 0;
 	ch->v = v;
 	v->blocking = 0;
 	ldvm__rx_init(&ch->rx, dir);
@@ -43,6 +48,7 @@ ldvm__chan_close(struct ldvm__chan *ch)
 	if (ch == NULL)
 		return;
 	libxenvchan_close(ch->v);
+	free(ch->stage);
 	free(ch);
 }
 
@@ -134,38 +140,67 @@ ldvm__chan_send_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t type,
 	return rc < 0 ? rc : 0;
 }
 
+size_t
+ldvm__chan_unread(struct ldvm__chan *ch)
+{
+	int n = libxenvchan_data_ready(ch->v);
+
+	return ch->slen + (n > 0 ? (size_t)n : 0);
+}
+
 /*
  * Reads what the ring has towards the next frame: 1 when a whole frame is
- * in ch->rx, 0 when more must come, <0 on a protocol violation.
+ * in ch->rx, 0 when more must come, <0 on a protocol violation.  Every
+ * read of the ring may wake the writer, so a frame is read whole when the
+ * ring has it: header and payload at once into the stage (the start of the
+ * next frame may come along and waits there), and the rest of a payload
+ * begun straight into the frame's buffer.  ldvm__rx_feed checks the header
+ * before any payload is taken.  Returning 0, the stage is always empty.
  */
 int
 ldvm__chan_recv(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 {
-	uint8_t tmp[4096];
+	struct ldvm__rx *rx = &ch->rx;
 	char why[160];
+	int avail, n, r;
 
 	for (;;) {
-		size_t want = ldvm__rx_want(&ch->rx), used;
-		int avail = libxenvchan_data_ready(ch->v), n, r;
+		size_t want = ldvm__rx_want(rx), used;
 
-		if (ch->rx.hgot == LDVM_FRAME_HDR && want == 0)
+		if (rx->hgot == LDVM_FRAME_HDR && want == 0)
 			return 1;       /* an empty frame */
-		if (avail <= 0)
-			return 0;
-		if (want > sizeof(tmp))
-			want = sizeof(tmp);
-		if ((size_t)avail < want)
-			want = (size_t)avail;
-		if ((n = libxenvchan_read(ch->v, tmp, want)) <= 0)
-			return n == 0 ? 0 : ldvm__err(ctx, LDVM_EXEN,
-			    "vchan read failed");
-		r = ldvm__rx_feed(&ch->rx, tmp, (size_t)n, &used, why,
+		if (ch->slen == 0) {
+			if ((avail = libxenvchan_data_ready(ch->v)) <= 0)
+				return 0;
+			if (rx->hgot == LDVM_FRAME_HDR) {
+				if ((size_t)avail < want)
+					want = (size_t)avail;
+				if ((n = libxenvchan_read(ch->v, rx->buf +
+				    rx->pgot, want)) <= 0)
+					goto readerr;
+				if ((rx->pgot += (size_t)n) == rx->len)
+					return 1;
+				continue;
+			}
+			want = LDVM_FRAME_HDR + LDVM_FRAME_MAX - rx->hgot;
+			if ((size_t)avail < want)
+				want = (size_t)avail;
+			if ((n = libxenvchan_read(ch->v, ch->stage, want)) <= 0)
+				goto readerr;
+			ch->soff = 0;
+			ch->slen = (size_t)n;
+		}
+		r = ldvm__rx_feed(rx, ch->stage + ch->soff, ch->slen, &used, why,
 		    sizeof(why));
 		if (r < 0)
 			return ldvm__err(ctx, LDVM_EPROTO, "%s", why);
+		ch->soff += used;
+		ch->slen -= used;
 		if (r == 1)
 			return 1;
 	}
+readerr:
+	return n == 0 ? 0 : ldvm__err(ctx, LDVM_EXEN, "vchan read failed");
 }
 
 /* Waits for one whole frame (handshakes only). */
@@ -179,7 +214,7 @@ ldvm__chan_recv_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms
 		int64_t left = deadline - ldvm__now_ms();
 
 		if (!libxenvchan_is_open(ch->v) &&
-		    libxenvchan_data_ready(ch->v) == 0)
+		    ldvm__chan_unread(ch) == 0)
 			return ldvm__err(ctx, LDVM_EPROTO, "peer closed the "
 			    "channel");
 		if (left <= 0)
@@ -536,7 +571,7 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 				memcpy(ws, nws, sizeof(ws));
 		}
 		if (!exited && !libxenvchan_is_open(ch->v) &&
-		    libxenvchan_data_ready(ch->v) == 0) {
+		    ldvm__chan_unread(ch) == 0) {
 			rc = ldvm__err(ctx, LDVM_EPROTO, "agent closed the "
 			    "channel without an exit status");
 			break;

@@ -362,7 +362,12 @@ struct libxenvchan;
 struct ldvm__chan {
 	struct libxenvchan *v;
 	struct ldvm__rx rx;
+	/* Read from the ring but not yet fed to rx: a frame's worth at most. */
+	uint8_t *stage;
+	size_t soff, slen;
 };
+/* Bytes received and not yet delivered: zero once the peer has no more. */
+LDVM_HIDDEN size_t ldvm__chan_unread(struct ldvm__chan *ch);
 /* Waits for the channel's event, at most timeout_ms (-1: no bound). */
 LDVM_HIDDEN int ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     int timeout_ms);

@@ -243,7 +243,7 @@ receive(struct ldvm_ctx *ctx, struct req *r, int view_only, int *result,
 			return rc;
 		if (rc == 0) {
 			if (!libxenvchan_is_open(r->ch->v) &&
-			    libxenvchan_data_ready(r->ch->v) == 0)
+			    ldvm__chan_unread(r->ch) == 0)
 				return ldvm__err(ctx, LDVM_EPROTO, "dom0 closed "
 				    "the channel without an outcome");
 			if ((rc = ldvm__chan_wait(ctx, r->ch, -1)) != 0)

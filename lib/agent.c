@@ -134,39 +134,74 @@ closefd(int *fd)
 }
 
 /*
- * Output is read only when the ring has room for a frame of at least this
- * much; otherwise its descriptors stay out of poll (a hung-up pipe would
- * report POLLHUP even without events) until dom0 drains the ring.
+ * A command's output on its way to the channel, gathered into one frame:
+ * every frame costs both sides a wake-up, so while dom0 still has frames
+ * to read, output waits here until it fills half a frame (see out_flush).
  */
-#define OUT_MIN 4096
+#define OUT_BATCH (LDVM_FRAME_MAX / 2)
+
+struct outq {
+	uint32_t type;
+	size_t len;
+	bool eof, eof_sent;
+	uint8_t buf[LDVM_FRAME_MAX];
+};
+
+/* Reads what the command wrote, as much as the queue holds. */
+static void
+out_fill(int *fd, struct outq *q)
+{
+	ssize_t n = 1;
+
+	while (q->len < sizeof(q->buf)) {
+		n = read(*fd, q->buf + q->len, sizeof(q->buf) - q->len);
+		if (n > 0)
+			q->len += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		/* EOF; a pty master says EIO once the last writer is gone. */
+		closefd(fd);
+		q->eof = true;
+	}
+}
 
 /*
- * Reads a command stream into one frame, sized to what the ring can take;
- * what small writes left in the pipe is gathered into the same frame.
+ * Sends the queue as one frame when the ring has room for it and dom0 has
+ * read everything before (nothing is held back from a waiting reader), or
+ * the queue holds half a frame, or the stream ended; then the end itself.
+ * 0 when done or waiting for room, <0 on an error.
  */
 static int
-pump_out(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int *fd, uint32_t type)
+out_flush(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct outq *q)
 {
 	struct libxenvchan *v = ch->v;
-	static uint8_t buf[LDVM_FRAME_MAX];
-	int space = libxenvchan_buffer_space(v) - LDVM_FRAME_HDR;
-	size_t want, got = 0;
-	ssize_t n;
+	bool idle = libxenvchan_buffer_space(v) == 1 << v->write.order;
+	int r;
 
-	if (space < OUT_MIN)
-		return 0;
-	want = (size_t)space < sizeof(buf) ? (size_t)space : sizeof(buf);
-	while ((n = read(*fd, buf + got, want - got)) > 0 ||
-	    (n < 0 && errno == EINTR))
-		if (n > 0 && (got += (size_t)n) == want)
-			break;
-	if (got > 0)
-		return ldvm__chan_send(ctx, ch, type, buf, got) < 0 ? -1 : 0;
-	if (n < 0 && errno == EAGAIN)
-		return 0;
-	/* EOF; a pty master says EIO once the last writer is gone. */
-	closefd(fd);
-	return ldvm__chan_send(ctx, ch, type, NULL, 0) < 0 ? -1 : 0;
+	if (q->len > 0 && (idle || q->len >= OUT_BATCH || q->eof)) {
+		if ((r = ldvm__chan_send(ctx, ch, q->type, q->buf, q->len)) != 1)
+			return r;
+		q->len = 0;
+	}
+	if (q->len == 0 && q->eof && !q->eof_sent) {
+		if ((r = ldvm__chan_send(ctx, ch, q->type, NULL, 0)) != 1)
+			return r;
+		q->eof_sent = true;
+	}
+	return 0;
+}
+
+/* Everything of a stream is in the channel (or it never was open). */
+static bool
+out_done(int fd, const struct outq *q)
+{
+	return fd < 0 && q->len == 0 && (!q->eof || q->eof_sent);
 }
 
 static int
@@ -178,14 +213,24 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 	struct child c;
 	size_t in_off = 0, in_len = 0;      /* pending stdin, in rx->buf */
 	bool in_close = false;
+	struct outq *qo = calloc(1, sizeof(*qo)), *qe = calloc(1, sizeof(*qe));
 	int rc;
 
-	if ((rc = spawn(ctx, argv, flags & LDVM_EXEC_TTY, rows, cols, &c)) != 0)
+	if (qo == NULL || qe == NULL) {
+		free(qo);
+		free(qe);
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	}
+	qo->type = LDVM_F_STDOUT;
+	qe->type = LDVM_F_STDERR;
+	if ((rc = spawn(ctx, argv, flags & LDVM_EXEC_TTY, rows, cols, &c)) != 0) {
+		free(qo);
+		free(qe);
 		return rc;
+	}
 	for (;;) {
 		struct pollfd p[5];
 		int n = 0, iv, ip, io = -1, ie = -1, ii = -1;
-		bool room;
 
 		/* dom0's frames, while no stdin is waiting to be written. */
 		while (in_len == 0 && !in_close) {
@@ -231,7 +276,11 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 			} else
 				closefd(&c.in);
 		}
-		if (c.exited && c.out < 0 && c.err < 0) {
+		if (out_flush(ctx, ch, qo) < 0 || out_flush(ctx, ch, qe) < 0) {
+			rc = LDVM_EPROTO;
+			goto out;
+		}
+		if (c.exited && out_done(c.out, qo) && out_done(c.err, qe)) {
 			uint8_t ex[8];
 			bool sig = WIFSIGNALED(c.wstatus);
 
@@ -262,13 +311,12 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		p[n].fd = c.exited ? -1 : c.pidfd;
 		p[n].events = POLLIN;
 		ip = n++;
-		room = libxenvchan_buffer_space(v) >= LDVM_FRAME_HDR + OUT_MIN;
-		if (c.out >= 0 && room) {
+		if (c.out >= 0 && qo->len < sizeof(qo->buf)) {
 			p[n].fd = c.out;
 			p[n].events = POLLIN;
 			io = n++;
 		}
-		if (c.err >= 0 && room) {
+		if (c.err >= 0 && qe->len < sizeof(qe->buf)) {
 			p[n].fd = c.err;
 			p[n].events = POLLIN;
 			ie = n++;
@@ -292,16 +340,10 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 			if (waitpid(c.pid, &c.wstatus, WNOHANG) == c.pid)
 				c.exited = true;
 		}
-		if (io >= 0 && p[io].revents &&
-		    pump_out(ctx, ch, &c.out, LDVM_F_STDOUT) < 0) {
-			rc = LDVM_EPROTO;
-			goto out;
-		}
-		if (ie >= 0 && p[ie].revents &&
-		    pump_out(ctx, ch, &c.err, LDVM_F_STDERR) < 0) {
-			rc = LDVM_EPROTO;
-			goto out;
-		}
+		if (io >= 0 && p[io].revents)
+			out_fill(&c.out, qo);
+		if (ie >= 0 && p[ie].revents)
+			out_fill(&c.err, qe);
 		if (ii >= 0 && p[ii].revents) {
 			ssize_t w = write(c.in, rx->buf + in_off, in_len);
 
@@ -331,6 +373,8 @@ out:
 	closefd(&c.out);
 	closefd(&c.err);
 	closefd(&c.pidfd);
+	free(qo);
+	free(qe);
 	return rc;
 }
 

@@ -90,8 +90,11 @@ vb=$!
 wait $vb
 head -c $bytes /dev/zero > big.bin
 # Twice each, interleaved, the best counts: the host is shared.
-: > in.log; : > out.log; : > pipe.log
+# The command's own cost, no channel: head | wc in the guest.
+: > in.log; : > out.log; : > pipe.log; : > alone.log
 for i in 1 2; do
+	elapsed dvm-run -n "$d" -- sh -c "head -c $bytes /dev/zero | wc -c" \
+	    > /dev/null 2>> alone.log
 	got=$(elapsed dvm-run -n "$d" -- wc -c < big.bin 2>> in.log)
 	[ "$got" = $bytes ] || echo "dvm-run in: $got bytes, not $bytes!"
 	elapsed dvm-run -n "$d" -- head -c $bytes /dev/zero > big.out 2>> out.log
@@ -145,5 +148,6 @@ cat raw.txt | sed 's/^/  /'
 row "dvm-run in  (file | wc -c)" $MIB "$(ms in.log)" "$raw_in"
 row "dvm-run out (head -c > file)" $MIB "$(ms out.log)" "$raw_out"
 row "dvm-run out (head -c | wc -c)" $MIB "$(ms pipe.log)" "$raw_out"
+row "in the guest alone (head -c | wc -c)" $MIB "$(ms alone.log)" 0
 row "dvm-open round trip ($omib MiB each way)" $((omib * 2)) "$(ms open.log)" 0
 grep -v '^elapsed' open.log | sed 's/^/  /'

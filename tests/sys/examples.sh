@@ -19,6 +19,7 @@
 cd /tmp
 PATH=/tmp:$PATH
 cfg=/etc/litedvm
+lib=/var/lib/litedvm
 tab=$(printf '\t')
 
 pages=$(ls /tmp/README /tmp/*.[1-8] 2>/dev/null)
@@ -105,7 +106,8 @@ left_behind() {
 	doms=$(xl list | awk 'NR > 2 { print $1 }' | grep -v -x -e work |
 	    grep -v -x -F "$members" || true)
 	check "$what: no domain left${doms:+ (left: $doms)}" test -z "$doms"
-	snaps=$(ls /var/lib/litedvm/templates/default | grep '^disp' |
+	snaps=$(ls $lib/templates/default $lib/templates/default/.litedvm \
+	    2>/dev/null | grep '^disp' |
 	    sed 's/[.-].*//' | sort -u | grep -v -x -F "$members" || true)
 	check "$what: no volume left${snaps:+ (left: $snaps)}" test -z "$snaps"
 }

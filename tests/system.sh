@@ -40,6 +40,9 @@ XENVM_BOOT_TIMEOUT=1 tests/xen/run tests/sys/harness.sh "$B/harness.bin" > /dev/
 hcheck "a host that does not boot gives 2" $? 2
 rm -f "$log.bin" "$log.out" "$log.err" "$B/harness.bin"
 
+# A bound on each boot's script: the longest (disp, pool, crash) take
+# several minutes under emulation.
+export XENVM_TIMEOUT=900
 boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
 	"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
 boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \
@@ -52,8 +55,7 @@ boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/examples.sh tests/sys/lib.sh tests/sys/examples.awk README \
 	man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
-# Some 20 disposables over three volume drivers: more than the default bound.
-export XENVM_TIMEOUT=900
+# Some 20 disposables over three volume drivers.
 boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
 # A real Debian 12 guest boots for a minute or more under emulation.
 export XENVM_TIMEOUT=1800

@@ -185,10 +185,10 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 
 		if (why == NULL)
 			continue;
-		if ((rc = discard(ctx, t->name, names[i], why)) != 0 &&
-		    first == 0)
-			first = rc;
-		else
+		if ((rc = discard(ctx, t->name, names[i], why)) != 0) {
+			if (first == 0)
+				first = rc;
+		} else
 			(*removed)++;
 	}
 	free(names);

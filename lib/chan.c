@@ -370,7 +370,8 @@ struct pending {
 /*
  * How much may be written to fd after POLLOUT without blocking for long:
  * anything to a non-blocking descriptor, a regular file or a device that
- * is not a terminal (/dev/null), else PIPE_BUF.
+ * is not a terminal (/dev/null); 0 for a pipe, whose room pipe_room tells
+ * at each write; else PIPE_BUF.
  */
 static size_t
 write_max(int fd)
@@ -382,10 +383,32 @@ write_max(int fd)
 		return PIPE_BUF;
 	if ((fl = fcntl(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK))
 		return LDVM_FRAME_MAX;
-	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && !isatty(fd))))
+	if (fstat(fd, &st) < 0)
+		return PIPE_BUF;
+	if (S_ISREG(st.st_mode) || (S_ISCHR(st.st_mode) && !isatty(fd)))
 		return LDVM_FRAME_MAX;
-	return PIPE_BUF;
+	return S_ISFIFO(st.st_mode) ? 0 : PIPE_BUF;
+}
+
+/*
+ * What a write to a pipe may hold without blocking: the pipe holds whole
+ * pages, and its unread bytes may straddle one page more than they fill,
+ * so its capacity less those pages and one spare.  At least PIPE_BUF,
+ * which POLLOUT promises.  (Another writer of the same pipe may take some
+ * room meanwhile; a write then waits for the reader, as any writer's.)
+ */
+static size_t
+pipe_room(int fd)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	int cap = fcntl(fd, F_GETPIPE_SZ), unread;
+	long pages;
+
+	if (pg <= 0 || cap <= 0 || ioctl(fd, FIONREAD, &unread) < 0 ||
+	    unread < 0)
+		return PIPE_BUF;
+	pages = cap / pg - unread / pg - 2;
+	return pages * pg > PIPE_BUF ? (size_t)(pages * pg) : PIPE_BUF;
 }
 
 /*
@@ -627,12 +650,15 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			}
 		}
 		if (io >= 0 && p[io].revents) {
-			size_t want = pend.len - pend.off;
+			size_t want = pend.len - pend.off, max;
 			ssize_t w;
 
-			/* POLLOUT promises PIPE_BUF bytes: never block. */
-			if (want > (pend.fd == out ? outmax : errmax))
-				want = pend.fd == out ? outmax : errmax;
+			/* Never more than fits: a write must not block. */
+			max = pend.fd == out ? outmax : errmax;
+			if (max == 0)
+				max = pipe_room(pend.fd);
+			if (want > max)
+				want = max;
 			w = write(pend.fd, ch->rx.buf + pend.off, want);
 			if (w < 0 && errno != EAGAIN && errno != EINTR) {
 				rc = ldvm__errno(ctx, LDVM_ESYS, "output "

@@ -372,7 +372,7 @@ parse_domain(struct parse *p, struct ldvm_template *t)
 static int
 parse_litedvm(struct parse *p, struct ldvm_template *t)
 {
-	long dispvm = 0, preload = 0, pmem = -1;
+	long dispvm = 0, preload = 0, pmem = -1, delay = 0;
 	long timeout = DEFAULT_READY_TIMEOUT;
 	int rc;
 
@@ -380,11 +380,13 @@ parse_litedvm(struct parse *p, struct ldvm_template *t)
 	    (rc = get_long(p, "litedvm_preload", 0, 64, &preload)) != 0 ||
 	    (rc = get_long(p, "litedvm_preload_memory", 32, MAX_MEMORY_MB,
 	    &pmem)) != 0 ||
+	    (rc = get_long(p, "litedvm_preload_delay", 0, 3600, &delay)) != 0 ||
 	    (rc = get_long(p, "litedvm_ready_timeout", 1, 3600,
 	    &timeout)) != 0)
 		return rc;
 	t->dispvm = dispvm != 0;
 	t->preload = (int)preload;
+	t->preload_delay = (int)delay;
 	t->ready_timeout = (int)timeout;
 	t->preload_memkb = pmem < 0 ? t->cfg.b_info.target_memkb :
 	    (uint64_t)pmem * 1024;

@@ -54,6 +54,7 @@ struct ldvm_template {
 	bool dispvm;
 	int preload;
 	uint64_t preload_memkb;
+	int preload_delay;          /* s after a claim before a refill */
 	int ready_timeout;
 	char **open_argv;           /* dvm-open's opener, "%f" the file */
 	char open_wait[8];          /* "exit" or "close" */
@@ -221,6 +222,9 @@ LDVM_HIDDEN bool ldvm__lvm_tagged(struct ldvm_ctx *ctx, const char *path);
  * leftovers (exclusive); ldvm__vol_unlock(fd) releases it.
  */
 LDVM_HIDDEN int ldvm__vol_lock(struct ldvm_ctx *ctx, bool excl, int *fd);
+/* slot.c: one of preload_builds host-wide build slots, waited for. */
+LDVM_HIDDEN int ldvm__build_slot(struct ldvm_ctx *ctx, int *fd);
+LDVM_HIDDEN void ldvm__build_slot_free(int fd);
 LDVM_HIDDEN void ldvm__vol_unlock(int fd);
 /*
  * True when nothing can be using a volume of disposable disp: no domain of

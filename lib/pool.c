@@ -21,6 +21,8 @@
 #define POOL_OWNER "pool"
 /* While this node exists no member joins any pool (ldvm_pool_drain). */
 #define DRAIN_PATH LDVM_XS_ROOT "/drain"
+/* A template's last claim, in seconds since the epoch, while it delays. */
+#define CLAIMED_PATH LDVM_XS_ROOT "/claimed/%s"
 
 static int
 pool_path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *tmpl,
@@ -389,6 +391,100 @@ fail:
 	return rc;
 }
 
+struct claimed {
+	const char *tmpl;
+	int delay;
+	int left;           /* out: seconds still to wait */
+};
+
+/*
+ * How long the template's refill must still wait after its last claim;
+ * once none, the record of that claim goes (in one transaction, so a claim
+ * made meanwhile is not lost).  A clock set back waits no longer than the
+ * delay itself.
+ */
+static int
+claimed_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct claimed *c = arg;
+	char path[LDVM_XS_PATH_MAX], v[24];
+	unsigned long at;
+	int64_t left;
+	int rc;
+
+	c->left = 0;
+	if ((rc = ldvm__path(ctx, path, sizeof(path), CLAIMED_PATH,
+	    c->tmpl)) != 0)
+		return rc;
+	rc = ldvm__xs_read_untrusted(ctx, t, path, 20, LDVM_V_UINT, v,
+	    sizeof(v));
+	if (rc == LDVM_ENOENT)
+		return 0;
+	if (rc == 0 && ldvm__parse_uint(v, strlen(v), 1UL << 40, &at)) {
+		left = (int64_t)at + c->delay - (int64_t)time(NULL);
+		c->left = left < 0 ? 0 : left > c->delay ? c->delay : (int)left;
+	}
+	if (c->left == 0)
+		return ldvm__xs_rm(ctx, t, path);
+	return 0;
+}
+
+/* Waits out the template's litedvm_preload_delay after its last claim. */
+static int
+delay_after_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	struct claimed c = { .tmpl = t->name, .delay = t->preload_delay };
+	int rc;
+
+	if (t->preload_delay == 0)
+		return 0;
+	for (;;) {
+		if ((rc = ldvm__xs_txn(ctx, claimed_txn, &c)) != 0)
+			return rc;
+		if (c.left == 0)
+			return 0;
+		ldvm__log(ctx, LDVM_LOG_DEBUG, "pool of %s: refill in %d s",
+		    t->name, c.left);
+		rc = ldvm__xs_wait_watch(ctx, c.left * 1000, NULL, 0, NULL, 0);
+		if (rc != 0 && rc != LDVM_ETIMEDOUT)
+			return rc;
+	}
+}
+
+/* Records a claim for the template's refill delay; a failure only logs. */
+static void
+note_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	char path[LDVM_XS_PATH_MAX], v[24];
+
+	if (t->preload_delay == 0 || ldvm__path(ctx, path, sizeof(path),
+	    CLAIMED_PATH, t->name) != 0)
+		return;
+	snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
+	if (ldvm__xs_write(ctx, XBT_NULL, path, v) != 0)
+		ldvm__log(ctx, LDVM_LOG_WARN, "pool of %s: %s", t->name,
+		    ctx->err);
+}
+
+/*
+ * One member built in a host build slot, after the template's delay and
+ * only while the host keeps its free-memory floor (looked at once the slot
+ * is held: others' builds may have taken the memory meanwhile).
+ */
+static int
+preload_slot(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
+{
+	int rc, slot;
+
+	if ((rc = delay_after_claim(ctx, t)) != 0 ||
+	    (rc = ldvm__build_slot(ctx, &slot)) != 0)
+		return rc;
+	if ((rc = enough_memory(ctx, t)) == 0)
+		rc = preload_one(ctx, t, count);
+	ldvm__build_slot_free(slot);
+	return rc;
+}
+
 int
 ldvm_pool_fill(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count,
     int *made)
@@ -410,9 +506,9 @@ ldvm_pool_fill(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count,
 	for (;;) {
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			return rc;
-		if ((rc = enough_memory(ctx, t)) != 0)
-			return rc;
-		rc = preload_one(ctx, t, count);
+		rc = preload_slot(ctx, t, count);
+		if (rc == LDVM_EAGAIN)
+			return rc;      /* the memory floor: already worded */
 		if (rc == LDVM_EEXIST)
 			return 0;       /* full, also by others' work */
 		if (rc != 0) {
@@ -522,6 +618,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 				    "libxl error %d", d->name, xrc);
 		}
 		ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+		note_claim(ctx, t);
 		d->phases[0].name = "claim from pool";
 		d->phases[0].ms = ldvm__now_ms() - t0;
 		d->nphases = 1;

@@ -101,12 +101,47 @@ only_pool "after refresh" 3
 xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
 dvm-preload -G
 check "emptied for the overfill test" test "$(records)" = 0
+# Watched meanwhile: how many members are being built (recorded, not yet
+# paused in the pool) at each change of the state tree.
+building() {
+	n=0
+	for r in $(xenstore-list /litedvm/disp 2>/dev/null); do
+		s=$(xenstore-read "/litedvm/disp/$r/state" 2>/dev/null)
+		[ -n "$s" ] && [ "$s" != paused ] && n=$((n + 1))
+	done
+	echo $n
+}
+rm -f watch.fifo; mkfifo watch.fifo
+xenstore-watch /litedvm/disp > watch.fifo & w=$!
+while read -r _; do building; done < watch.fifo > building.log & wr=$!
 dvm-preload -t pooled & a=$!
 dvm-preload -t pooled & b=$!
 wait $a; ra=$?
 wait $b; rb=$?
+kill $w; wait $wr
 check "two concurrent dvm-preload succeed ($ra $rb)" test "$ra$rb" = 00
 only_pool "after two concurrent fills" 3
+most=$(sort -n building.log | tail -n 1)
+check "one build at a time on the host (at most $most at once, $(wc -l < building.log) changes seen)" \
+	test "$most" = 1
+
+# ---- litedvm_preload_delay: the refill waits that long after a claim
+sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/delayed.cfg
+printf 'litedvm_preload = 1\nlitedvm_preload_delay = 40\n' >> $cfg/delayed.cfg
+dvm-preload -q -t delayed
+t0=$(date +%s)
+out=$(dvm-run -t delayed -- echo claimed 2>&1)
+check "a claim from a delayed pool works ($out)" test "$out" = claimed
+check "the claim is recorded for the delay" xenstore-exists /litedvm/claimed/delayed
+./xswait /litedvm/pool/delayed -count=1 240
+t1=$(date +%s)
+check "the refill waited out litedvm_preload_delay ($((t1 - t0)) s >= 40 s)" \
+	test $((t1 - t0)) -ge 40
+check "the claim's record goes once the delay is over" \
+	sh -c '! xenstore-exists /litedvm/claimed/delayed'
+dvm-preload -q -t delayed -n 0
+rm -f $cfg/delayed.cfg
+./xswait /litedvm/pool/delayed -count=0 60
 
 # ---- SIGKILL during refill, then gc: nothing orphaned
 for ms in 200 700 1500 2500 4000 6000; do

@@ -159,6 +159,8 @@ static const struct {
 	{ "kernel=\"/k\"\nmemory=128\nlitedvm_preload_memory=256\n",
 	  "above 'memory'" },
 	{ "kernel=\"/k\"\nlitedvm_ready_timeout=0\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_preload_delay=3601\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_preload_delay=-1\n", "lexical error" },
 	{ "kernel = = \"/k\"\n", "syntax error" },
 };
 

@@ -30,19 +30,27 @@ run() {
 	cmp -s in.bin out.bin || [ "$1" != cat ] || echo "cat output differs!" >&2
 }
 
+# The floor: a command through the agent of an idle, running disposable,
+# by the project's own guestrun (process start, connect, exec, exit
+# status); and the named path, dvm-run -n into the same disposable.
+[ "$N" -gt 0 ] && named=$(dvm-create) && named_id=$(xl domid "$named")
 i=0
 while [ $i -lt "$N" ]; do
+	elapsed guestrun "$named_id" true 2>> floor-true.log
+	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log
 	run cold-true.log default true
 	run cold-cat.log default cat
 	run pooled-true.log pooled true
 	run pooled-cat.log pooled cat
 	i=$((i + 1))
 done
+[ "$N" -gt 0 ] && xl destroy "$named"
 
 stats() {
 	# Phase lines: "dvm-run: dispN: <phase...> <ms> ms"; "elapsed <ms> ms".
 	awk '
 	/^elapsed / { v["total (to exit status)"] = v["total (to exit status)"] " " $2; next }
+	/^cpu / { v["cpu of the tool (user+sys)"] = v["cpu of the tool (user+sys)"] " " $2; next }
 	/^dvm-run: disp[0-9]*: .* ms$/ {
 		p = $0; sub(/^dvm-run: disp[0-9]*: /, "", p)
 		ms = $(NF - 1); sub(/ +[0-9]+ ms$/, "", p)
@@ -64,7 +72,13 @@ median_total() {
 }
 
 # BENCH_N=0: only the throughput below.
-[ "$N" -gt 0 ] && for k in cold-true pooled-true cold-cat pooled-cat; do
+p95_total() {
+	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n |
+	    awk '{ a[NR] = $1 } END { print a[int((NR * 95 + 99) / 100)] }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+[ "$N" -gt 0 ] && for k in floor-true named-true cold-true pooled-true cold-cat pooled-cat; do
 	echo "$k:"
 	stats $k.log
 done
@@ -73,6 +87,12 @@ done
 	pm=$(median_total pooled-$c.log)
 	echo "ratio cold/pooled, $c, median to exit status: $cm / $pm = $(awk "BEGIN { printf \"%.1f\", $cm / $pm }")x"
 done
+if [ "$N" -gt 0 ]; then
+	fm=$(median_total floor-true.log)
+	echo "against the floor ($fm ms, median of guestrun true):"
+	echo "  named  median $(ratio "$(median_total named-true.log)" "$fm")x  p95 $(ratio "$(p95_total named-true.log)" "$fm")x"
+	echo "  pooled median $(ratio "$(median_total pooled-true.log)" "$fm")x  p95 $(ratio "$(p95_total pooled-true.log)" "$fm")x"
+fi
 
 # ---- stream throughput, one disposable, MIB MiB each way (default 64):
 # raw libxenvchan (vchanbench, the agent's ring sizes) against dvm-run's

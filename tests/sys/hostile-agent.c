@@ -14,7 +14,8 @@
 #include "ldvm_internal.h"
 
 enum { M_VERSION, M_UNKNOWN, M_WRONGDIR, M_OVERSIZE, M_BADEXIT,
-	M_BADERROR, M_ERROR, M_VANISH, M_TINYRING, M_FLOOD, M_NMODES };
+	M_BADERROR, M_ERROR, M_VANISH, M_TINYRING, M_FLOOD, M_BACKWARDS,
+	M_NMODES };
 
 /* Events and nothing else, until dom0 gives up (at most 20 s). */
 static int
@@ -87,6 +88,16 @@ serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int mode)
 		    7, 10000);
 	case M_FLOOD:
 		return flood(ch);
+	case M_BACKWARDS:
+		/*
+		 * Our read index, far behind dom0's write index: more in the
+		 * ring than it holds, no room left (dom0's free space would be
+		 * negative).  Then dom0 is woken to see it.
+		 */
+		__atomic_store_n(&ch->v->read.shr->cons,
+		    ch->v->read.shr->prod - 200000, __ATOMIC_RELEASE);
+		xenevtchn_notify(ch->v->event, ch->v->event_port);
+		return 0;
 	}
 	return -1;
 }

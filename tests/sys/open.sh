@@ -228,7 +228,7 @@ while [ $i -lt 150 ] && ! in_work grep -q -e '->' /proc/locks; do
 done
 check "root's dvm-open waits for the user's session: one lock" \
 	in_work grep -q -e '-> FLOCK' /proc/locks
-in_work sh -c 'kill $(cat /tmp/u.pid)'
+in_work sh -c 'kill -9 $(cat /tmp/u.pid)'
 wait $userrun
 wait $rootrun
 rc=$?
@@ -373,6 +373,34 @@ sed -i 's/^litedvm_preload.*//' $cfg/editor.cfg
 dvm-preload -q -t editor
 ./xswait /litedvm/disp -count=0 120
 no_disposables "after the pooled request"
+
+# ---- data in transit: open_max_total bounds all requests together
+kill -TERM $opend
+wait $opend
+echo 'open_max_total = "2M"' >> $cfg/litedvm.conf
+dvm-opend >> opend.log 2>&1 &
+opend=$!
+name=$(next_disp)
+in_work sh -c 'dvm-open -t slow /root/doc.txt & echo $! > /tmp/dvm-open.pid; wait' &
+runner=$!
+./xswait "/litedvm/disp/$name/state" running 120
+check "within open_max_total: a session runs" test $? = 0
+in_other sh -c 'echo other > /root/o.txt'
+in_other dvm-open /root/o.txt 2> err.txt
+rc=$?
+check "over open_max_total: refused, exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
+check "over open_max_total: the guest is told dom0 is busy" \
+	grep -q 'dom0 is busy' err.txt
+check "over open_max_total: dom0 logged the total" \
+	grep -q 'would pass open_max_total' opend.log
+in_work sh -c 'kill -9 $(cat /tmp/dvm-open.pid)'
+wait $runner
+./xswait /litedvm/disp -count=0 60
+kill -TERM $opend
+wait $opend
+sed -i '/^open_max_total/d' $cfg/litedvm.conf
+dvm-opend >> opend.log 2>&1 &
+opend=$!
 
 # ---- the requesting guest destroyed mid-session: its session ends at once
 # A viewer that takes its time, so the session is still on.

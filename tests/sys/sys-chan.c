@@ -240,7 +240,7 @@ hostile_tests(const char *bin)
 	    "STDIN frame in the wrong direction", "bad length 65537",
 	    "malformed exit status", "unprintable", "agent: cannot fork",
 	    "without an exit status", "rings too small for a frame",
-	    "floods the channel" };
+	    "floods the channel", "corrupted the ring indices" };
 	char *put[] = { "sh", "-c", "cat > /tmp/hostile && chmod +x "
 	    "/tmp/hostile", NULL };
 	char *start[] = { "sh", "-c", "/tmp/hostile 1000000 "

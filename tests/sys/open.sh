@@ -69,6 +69,7 @@ no_disposables() {
 		test -z "$nodes"
 }
 sum() { in_work sha256sum "$1" | cut -d' ' -f1; }
+next_disp() { echo "disp$(xenstore-read /litedvm/next)"; }
 ino() { in_work stat -c %i "$1"; }
 
 # ---- round trip: the opener appends a line; the original is replaced
@@ -213,11 +214,12 @@ check "root's dvm-open makes the lock file ($rc: $(cat err.txt))" test "$rc" = 0
 check "the lock file is root's and readable by all" \
 	test "$(in_work stat -c %a:%U /run/litedvm-open.lock)" = 444:root
 name=$(next_disp)
-in_work su user -c 'dvm-open -t slow /tmp/u.txt & echo $! > /tmp/u.pid; wait' \
-	> /dev/null 2>&1 &
+in_work su user -c 'dvm-open -t waitedit /tmp/u.txt' > /dev/null 2> uerr.txt &
 userrun=$!
 ./xswait "/litedvm/disp/$name/state" running 120
 check "a user's dvm-open runs a session" test $? = 0
+id=$(xenstore-read "/litedvm/disp/$name/domid")
+./xswait "/local/domain/$id/data/waiting" 1 60
 in_work dvm-open -t viewer /root/doc.txt > /dev/null 2> err.txt &
 rootrun=$!
 # No event tells that a process sleeps in flock: the kernel lists it.
@@ -228,13 +230,16 @@ while [ $i -lt 150 ] && ! in_work grep -q -e '->' /proc/locks; do
 done
 check "root's dvm-open waits for the user's session: one lock" \
 	in_work grep -q -e '-> FLOCK' /proc/locks
-in_work sh -c 'kill -9 $(cat /tmp/u.pid)'
+xenstore-write "/local/domain/$id/data/go" 1
 wait $userrun
+rc=$?
+check "the user's session ends with the edit, exit 3 ($rc: $(cat uerr.txt))" \
+	test "$rc" = 3
 wait $rootrun
 rc=$?
 check "after the user's session, root's runs (exit $rc: $(cat err.txt))" \
 	test "$rc" = 0
-in_work rm -f /tmp/u.txt /tmp/u.pid
+in_work rm -f /tmp/u.txt
 ./xswait /litedvm/disp -count=0 60
 no_disposables "after root and user sessions"
 
@@ -246,8 +251,6 @@ check "detaching opener: dvm-open waits for the close, exit 3 ($rc: $(cat err.tx
 	test "$rc" = 3
 check "detaching opener: the late edit came back" \
 	test "$(in_work cat /root/det.txt)" = "$(printf 'start\ndetached')"
-
-next_disp() { echo "disp$(xenstore-read /litedvm/next)"; }
 
 # ---- the original changes during the session: the edit never overwrites it
 printf 'base\n' | in_work sh -c 'cat > /root/race.txt'

@@ -36,6 +36,7 @@ chan_new(struct libxenvchan *v, enum ldvm__dir dir)
 		return NULL;
 	}
 	ch->soff = ch->slen = 0;
+	memset(&ch->wake, 0, sizeof(ch->wake));
 	ch->v = v;
 	v->blocking = 0;
 	ldvm__rx_init(&ch->rx, dir);
@@ -70,6 +71,52 @@ ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
 	return 0;
 }
 
+static uint32_t
+shared(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The peer shares the rings' indices with us and could set them to
+ * anything: more bytes between them than a ring holds means it moved one
+ * backwards (or past the other), and the session ends.
+ */
+static int
+chan_sane(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	struct libxenvchan *v = ch->v;
+
+	if (ldvm__ring_used(shared(&v->read.shr->prod),
+	    shared(&v->read.shr->cons), v->read.order) < 0 ||
+	    ldvm__ring_used(shared(&v->write.shr->prod),
+	    shared(&v->write.shr->cons), v->write.order) < 0)
+		return ldvm__err(ctx, LDVM_EPROTO, "peer corrupted the ring "
+		    "indices");
+	return 0;
+}
+
+/*
+ * After each of the channel's events: the peer's indices or liveness must
+ * change now and then, or it is only flooding us with notifications.
+ */
+static int
+chan_woke(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	struct libxenvchan *v = ch->v;
+	uint32_t now[3];
+
+	if (libxenvchan_wait(v) < 0)
+		return ldvm__errno(ctx, LDVM_EXEN, "vchan event");
+	now[0] = shared(&v->read.shr->prod);
+	now[1] = shared(&v->write.shr->cons);
+	now[2] = (uint32_t)libxenvchan_is_open(v);
+	if (!ldvm__wake_note(&ch->wake, now))
+		return ldvm__err(ctx, LDVM_EPROTO, "peer floods the channel "
+		    "with events (%d in a row, nothing sent)", LDVM_IDLE_WAKES);
+	return chan_sane(ctx, ch);
+}
+
 /* Waits for the channel's event, at most timeout_ms (-1: no bound). */
 int
 ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
@@ -83,8 +130,8 @@ ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
 	n = poll(&p, 1, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return ldvm__errno(ctx, LDVM_ESYS, "poll");
-	if (n > 0 && libxenvchan_wait(ch->v) < 0)
-		return ldvm__errno(ctx, LDVM_EXEN, "vchan event");
+	if (n > 0 && (rc = chan_woke(ctx, ch)) != 0)
+		return rc;
 	return ldvm__interrupted(ctx);
 }
 
@@ -107,10 +154,14 @@ ldvm__chan_send(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t type,
     const void *p, size_t len)
 {
 	uint8_t hdr[LDVM_FRAME_HDR];
+	int space, rc;
 
 	if (!libxenvchan_is_open(ch->v))
 		return ldvm__err(ctx, LDVM_EPROTO, "channel closed by the peer");
-	if ((size_t)libxenvchan_buffer_space(ch->v) < sizeof(hdr) + len)
+	if ((rc = chan_sane(ctx, ch)) != 0)
+		return rc;
+	if ((space = libxenvchan_buffer_space(ch->v)) < 0 ||
+	    (size_t)space < sizeof(hdr) + len)
 		return 0;
 	ldvm__put32(hdr, type);
 	ldvm__put32(hdr + 4, (uint32_t)len);
@@ -164,6 +215,8 @@ ldvm__chan_recv(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 	char why[160];
 	int avail, n, r;
 
+	if ((r = chan_sane(ctx, ch)) != 0)
+		return r;
 	for (;;) {
 		size_t want = ldvm__rx_want(rx), used;
 
@@ -347,6 +400,14 @@ ldvm__chan_connect(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
 	    xs_path)) == NULL)
 		return ldvm__errno(ctx, LDVM_EXEN, "cannot connect to domain "
 		    "%u at %s", domid, xs_path);
+	/* The server chose the rings' sizes: a frame must fit each way. */
+	if (!ldvm__ring_fits(v->read.order) ||
+	    !ldvm__ring_fits(v->write.order)) {
+		libxenvchan_close(v);
+		return ldvm__err(ctx, LDVM_EPROTO, "domain %u offers rings too "
+		    "small for a frame (%d and %d bytes)", domid,
+		    1 << v->read.order, 1 << v->write.order);
+	}
 	if ((*out = chan_new(v, LDVM_TO_DOM0)) == NULL) {
 		libxenvchan_close(v);
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
@@ -359,13 +420,6 @@ struct pending {
 	int fd;
 	size_t off, len;
 };
-
-/*
- * Standard input is read only when the ring has room for a frame of at
- * least this much, and then only as much as fits, so frames go out at once
- * and several can be in flight.
- */
-#define IN_MIN 4096
 
 /*
  * How much may be written to fd after POLLOUT without blocking for long:
@@ -612,7 +666,8 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			ig = n++;
 		}
 		if (!in_eof && inlen == 0 && !exited &&
-		    libxenvchan_buffer_space(ch->v) >= LDVM_FRAME_HDR + IN_MIN) {
+		    libxenvchan_buffer_space(ch->v) >= LDVM_FRAME_HDR +
+		    LDVM_IN_MIN) {
 			p[n].fd = in;
 			p[n].events = POLLIN;
 			ii = n++;
@@ -628,13 +683,13 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
 			break;
 		}
-		if (p[iv].revents && libxenvchan_wait(ch->v) < 0) {
-			rc = ldvm__errno(ctx, LDVM_EXEN, "vchan event");
+		if (p[iv].revents && (rc = chan_woke(ctx, ch)) != 0)
 			break;
-		}
 		if (ig >= 0 && p[ig].revents &&
-		    (libxenvchan_wait(ctx->guard->v) < 0 ||
-		    !libxenvchan_is_open(ctx->guard->v))) {
+		    (rc = chan_woke(ctx, ctx->guard)) != 0)
+			break;
+		if (ig >= 0 && p[ig].revents &&
+		    !libxenvchan_is_open(ctx->guard->v)) {
 			rc = ldvm__err(ctx, LDVM_EINTR, "the requester went away");
 			break;
 		}
@@ -671,11 +726,16 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			}
 		}
 		if (ii >= 0 && p[ii].revents) {
-			int space = libxenvchan_buffer_space(ch->v) -
-			    LDVM_FRAME_HDR;
-			ssize_t r = read(in, inbuf, space < LDVM_FRAME_MAX ?
-			    (size_t)space : LDVM_FRAME_MAX);
+			long room = ldvm__stdin_room(
+			    libxenvchan_buffer_space(ch->v));
+			ssize_t r;
 
+			if (room < 0) {
+				rc = ldvm__err(ctx, LDVM_EPROTO, "agent took "
+				    "back room in the ring");
+				break;
+			}
+			r = read(in, inbuf, (size_t)room);
 			if (r > 0)
 				inlen = (size_t)r;
 			else if (r == 0 || (errno != EAGAIN && errno != EINTR))

@@ -363,9 +363,29 @@ LDVM_HIDDEN int ldvm__exit_decode(const uint8_t buf[8], int *status);
 /* ---- the vchan channel (chan.c) ---- */
 #define LDVM_HELLO_TIMEOUT_MS 30000
 struct libxenvchan;
+/*
+ * What a peer can do to a ring without sending anything: rings too small
+ * for a frame, indices moved backwards, wake-ups with nothing behind them.
+ */
+#define LDVM_IDLE_WAKES 1000    /* wake-ups in a row with no progress */
+#define LDVM_IN_MIN 4096        /* least room worth a STDIN frame */
+/* True when a ring of 2^order bytes holds a whole frame. */
+LDVM_HIDDEN bool ldvm__ring_fits(int order);
+/* Bytes between a ring's indices, -1 when more than the ring holds. */
+LDVM_HIDDEN long ldvm__ring_used(uint32_t prod, uint32_t cons, int order);
+/* How much standard input to read given a ring's free space, -1: none. */
+LDVM_HIDDEN long ldvm__stdin_room(int space);
+struct ldvm__wake {
+	uint32_t seen[3];       /* peer's read and write index, liveness */
+	unsigned idle;
+};
+/* Notes one wake-up; false once LDVM_IDLE_WAKES in a row changed nothing. */
+LDVM_HIDDEN bool ldvm__wake_note(struct ldvm__wake *w, const uint32_t now[3]);
+
 struct ldvm__chan {
 	struct libxenvchan *v;
 	struct ldvm__rx rx;
+	struct ldvm__wake wake;
 	/* Read from the ring but not yet fed to rx: a frame's worth at most. */
 	uint8_t *stage;
 	size_t soff, slen;

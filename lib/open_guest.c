@@ -43,22 +43,30 @@ sub(struct ldvm_ctx *ctx, const struct req *r, const char *key, char *buf,
 	return ldvm__path(ctx, buf, size, "%s/%s", r->base, key);
 }
 
-/* Serialises dvm-open within this guest: one request at a time. */
+#define LOCKFILE "/run/litedvm-open.lock"
+
+/*
+ * Serialises dvm-open within this guest: one request at a time, whoever
+ * runs it, so one lock file only (any other place would let root and a
+ * user hold two).  Root creates it when the guest's tmpfiles did not.
+ */
 static int
 take_lock(struct ldvm_ctx *ctx, struct req *r)
 {
-	static const char *const where[] = { "/run/litedvm-open.lock",
-	    "/tmp/.litedvm-open.lock" };
+	struct stat st;
 
-	for (size_t i = 0; i < 2; i++) {
-		/* flock needs no write access: every user can take it. */
-		r->lock = open(where[i], O_RDONLY | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0644);
-		if (r->lock >= 0)
-			break;
-	}
+	/* flock needs no write access: every user can take it. */
+	r->lock = open(LOCKFILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK | (geteuid() == 0 ? O_CREAT : 0), 0444);
+	if (r->lock < 0 && errno == ENOENT)
+		return ldvm__err(ctx, LDVM_ESYS, "%s is missing: it is "
+		    "created at boot by litedvm's tmpfiles.d entry, or by "
+		    "dvm-open run as root", LOCKFILE);
 	if (r->lock < 0)
-		return ldvm__errno(ctx, LDVM_ESYS, "lock file");
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", LOCKFILE);
+	if (fstat(r->lock, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
+		return ldvm__err(ctx, LDVM_ESYS, "%s: not a regular file of "
+		    "root's", LOCKFILE);
 	while (flock(r->lock, LOCK_EX) < 0)
 		if (errno != EINTR || ldvm__interrupted(ctx))
 			return ldvm__errno(ctx, LDVM_ESYS, "lock");
@@ -161,22 +169,61 @@ open_tmp(struct ldvm_ctx *ctx, struct req *r)
 }
 
 /*
- * True when the file at r->path is no longer what was sent: replaced,
- * or written to during the session.  Then the edit must not overwrite it.
+ * True when what is at path is no longer the file that was sent: replaced
+ * (by anything, a symbolic link too), or written to during the session.
+ * Then the edit must not overwrite it.  A rename changes the ctime, so
+ * ctime is compared only before one.
  */
 static bool
-changed_since(const struct req *r)
+changed_since(const struct req *r, const char *path, bool ctime)
 {
 	struct stat now;
 
-	if (stat(r->path, &now) < 0)
+	if (lstat(path, &now) < 0)
 		return true;
 	return now.st_dev != r->st.st_dev || now.st_ino != r->st.st_ino ||
 	    now.st_size != r->st.st_size ||
 	    now.st_mtim.tv_sec != r->st.st_mtim.tv_sec ||
 	    now.st_mtim.tv_nsec != r->st.st_mtim.tv_nsec ||
-	    now.st_ctim.tv_sec != r->st.st_ctim.tv_sec ||
-	    now.st_ctim.tv_nsec != r->st.st_ctim.tv_nsec;
+	    (ctime && (now.st_ctim.tv_sec != r->st.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != r->st.st_ctim.tv_nsec));
+}
+
+/*
+ * The new content takes the original's place only if the original is
+ * still there unchanged at that moment: the two are exchanged atomically
+ * and what came out is checked; anything else goes back where it was.
+ * 1 replaced, 0 not (the new content is at r->tmp again), <0 error.
+ */
+static int
+replace(struct ldvm_ctx *ctx, struct req *r)
+{
+	int rc;
+
+	if (changed_since(r, r->path, true))
+		return 0;
+	if (renameat2(AT_FDCWD, r->tmp, AT_FDCWD, r->path,
+	    RENAME_EXCHANGE) < 0) {
+		/* A file system without the exchange: saved beside it. */
+		if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+			return 0;
+		return ldvm__errno(ctx, LDVM_ESYS, "rename to %s", r->path);
+	}
+	if (changed_since(r, r->tmp, false)) {
+		if (renameat2(AT_FDCWD, r->tmp, AT_FDCWD, r->path,
+		    RENAME_EXCHANGE) < 0) {
+			rc = ldvm__errno(ctx, LDVM_ESYS, "rename back to %s "
+			    "(the new content is there, the original at %s)",
+			    r->path, r->tmp);
+			r->tmp[0] = '\0';      /* keep both */
+			return rc;
+		}
+		return 0;
+	}
+	if (unlink(r->tmp) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
+	r->tmp[0] = '\0';
+	return 1;
 }
 
 /* The new content in r->tmp takes the original's place, or a new name. */
@@ -187,18 +234,18 @@ install(struct ldvm_ctx *ctx, struct req *r, int *result, char *saved,
 	char *slash = strrchr(r->tmp, '/'), name[PATH_MAX];
 	bool beside = (size_t)(slash - r->tmp) == strlen(r->dir) &&
 	    strncmp(r->tmp, r->dir, strlen(r->dir)) == 0;
-	int dfd, i;
+	int dfd, i, rc;
 
 	/* The owner's as before, where we may (root editing a user's file). */
 	if (fchown(r->tmpfd, r->st.st_uid, r->st.st_gid) < 0 && errno != EPERM)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
-	if (fchmod(r->tmpfd, r->st.st_mode & 07777) < 0 || fsync(r->tmpfd) < 0)
+	/* Its permissions, less set-user-ID, set-group-ID and sticky. */
+	if (fchmod(r->tmpfd, r->st.st_mode & 0777) < 0 || fsync(r->tmpfd) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", r->tmp);
-	if (beside && access(r->path, W_OK) == 0 && !changed_since(r)) {
-		if (rename(r->tmp, r->path) < 0)
-			return ldvm__errno(ctx, LDVM_ESYS, "rename to %s",
-			    r->path);
-		r->tmp[0] = '\0';
+	if (beside && access(r->path, W_OK) == 0 &&
+	    (rc = replace(ctx, r)) != 0) {
+		if (rc < 0)
+			return rc;
 		if ((dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 			fsync(dfd);
 			close(dfd);
@@ -316,8 +363,18 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 		    tmpl);
 	if (realpath(path, r.path) == NULL)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
-	if ((r.fd = open(r.path, O_RDONLY | O_CLOEXEC)) < 0)
+	/*
+	 * Never through a link put there since, and never waiting on a FIFO
+	 * or device: only a regular file is sent.
+	 */
+	if ((r.fd = open(r.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	if (fstat(r.fd, &r.st) < 0 || !S_ISREG(r.st.st_mode) ||
+	    fcntl(r.fd, F_SETFL, 0) < 0) {
+		close(r.fd);
+		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
+	}
 	/* The size and identity sent are those seen once it is our turn. */
 	if ((rc = take_lock(ctx, &r)) != 0) {
 		close(r.fd);

@@ -12,6 +12,7 @@
  * Limits come from <confdir>/litedvm.conf:
  *   open_max_size = "64M"   largest file accepted and sent back
  *   open_rate = 30          requests per minute per guest (bursts of 10)
+ *   open_max_total = "1G"   data in transit in dom0, all requests together
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "ldvm_internal.h"
 
 #define DEFAULT_MAX_SIZE (64ULL << 20)
+#define DEFAULT_MAX_TOTAL (1ULL << 30)
 #define DEFAULT_RATE 30
 #define BURST 10.0
 #define MAX_WORKERS 64
@@ -40,6 +42,7 @@ struct guest {
 	bool ended;             /* its worker was told the guest is gone */
 	pid_t worker;
 	int pidfd;
+	uint64_t reserved;      /* bytes its worker may hold in dom0 */
 	double tokens;
 	int64_t stamp;
 };
@@ -49,6 +52,7 @@ struct serve {
 	struct guest *g;
 	size_t ng;
 	uint64_t max_size;
+	uint64_t max_total, in_flight;
 	double per_ms;          /* tokens gained per millisecond */
 	int nworkers;
 };
@@ -264,6 +268,17 @@ request(struct serve *s, uint32_t domid)
 		refuse(s, g, name, why, true);
 		goto out;
 	}
+	/*
+	 * A worker holds the guest's file and what comes back, each in a
+	 * temporary file: their sum over all workers stays within the budget.
+	 */
+	if (q.size + s->max_size > s->max_total - s->in_flight) {
+		snprintf(why, sizeof(why), "%llu bytes in transit, %llu more "
+		    "would pass open_max_total", (unsigned long long)
+		    s->in_flight, (unsigned long long)(q.size + s->max_size));
+		refuse_as(s, g, name, why, "dom0 is busy", true);
+		goto out;
+	}
 	if (ldvm__policy_load(ctx, &pol) != 0) {
 		snprintf(why, sizeof(why), "%s", ctx->err);
 		refuse_as(s, g, name, why, "dom0 has no usable policy", true);
@@ -297,6 +312,8 @@ request(struct serve *s, uint32_t domid)
 	g->worker = pid;
 	g->ended = false;
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	g->reserved = q.size + s->max_size;
+	s->in_flight += g->reserved;
 	s->nworkers++;
 out:
 	ldvm_template_free(t);
@@ -323,6 +340,8 @@ reap(struct serve *s, bool block)
 		if (g->pidfd >= 0)
 			close(g->pidfd);
 		g->pidfd = -1;
+		s->in_flight -= g->reserved;
+		g->reserved = 0;
 		s->nworkers--;
 	}
 	if (failed) {
@@ -371,6 +390,17 @@ limits(struct serve *s)
 			    "bad open_rate '%s'", ldvm_confdir(), v);
 	} else if (rc != LDVM_ENOENT)
 		return rc;
+	/* Room for at least one file of the largest size each way. */
+	s->max_total = DEFAULT_MAX_TOTAL > 2 * s->max_size ? DEFAULT_MAX_TOTAL :
+	    2 * s->max_size;
+	if ((rc = ldvm__conf_get(s->ctx, "open_max_total", v, sizeof(v))) == 0) {
+		if (!ldvm__parse_size(v, &s->max_total) ||
+		    s->max_total < 2 * s->max_size)
+			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
+			    "bad open_max_total '%s' (at least twice "
+			    "open_max_size)", ldvm_confdir(), v);
+	} else if (rc != LDVM_ENOENT)
+		return rc;
 	s->per_ms = (double)rate / 60000.0;
 	return 0;
 }
@@ -394,7 +424,8 @@ ldvm_open_serve(struct ldvm_ctx *ctx)
 	    (rc = scan(&s)) != 0)
 		goto out;
 	ldvm__log(ctx, LDVM_LOG_INFO, "serving dvm-open requests (files up to "
-	    "%llu bytes)", (unsigned long long)s.max_size);
+	    "%llu bytes, %llu in transit)", (unsigned long long)s.max_size,
+	    (unsigned long long)s.max_total);
 	for (;;) {
 		struct pollfd p[1 + MAX_WORKERS];
 		int n = 0;

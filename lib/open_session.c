@@ -214,6 +214,7 @@ int
 ldvm_open_session(struct ldvm_ctx *ctx, const char *name, int view_only,
     const char *wait, char *const opener[], int in, int out, int *changed)
 {
+	struct stat st;
 	char dir[] = "/tmp/dvm-open.XXXXXX", path[PATH_MAX];
 	char **av = NULL;
 	int fd = -1, orig = -1, now = -1, rc, status = 0, same;
@@ -261,8 +262,19 @@ ldvm_open_session(struct ldvm_ctx *ctx, const char *name, int view_only,
 		    "exited with status %d", opener[0], status);
 		goto out;
 	}
-	if ((now = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/*
+	 * The opener may have put anything there: a link is not followed,
+	 * a FIFO not waited on, and only a regular file is taken back.
+	 */
+	if ((now = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0) {
 		rc = ldvm__errno(ctx, LDVM_ESYS, "after the session: %s", name);
+		goto out;
+	}
+	if (fstat(now, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(now, F_SETFL, 0) < 0) {
+		rc = ldvm__err(ctx, LDVM_EPROTO, "after the session: %s is not "
+		    "a regular file", name);
 		goto out;
 	}
 	if ((same = same_content(ctx, now, orig)) < 0) {

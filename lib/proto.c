@@ -245,3 +245,45 @@ ldvm__exit_decode(const uint8_t buf[8], int *status)
 	}
 	return -1;
 }
+
+bool
+ldvm__ring_fits(int order)
+{
+	return order >= 0 && order < 31 &&
+	    ((size_t)1 << order) >= LDVM_FRAME_HDR + LDVM_FRAME_MAX;
+}
+
+long
+ldvm__ring_used(uint32_t prod, uint32_t cons, int order)
+{
+	uint32_t used = prod - cons;
+
+	if (order < 0 || order >= 31 || used > (uint32_t)1 << order)
+		return -1;
+	return (long)used;
+}
+
+/*
+ * Standard input is read only when the ring had room for a frame of at
+ * least LDVM_IN_MIN bytes; the room grows until we write, unless the peer
+ * moves its index backwards.  Less room than that is the peer's doing.
+ */
+long
+ldvm__stdin_room(int space)
+{
+	if (space < LDVM_FRAME_HDR + LDVM_IN_MIN)
+		return -1;
+	space -= LDVM_FRAME_HDR;
+	return space < LDVM_FRAME_MAX ? space : LDVM_FRAME_MAX;
+}
+
+bool
+ldvm__wake_note(struct ldvm__wake *w, const uint32_t now[3])
+{
+	if (memcmp(w->seen, now, sizeof(w->seen)) != 0) {
+		memcpy(w->seen, now, sizeof(w->seen));
+		w->idle = 0;
+		return true;
+	}
+	return ++w->idle < LDVM_IDLE_WAKES;
+}

@@ -9,11 +9,47 @@
 #include <unistd.h>
 
 #include <libxenvchan.h>
+#include <xenevtchn.h>
 
 #include "ldvm_internal.h"
 
 enum { M_VERSION, M_UNKNOWN, M_WRONGDIR, M_OVERSIZE, M_BADEXIT,
-	M_BADERROR, M_ERROR, M_VANISH, M_NMODES };
+	M_BADERROR, M_ERROR, M_VANISH, M_TINYRING, M_FLOOD, M_BACKWARDS,
+	M_NMODES };
+
+/* Events and nothing else, until dom0 gives up (at most 20 s). */
+static int
+flood(struct ldvm__chan *ch)
+{
+	int64_t end = ldvm__now_ms() + 20000;
+	unsigned long n = 0;
+
+	while (libxenvchan_is_open(ch->v) == 1 && ldvm__now_ms() < end)
+		for (int i = 0; i < 1000; i++, n++)
+			xenevtchn_notify(ch->v->event, ch->v->event_port);
+	fprintf(stderr, "hostile: %lu events sent\n", n);
+	return 0;
+}
+
+/* Rings of 4 KiB, where a frame never fits: dom0 must refuse them. */
+static int
+tiny_ring(struct ldvm_ctx *ctx, const char *path, const char *listen,
+    const char *val)
+{
+	struct libxenvchan *v;
+	int64_t end;
+
+	if ((v = libxenvchan_server_init(&ctx->lg.vtable, 0, path, 4096,
+	    4096)) == NULL || ldvm__xs_write(ctx, XBT_NULL, listen, val) != 0)
+		return -1;
+	/* dom0 connects and leaves at once; the ring stays silent. */
+	for (end = ldvm__now_ms() + 10000; ldvm__now_ms() < end &&
+	    libxenvchan_is_open(v) == 2; )
+		usleep(10000);
+	usleep(300000);
+	libxenvchan_close(v);
+	return 0;
+}
 
 static int
 serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int mode)
@@ -50,6 +86,18 @@ serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int mode)
 	case M_VANISH:
 		return ldvm__chan_send_wait(ctx, ch, LDVM_F_STDOUT, "partial",
 		    7, 10000);
+	case M_FLOOD:
+		return flood(ch);
+	case M_BACKWARDS:
+		/*
+		 * Our read index, far behind dom0's write index: more in the
+		 * ring than it holds, no room left (dom0's free space would be
+		 * negative).  Then dom0 is woken to see it.
+		 */
+		__atomic_store_n(&ch->v->read.shr->cons,
+		    ch->v->read.shr->prod - 200000, __ATOMIC_RELEASE);
+		xenevtchn_notify(ch->v->event, ch->v->event_port);
+		return 0;
 	}
 	return -1;
 }
@@ -73,6 +121,16 @@ main(int argc, char **argv)
 		struct ldvm__chan *ch;
 
 		snprintf(val, sizeof(val), "%lu", seq);
+		if (mode == M_TINYRING) {
+			char listen[LDVM_XS_PATH_MAX];
+
+			if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu",
+			    base, seq) != 0 || ldvm__path(ctx, listen,
+			    sizeof(listen), "%s/listen", base) != 0 ||
+			    tiny_ring(ctx, path, listen, val) != 0)
+				goto fail;
+			continue;
+		}
 		if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base,
 		    seq) != 0 || ldvm__chan_listen(ctx, path, &ch) != 0)
 			goto fail;

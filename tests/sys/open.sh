@@ -22,6 +22,9 @@ opener slow 'exec sleep 1000'
 # Edits once the test says so: the original is changed in between.
 opener waitedit 'xenstore-write data/waiting 1; until xenstore-read data/go; do sleep 0.2; done; echo edited >> \"$1\"'
 opener agentkill 'echo more >> \"$1\"; killall -9 dvm-agent'
+# Swap the file for a link to another file, or for a FIFO.
+opener symlink 'rm \"$1\"; ln -s /etc/passwd \"$1\"'
+opener fifo 'rm \"$1\"; mkfifo \"$1\"'
 # Detaches: returns at once, a background process edits later (the user).
 opener detach 'exec 3>>\"$1\"; (sleep 2; echo detached >&3) & exit 0'
 echo 'litedvm_open_done = "close"' >> $cfg/detach.cfg
@@ -29,7 +32,7 @@ sed -e 's/^litedvm_dispvm_template.*/litedvm_dispvm_template = 0/' \
 	$cfg/editor.cfg > $cfg/plain.cfg
 cat > $cfg/open.policy <<'EOF'
 # guest  default  others
-work     editor   viewer big dying plain slow detach agentkill waitedit
+work     editor   viewer big dying plain slow detach agentkill waitedit symlink fifo
 other    viewer
 EOF
 echo 'open_max_size = "1M"' >> $cfg/litedvm.conf
@@ -66,6 +69,7 @@ no_disposables() {
 		test -z "$nodes"
 }
 sum() { in_work sha256sum "$1" | cut -d' ' -f1; }
+next_disp() { echo "disp$(xenstore-read /litedvm/next)"; }
 ino() { in_work stat -c %i "$1"; }
 
 # ---- round trip: the opener appends a line; the original is replaced
@@ -162,9 +166,82 @@ rc=$?
 check "disposable's agent killed mid-request: exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
 check "disposable's agent killed mid-request: the original is untouched" \
 	test "$(sum /root/doc.txt)" = "$before"
+for how in symlink fifo; do
+	timeout 300 guestrun "$work" dvm-open -t $how /root/doc.txt 2> err.txt
+	rc=$?
+	check "opener leaving a $how: refused, exit 1 ($rc: $(cat err.txt))" \
+		test "$rc" = 1
+	check "opener leaving a $how: the original is untouched" \
+		test "$(sum /root/doc.txt)" = "$before"
+done
 left=$(in_work ls -A /root | grep -v -x -e doc.txt -e big.bin || true)
 check "no temporary files left in the guest${left:+ ($left)}" test -z "$left"
 no_disposables "after failed sessions"
+
+# ---- what dvm-open takes in the guest, and what it writes back
+in_work mkfifo /root/f.fifo
+timeout 60 guestrun "$work" dvm-open /root/f.fifo 2> err.txt
+rc=$?
+check "a FIFO in the guest: refused at once, exit 1 ($rc: $(cat err.txt))" \
+	test "$rc" = 1
+check "a FIFO in the guest: not a regular file" grep -q 'not a regular file' err.txt
+in_work rm -f /root/f.fifo
+in_work sh -c 'echo suid > /root/suid.txt; chmod 6755 /root/suid.txt'
+in_work dvm-open /root/suid.txt 2> err.txt
+rc=$?
+check "set-ID file: edited, exit 3 ($rc: $(cat err.txt))" test "$rc" = 3
+check "set-ID file: the result has no set-ID bits" \
+	test "$(in_work stat -c %a /root/suid.txt)" = 755
+in_work rm -f /root/suid.txt
+
+# ---- one lock for root and users alike, wherever it may be created
+in_work sh -c 'echo "user:x:1000:1000:user:/tmp:/bin/sh" >> /etc/passwd
+	chmod 666 /dev/xen/xenbus /dev/xen/evtchn /dev/xen/gntalloc /dev/xen/gntdev
+	rm -f /run/litedvm-open.lock /tmp/.litedvm-open.lock
+	echo user > /tmp/u.txt; chown user /tmp/u.txt'
+in_work su user -c 'dvm-open -t viewer /tmp/u.txt' 2> err.txt
+rc=$?
+check "no lock file yet: a user's dvm-open refuses, exit 1 ($rc: $(cat err.txt))" \
+	test "$rc" = 1
+check "no lock file yet: the refusal names /run/litedvm-open.lock" \
+	grep -q /run/litedvm-open.lock err.txt
+left=$(in_work ls -A /tmp | grep lock || true)
+check "no lock file yet: no other lock file was made${left:+ ($left)}" \
+	test -z "$left"
+in_work dvm-open -t viewer /root/doc.txt 2> err.txt
+rc=$?
+check "root's dvm-open makes the lock file ($rc: $(cat err.txt))" test "$rc" = 0
+check "the lock file is root's and readable by all" \
+	test "$(in_work stat -c %a:%U /run/litedvm-open.lock)" = 444:root
+name=$(next_disp)
+in_work su user -c 'dvm-open -t waitedit /tmp/u.txt' > /dev/null 2> uerr.txt &
+userrun=$!
+./xswait "/litedvm/disp/$name/state" running 120
+check "a user's dvm-open runs a session" test $? = 0
+id=$(xenstore-read "/litedvm/disp/$name/domid")
+./xswait "/local/domain/$id/data/waiting" 1 60
+in_work dvm-open -t viewer /root/doc.txt > /dev/null 2> err.txt &
+rootrun=$!
+# No event tells that a process sleeps in flock: the kernel lists it.
+i=0
+while [ $i -lt 150 ] && ! in_work grep -q -e '->' /proc/locks; do
+	sleep 0.2
+	i=$((i + 1))
+done
+check "root's dvm-open waits for the user's session: one lock" \
+	in_work grep -q -e '-> FLOCK' /proc/locks
+xenstore-write "/local/domain/$id/data/go" 1
+wait $userrun
+rc=$?
+check "the user's session ends with the edit, exit 3 ($rc: $(cat uerr.txt))" \
+	test "$rc" = 3
+wait $rootrun
+rc=$?
+check "after the user's session, root's runs (exit $rc: $(cat err.txt))" \
+	test "$rc" = 0
+in_work rm -f /tmp/u.txt
+./xswait /litedvm/disp -count=0 60
+no_disposables "after root and user sessions"
 
 # ---- an opener that detaches, with litedvm_open_done = "close"
 printf 'start\n' | in_work sh -c 'cat > /root/det.txt'
@@ -174,8 +251,6 @@ check "detaching opener: dvm-open waits for the close, exit 3 ($rc: $(cat err.tx
 	test "$rc" = 3
 check "detaching opener: the late edit came back" \
 	test "$(in_work cat /root/det.txt)" = "$(printf 'start\ndetached')"
-
-next_disp() { echo "disp$(xenstore-read /litedvm/next)"; }
 
 # ---- the original changes during the session: the edit never overwrites it
 printf 'base\n' | in_work sh -c 'cat > /root/race.txt'
@@ -301,6 +376,34 @@ sed -i 's/^litedvm_preload.*//' $cfg/editor.cfg
 dvm-preload -q -t editor
 ./xswait /litedvm/disp -count=0 120
 no_disposables "after the pooled request"
+
+# ---- data in transit: open_max_total bounds all requests together
+kill -TERM $opend
+wait $opend
+echo 'open_max_total = "2M"' >> $cfg/litedvm.conf
+dvm-opend >> opend.log 2>&1 &
+opend=$!
+name=$(next_disp)
+in_work sh -c 'dvm-open -t slow /root/doc.txt & echo $! > /tmp/dvm-open.pid; wait' &
+runner=$!
+./xswait "/litedvm/disp/$name/state" running 120
+check "within open_max_total: a session runs" test $? = 0
+in_other sh -c 'echo other > /root/o.txt'
+in_other dvm-open /root/o.txt 2> err.txt
+rc=$?
+check "over open_max_total: refused, exit 1 ($rc: $(cat err.txt))" test "$rc" = 1
+check "over open_max_total: the guest is told dom0 is busy" \
+	grep -q 'dom0 is busy' err.txt
+check "over open_max_total: dom0 logged the total" \
+	grep -q 'would pass open_max_total' opend.log
+in_work sh -c 'kill -9 $(cat /tmp/dvm-open.pid)'
+wait $runner
+./xswait /litedvm/disp -count=0 60
+kill -TERM $opend
+wait $opend
+sed -i '/^open_max_total/d' $cfg/litedvm.conf
+dvm-opend >> opend.log 2>&1 &
+opend=$!
 
 # ---- the requesting guest destroyed mid-session: its session ends at once
 # A viewer that takes its time, so the session is still on.

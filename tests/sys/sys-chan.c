@@ -239,7 +239,8 @@ hostile_tests(const char *bin)
 	static const char *want[] = { "version 2", "unknown frame type 99",
 	    "STDIN frame in the wrong direction", "bad length 65537",
 	    "malformed exit status", "unprintable", "agent: cannot fork",
-	    "without an exit status" };
+	    "without an exit status", "rings too small for a frame",
+	    "floods the channel", "corrupted the ring indices" };
 	char *put[] = { "sh", "-c", "cat > /tmp/hostile && chmod +x "
 	    "/tmp/hostile", NULL };
 	char *start[] = { "sh", "-c", "/tmp/hostile 1000000 "
@@ -269,6 +270,9 @@ hostile_tests(const char *bin)
 		CHECK(r.rc == LDVM_EPROTO && strstr(ldvm_errmsg(ctx),
 		    want[i]) != NULL, "hostile %zu: LDVM_EPROTO, \"%s\" (%d: %s)",
 		    i, want[i], r.rc, ldvm_errmsg(ctx));
+		/* Promptly, not after a timeout or a spin. */
+		CHECK(r.connect_ms + r.run_ms < 5000, "hostile %zu: over in "
+		    "%lld ms", i, (long long)(r.connect_ms + r.run_ms));
 		res_free(&r);
 	}
 }

@@ -294,6 +294,44 @@ START_TEST(exit_every_value)
 }
 END_TEST
 
+/* What a hostile peer can do to the rings without sending a frame. */
+START_TEST(ring_limits)
+{
+	struct ldvm__wake w = { { 0 }, 0 };
+	uint32_t now[3] = { 1, 2, 1 };
+	int i;
+
+	ck_assert(!ldvm__ring_fits(10));
+	ck_assert(!ldvm__ring_fits(16));       /* 64 KiB: no room for a header */
+	ck_assert(ldvm__ring_fits(17));
+	ck_assert(!ldvm__ring_fits(-1));
+	ck_assert(!ldvm__ring_fits(40));
+	ck_assert_int_eq(ldvm__ring_used(10, 10, 17), 0);
+	ck_assert_int_eq(ldvm__ring_used(5, 0xfffffffb, 17), 10);
+	ck_assert_int_eq(ldvm__ring_used(1 << 17, 0, 17), 1 << 17);
+	ck_assert_int_eq(ldvm__ring_used((1 << 17) + 1, 0, 17), -1);
+	ck_assert_int_eq(ldvm__ring_used(10, 11, 17), -1);  /* backwards */
+	/* Room for standard input: never negative, never over a frame. */
+	ck_assert_int_eq(ldvm__stdin_room(-5), -1);
+	ck_assert_int_eq(ldvm__stdin_room(0), -1);
+	ck_assert_int_eq(ldvm__stdin_room(LDVM_FRAME_HDR + LDVM_IN_MIN - 1),
+	    -1);
+	ck_assert_int_eq(ldvm__stdin_room(LDVM_FRAME_HDR + LDVM_IN_MIN),
+	    LDVM_IN_MIN);
+	ck_assert_int_eq(ldvm__stdin_room(1 << 17), LDVM_FRAME_MAX);
+	/* Wake-ups: any change resets the count, LDVM_IDLE_WAKES do not. */
+	for (i = 0; i < 5 * LDVM_IDLE_WAKES; i++) {
+		now[i % 3]++;
+		ck_assert(ldvm__wake_note(&w, now));
+	}
+	for (i = 1; i < LDVM_IDLE_WAKES; i++)
+		ck_assert(ldvm__wake_note(&w, now));
+	ck_assert(!ldvm__wake_note(&w, now));
+	now[2] = 0;
+	ck_assert(ldvm__wake_note(&w, now));
+}
+END_TEST
+
 Suite *
 frame_suite(void)
 {
@@ -308,6 +346,7 @@ frame_suite(void)
 	tcase_add_test(limits, lying_lengths);
 	tcase_add_test(limits, refused_at_eighth_byte);
 	tcase_add_test(limits, exec_limits);
+	tcase_add_test(limits, ring_limits);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -37,7 +37,7 @@ main(int argc, char **argv)
 	rm = calloc(n, sizeof(*rm));
 	cap = argc == 4 ? (uint64_t)256 << 20 : 0;
 	for (i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "volbench%d", i);
+		snprintf(name, sizeof(name), "disp%d", 900000 + i);
 		if (ldvm__vol_plan(ctx, argv[1], name, "xvda", cap != 0,
 		    dst, sizeof(dst)) != 0)
 			goto fail;

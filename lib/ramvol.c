@@ -214,6 +214,78 @@ origin_dev(struct ldvm_ctx *ctx, const char *origin, dev_t *dev,
 	return rc;
 }
 
+/* A /sys or /proc file's first line, into buf. */
+static bool
+read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f;
+	bool ok;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	ok = fgets(buf, (int)size, f) != NULL;
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok;
+}
+
+/* The caps of the RAM volumes there are: their COW loop devices' sizes. */
+static uint64_t
+caps_in_use(void)
+{
+	char path[PATH_MAX], buf[PATH_MAX];
+	struct dirent *e;
+	uint64_t sum = 0;
+	DIR *d;
+
+	if ((d = opendir("/sys/block")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file",
+		    e->d_name);
+		if (!read_line(path, buf, sizeof(buf)) ||
+		    strncmp(buf, LDVM_RAM_DIR "/", strlen(LDVM_RAM_DIR) + 1))
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/size", e->d_name);
+		if (read_line(path, buf, sizeof(buf)))
+			sum += strtoull(buf, NULL, 10) * 512;
+	}
+	closedir(d);
+	return sum;
+}
+
+/*
+ * Refuses a cap dom0 could not back: its available memory must cover it
+ * and the caps of every other RAM volume, so that volumes filling up never
+ * drive dom0 out of memory.
+ */
+static int
+enough_dom0_memory(struct ldvm_ctx *ctx, uint64_t cap)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	uint64_t used;
+	FILE *f;
+
+	if ((f = fopen("/proc/meminfo", "re")) == NULL)
+		return ldvm__errno(ctx, LDVM_ESYS, "/proc/meminfo");
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	used = caps_in_use();
+	if (kb * 1024 < cap + used)
+		return ldvm__err(ctx, LDVM_EAGAIN, "not enough memory in dom0 "
+		    "for a RAM volume of %llu MiB: %llu MiB available, %llu MiB "
+		    "promised to other RAM volumes",
+		    (unsigned long long)(cap >> 20), kb >> 10,
+		    (unsigned long long)(used >> 20));
+	return 0;
+}
+
 /* The COW store: cap bytes of an unnamed file in LDVM_RAM_DIR, on a loop. */
 static int
 cow_dev(struct ldvm_ctx *ctx, uint64_t cap, dev_t *dev, int *lfd)
@@ -292,7 +364,8 @@ ldvm__ram_create(struct ldvm_ctx *ctx, const char *origin, const char *dst,
 		return ldvm__err(ctx, LDVM_EEXIST, "%s exists", dst);
 	if ((cfd = dm_open(ctx)) < 0)
 		return LDVM_ESYS;
-	if ((rc = origin_dev(ctx, origin, &odev, &sectors, &olfd)) != 0 ||
+	if ((rc = enough_dom0_memory(ctx, cap)) != 0 ||
+	    (rc = origin_dev(ctx, origin, &odev, &sectors, &olfd)) != 0 ||
 	    (rc = cow_dev(ctx, cap, &cdev, &clfd)) != 0)
 		goto out;
 	rc = dm_snapshot(ctx, cfd, name, odev, sectors, cdev, &dev);

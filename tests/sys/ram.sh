@@ -81,6 +81,15 @@ check "the device mapper invalidated the snapshot ($(dmesg | grep -i -m1 invalid
 check "dom0 still works after a full RAM volume" xl list
 ram_clean "after a full RAM volume"
 
+# ---- a cap dom0 cannot back is refused before anything is made
+sed -e '/^name/d' $cfg/ram.cfg > $cfg/huge.cfg
+echo 'litedvm_volatile_size = 1048576' >> $cfg/huge.cfg
+dvm-run -t huge -- true 2>err.txt
+rc=$?
+check "a 1 TiB RAM volume is refused ($rc: $(cat err.txt))" \
+	sh -c "test $rc != 0 && grep -q 'not enough memory in dom0' err.txt"
+ram_clean "after a refused RAM volume"
+
 # ---- gc after SIGKILL: the RAM volume of a disposable with no owner
 d=$(dvm-create -t ram)
 owner=$(xenstore-read "/litedvm/disp/$d/owner")

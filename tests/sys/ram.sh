@@ -73,8 +73,8 @@ dmesg -c > /dev/null
 out=$(timeout 300 dvm-run -t small -- sh -c 'dd if=/dev/zero of=/fill bs=1M count=24 conv=fsync 2>&1; echo "dd=$?"' 2>&1)
 echo "full volume: $out"
 case $out in *dd=0*) ok=0 ;; *) ok=1 ;; esac
-check "filling a 16 MiB RAM volume fails in the guest ($(echo "$out" | grep -o -i -e 'I/O error' -e 'No space left' | head -1))" test $ok = 1
-case $out in *'I/O error'*) eio=1 ;; *) eio=0 ;; esac
+check "filling a 16 MiB RAM volume fails in the guest ($(echo "$out" | grep -o -i -e 'Input/output error' -e 'No space left' | head -1))" test $ok = 1
+case $out in *'Input/output error'*) eio=1 ;; *) eio=0 ;; esac
 check "it is an I/O error (EIO), as litedvm(7) says" test $eio = 1
 check "the device mapper invalidated the snapshot ($(dmesg | grep -i -m1 invalidat))" \
 	sh -c 'dmesg | grep -q -i invalidat'

@@ -369,11 +369,16 @@ parse_domain(struct parse *p, struct ldvm_template *t)
 	return 0;
 }
 
+/* RAM volumes (litedvm_volatile): default and largest cap, MiB. */
+#define DEFAULT_VOLATILE_MB 256
+#define MAX_VOLATILE_MB (1L << 20)
+
 static int
 parse_litedvm(struct parse *p, struct ldvm_template *t)
 {
 	long dispvm = 0, preload = 0, pmem = -1, delay = 0;
-	long timeout = DEFAULT_READY_TIMEOUT;
+	long timeout = DEFAULT_READY_TIMEOUT, vsize = DEFAULT_VOLATILE_MB;
+	char *vol = NULL;
 	int rc;
 
 	if ((rc = get_long(p, "litedvm_dispvm_template", 0, 1, &dispvm)) != 0 ||
@@ -382,8 +387,17 @@ parse_litedvm(struct parse *p, struct ldvm_template *t)
 	    &pmem)) != 0 ||
 	    (rc = get_long(p, "litedvm_preload_delay", 0, 3600, &delay)) != 0 ||
 	    (rc = get_long(p, "litedvm_ready_timeout", 1, 3600,
-	    &timeout)) != 0)
+	    &timeout)) != 0 ||
+	    (rc = get_long(p, "litedvm_volatile_size", 16, MAX_VOLATILE_MB,
+	    &vsize)) != 0 ||
+	    (rc = get_str(p, "litedvm_volatile", &vol)) != 0)
 		return rc;
+	if (vol != NULL && strcmp(vol, "ram") != 0) {
+		free(vol);
+		return perr(p, "'%s' must be \"ram\"", "litedvm_volatile");
+	}
+	t->volatile_cap = vol != NULL ? (uint64_t)vsize << 20 : 0;
+	free(vol);
 	t->dispvm = dispvm != 0;
 	t->preload = (int)preload;
 	t->preload_delay = (int)delay;

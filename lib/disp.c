@@ -73,7 +73,8 @@ disk_free(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *path)
  */
 static int
 leftover(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *origin,
-    const char *dst, const char *key, enum ldvm__voldrv *drv, bool *taken)
+    const char *dst, const char *key, uint64_t ramcap,
+    enum ldvm__voldrv *drv, bool *taken)
 {
 	int rc;
 
@@ -93,7 +94,8 @@ leftover(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *origin,
 	}
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, key, dst)) != 0)
 		return rc;
-	if ((rc = ldvm__vol_snapshot(ctx, origin, dst, drv)) == LDVM_EEXIST) {
+	if ((rc = ldvm__vol_snapshot(ctx, origin, dst, ramcap, drv)) ==
+	    LDVM_EEXIST) {
 		ldvm__rec_rm_key(ctx, d->name, key);
 		*taken = true;
 	}
@@ -102,7 +104,7 @@ leftover(struct ldvm_ctx *ctx, struct ldvm_disp *d, const char *origin,
 
 static int
 make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
-    libxl_domain_config *cfg, bool *taken)
+    libxl_domain_config *cfg, uint64_t ramcap, bool *taken)
 {
 	int i, rc, lock;
 
@@ -119,15 +121,16 @@ make_volumes(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 		if ((rc = disk_free(ctx, d, disk->pdev_path)) != 0)
 			break;
 		if ((rc = ldvm__vol_plan(ctx, disk->pdev_path, d->name,
-		    disk->vdev, path, sizeof(path))) != 0)
+		    disk->vdev, ramcap != 0, path, sizeof(path))) != 0)
 			break;
 		snprintf(key, sizeof(key), "volumes/%s", disk->vdev);
 		if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, key, path)))
 			break;
-		rc = ldvm__vol_snapshot(ctx, disk->pdev_path, path, &drv);
+		rc = ldvm__vol_snapshot(ctx, disk->pdev_path, path, ramcap,
+		    &drv);
 		if (rc == LDVM_EEXIST)
-			rc = leftover(ctx, d, disk->pdev_path, path, key, &drv,
-			    taken);
+			rc = leftover(ctx, d, disk->pdev_path, path, key,
+			    ramcap, &drv, taken);
 		if (rc != 0)
 			break;
 		snprintf(d->voldrv, sizeof(d->voldrv), "%s",
@@ -411,7 +414,7 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 		goto fail;
 	}
 	if ((rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
-	    (rc = make_volumes(ctx, d, &cfg, taken)) != 0 ||
+	    (rc = make_volumes(ctx, d, &cfg, t->volatile_cap, taken)) != 0 ||
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
 	phase(d, "snapshot", &t0);

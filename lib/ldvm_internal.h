@@ -58,6 +58,8 @@ struct ldvm_template {
 	int ready_timeout;
 	char **open_argv;           /* dvm-open's opener, "%f" the file */
 	char open_wait[8];          /* "exit" or "close" */
+	uint64_t volatile_cap;      /* litedvm_volatile = "ram": bytes per
+	                               writable volume; 0: on disk */
 };
 
 /* ---- errors (ctx.c) ---- */
@@ -161,7 +163,8 @@ LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
 /* ---- volumes (volume.c) ---- */
 /* litedvm's own directory beside a template image, for the file copies. */
 #define LDVM_VOL_DIR ".litedvm"
-enum ldvm__voldrv { LDVM_VOL_REFLINK, LDVM_VOL_COPY, LDVM_VOL_THIN };
+enum ldvm__voldrv { LDVM_VOL_REFLINK, LDVM_VOL_COPY, LDVM_VOL_THIN,
+	LDVM_VOL_RAM };
 LDVM_HIDDEN const char *ldvm__vol_drvname(enum ldvm__voldrv drv);
 /*
  * Where disposable disp's copy of origin (its disk vdev) goes: a file
@@ -169,7 +172,7 @@ LDVM_HIDDEN const char *ldvm__vol_drvname(enum ldvm__voldrv drv);
  * /dev/VG/<disp>-<vdev> of an LVM origin.
  */
 LDVM_HIDDEN int ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin,
-    const char *disp, const char *vdev, char *dst, size_t size);
+    const char *disp, const char *vdev, bool ram, char *dst, size_t size);
 /*
  * Splits a volume's last path component, "disp<N>-<vdev><suffix>", into
  * the disposable's name and the vdev; false when it is not of that form.
@@ -189,9 +192,31 @@ LDVM_HIDDEN bool ldvm__vol_parse(const char *path, char *disp, size_t dsize,
  * failure nothing is left at dst.
  */
 LDVM_HIDDEN int ldvm__vol_snapshot(struct ldvm_ctx *ctx, const char *origin,
-    const char *dst, enum ldvm__voldrv *drv);
+    const char *dst, uint64_t ramcap, enum ldvm__voldrv *drv);
 /* Detaches loop devices backed by path and removes it; absent is fine. */
 LDVM_HIDDEN int ldvm__vol_remove(struct ldvm_ctx *ctx, const char *path);
+
+/* ---- RAM-only volumes (ramvol.c) ---- */
+/* Where RAM volumes' device nodes are; must be on tmpfs. */
+#ifndef LDVM_RAM_DIR
+#define LDVM_RAM_DIR "/run/litedvm-ram"
+#endif
+/* True for a path directly in LDVM_RAM_DIR. */
+LDVM_HIDDEN bool ldvm__ram_path(const char *path);
+/*
+ * Makes dst (LDVM_RAM_DIR/<disp>-<vdev>.dev) a block device node of a dm
+ * snapshot of origin whose changes, at most cap bytes, are kept in memory.
+ * On failure nothing is left.
+ */
+LDVM_HIDDEN int ldvm__ram_create(struct ldvm_ctx *ctx, const char *origin,
+    const char *dst, uint64_t cap);
+/* Removes the dm device and node of dst; absent is fine. */
+LDVM_HIDDEN int ldvm__ram_remove(struct ldvm_ctx *ctx, const char *path);
+typedef void ldvm__ram_fn(struct ldvm_ctx *ctx, void *arg, const char *disp,
+    const char *path);
+/* Calls fn for every RAM volume node and dm device of litedvm's. */
+LDVM_HIDDEN int ldvm__ram_sweep(struct ldvm_ctx *ctx, ldvm__ram_fn *fn,
+    void *arg);
 
 /* ---- LVM thin volumes (lvm.c) ---- */
 LDVM_HIDDEN bool ldvm__lvm_split(const char *path, char *vg, size_t vgsz,

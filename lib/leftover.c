@@ -4,7 +4,8 @@
  * dom0 crash the host comes back with no record while the volumes are
  * still on disk.  So every volume litedvm makes lives where only litedvm
  * puts anything and where it can be listed again: files in LDVM_VOL_DIR
- * beside the image of each template, thin snapshots tagged LDVM_LV_TAG.  A
+ * beside the image of each template, thin snapshots tagged LDVM_LV_TAG,
+ * RAM volumes' nodes in LDVM_RAM_DIR and dm devices named litedvm-*.  A
  * volume there whose disposable has neither a record nor a domain is dead
  * and is removed; nothing outside those places is ever touched.
  *
@@ -181,6 +182,12 @@ sweep_dir(struct ldvm_ctx *ctx, struct places *pl, const char *dir)
 	closedir(d);
 }
 
+static void
+sweep_ram(struct ldvm_ctx *ctx, void *arg, const char *disp, const char *path)
+{
+	collect(ctx, arg, disp, path);
+}
+
 static int
 sweep_lv(struct ldvm_ctx *ctx, void *arg, const char *vg, const char *lv,
     bool tagged)
@@ -211,6 +218,8 @@ ldvm__leftovers(struct ldvm_ctx *ctx, unsigned *removed)
 		goto out;
 	for (i = 0; i < pl.ndirs; i++)
 		sweep_dir(ctx, &pl, pl.dirs[i]);
+	if ((rc = ldvm__ram_sweep(ctx, sweep_ram, &pl)) != 0 && pl.first == 0)
+		pl.first = rc;
 	if (pl.lvm && (rc = ldvm__lvm_list(ctx, NULL, sweep_lv, &pl)) != 0 &&
 	    pl.first == 0)
 		pl.first = rc;

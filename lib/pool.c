@@ -305,9 +305,9 @@ static int
 enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 {
 	unsigned long minmb = DEFAULT_MIN_FREE_MB;
-	uint64_t freekb;
+	uint64_t freekb, needkb = t->cfg.b_info.max_memkb;
 	char v[32];
-	int xrc;
+	int i, xrc;
 
 	if (ldvm__conf_get(ctx, "preload_min_free_memory", v, sizeof(v)) == 0 &&
 	    !ldvm__parse_uint(v, strlen(v), 1UL << 30, &minmb))
@@ -315,7 +315,11 @@ enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 		    "preload_min_free_memory '%s'", ldvm_confdir(), v);
 	if ((xrc = libxl_get_free_memory(ctx->xl, &freekb)) != 0)
 		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
-	if (freekb < t->cfg.b_info.max_memkb + (uint64_t)minmb * 1024)
+	/* A RAM volume may come to hold its whole cap. */
+	for (i = 0; i < t->cfg.num_disks; i++)
+		if (t->cfg.disks[i].readwrite)
+			needkb += t->volatile_cap / 1024;
+	if (freekb < needkb + (uint64_t)minmb * 1024)
 		return ldvm__err(ctx, LDVM_EAGAIN, "pool of %s: not preloading, "
 		    "free memory %llu MiB would fall below %lu MiB", t->name,
 		    (unsigned long long)(freekb / 1024), minmb);

@@ -33,6 +33,8 @@ ldvm__vol_drvname(enum ldvm__voldrv drv)
 		return "copy";
 	case LDVM_VOL_THIN:
 		return "lvm-thin";
+	case LDVM_VOL_RAM:
+		return "ram";
 	}
 	return "none";
 }
@@ -74,7 +76,7 @@ copy_sparse(struct ldvm_ctx *ctx, int in, int out, off_t size,
 
 int
 ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin, const char *disp,
-    const char *vdev, char *dst, size_t size)
+    const char *vdev, bool ram, char *dst, size_t size)
 {
 	char dir[PATH_MAX], vg[65], lv[65];
 	int n;
@@ -82,7 +84,9 @@ ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin, const char *disp,
 	if (!ldvm__valid_name(vdev, LDVM_NAME_MAX))
 		return ldvm__err(ctx, LDVM_EINVAL, "unusable vdev name '%s'",
 		    vdev);
-	if (ldvm__lvm_is_lv(ctx, origin) &&
+	if (ram)
+		n = snprintf(dst, size, LDVM_RAM_DIR "/%s-%s.dev", disp, vdev);
+	else if (ldvm__lvm_is_lv(ctx, origin) &&
 	    ldvm__lvm_split(origin, vg, sizeof(vg), lv, sizeof(lv)))
 		n = snprintf(dst, size, "/dev/%s/%s-%s", vg, disp, vdev);
 	else {
@@ -133,6 +137,9 @@ ldvm__vol_parse(const char *path, char *disp, size_t dsize, char *vdev,
 
 	if (ldvm__lvm_split(path, vg, sizeof(vg), lv, sizeof(lv)))
 		return ldvm__vol_leaf(lv, "", disp, dsize, vdev, vsize);
+	if (ldvm__ram_path(path))
+		return ldvm__vol_leaf(path + strlen(LDVM_RAM_DIR) + 1, ".dev",
+		    disp, dsize, vdev, vsize);
 	if (path[0] != '/' || (leaf = strrchr(path, '/')) == NULL)
 		return false;
 	/* The parent directory must be litedvm's own. */
@@ -173,11 +180,15 @@ is_lv_path(const char *path)
 
 int
 ldvm__vol_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst,
-    enum ldvm__voldrv *drv)
+    uint64_t ramcap, enum ldvm__voldrv *drv)
 {
 	struct stat st;
 	int in, out, rc = 0;
 
+	if (ldvm__ram_path(dst)) {
+		*drv = LDVM_VOL_RAM;
+		return ldvm__ram_create(ctx, origin, dst, ramcap);
+	}
 	if (is_lv_path(dst)) {
 		*drv = LDVM_VOL_THIN;
 		return ldvm__lvm_snapshot(ctx, origin, dst);
@@ -274,6 +285,8 @@ ldvm__vol_remove(struct ldvm_ctx *ctx, const char *path)
 {
 	int rc;
 
+	if (ldvm__ram_path(path))
+		return ldvm__ram_remove(ctx, path);
 	if (is_lv_path(path))
 		return ldvm__lvm_remove(ctx, path);
 	rc = detach_loops(ctx, path);

@@ -55,6 +55,8 @@ boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/examples.sh tests/sys/lib.sh tests/sys/examples.awk README \
 	man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
 boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
+# RAM-only volumes: a marker scanned for on every disk, pools, dvm-open, gc.
+boot tests/sys/ram.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 # Some 20 disposables over three volume drivers.
 boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
 # A real Debian 12 guest boots for a minute or more under emulation.

@@ -40,12 +40,12 @@ START_TEST(plan_file)
 	char dst[256];
 
 	ck_assert_int_eq(ldvm__vol_plan(ctx, "/var/lib/litedvm/t/root.img",
-	    "disp4", "xvda", dst, sizeof(dst)), 0);
+	    "disp4", "xvda", false, dst, sizeof(dst)), 0);
 	ck_assert_str_eq(dst, "/var/lib/litedvm/t/.litedvm/disp4-xvda.img");
 	ck_assert_int_eq(ldvm__vol_plan(ctx, "/x/root.img", "disp4", "../a",
-	    dst, sizeof(dst)), LDVM_EINVAL);
+	    false, dst, sizeof(dst)), LDVM_EINVAL);
 	ck_assert_int_eq(ldvm__vol_plan(ctx, "/x/root.img", "disp4", "xvda",
-	    dst, 8), LDVM_EINVAL);
+	    false, dst, 8), LDVM_EINVAL);
 	ldvm_ctx_free(ctx);
 }
 END_TEST
@@ -100,6 +100,11 @@ START_TEST(volume_paths)
 	    sizeof(v)));
 	ck_assert_str_eq(d, "disp7");
 	ck_assert_str_eq(v, "xvdb");
+	ck_assert(ldvm__vol_parse(LDVM_RAM_DIR "/disp7-xvdc.dev", d, sizeof(d),
+	    v, sizeof(v)));
+	ck_assert_str_eq(v, "xvdc");
+	ck_assert(!ldvm__vol_parse(LDVM_RAM_DIR "/x/disp7-xvdc.dev", d,
+	    sizeof(d), v, sizeof(v)));
 	/* Outside litedvm's directory: a user's file, never ours. */
 	ck_assert(!ldvm__vol_parse("/t/disp7-xvda.img", d, sizeof(d), v,
 	    sizeof(v)));
@@ -152,9 +157,9 @@ START_TEST(snapshot_into_voldir)
 	ck_assert_int_ge(fd = open(origin, O_WRONLY | O_CREAT, 0600), 0);
 	ck_assert_int_eq(ftruncate(fd, 1 << 20), 0);
 	close(fd);
-	ck_assert_int_eq(ldvm__vol_plan(ctx, origin, "disp2", "xvda", dst,
+	ck_assert_int_eq(ldvm__vol_plan(ctx, origin, "disp2", "xvda", false, dst,
 	    sizeof(dst)), 0);
-	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv), 0);
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, 0, &drv), 0);
 	snprintf(sub, sizeof(sub), "%s/.litedvm", dir);
 	ck_assert_int_eq(lstat(sub, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
@@ -163,7 +168,7 @@ START_TEST(snapshot_into_voldir)
 	/* Not a directory of ours: refused, nothing made. */
 	ck_assert_int_eq(rmdir(sub), 0);
 	ck_assert_int_eq(symlink("/tmp", sub), 0);
-	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv),
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, 0, &drv),
 	    LDVM_EPERM);
 	ck_assert_int_eq(unlink(sub), 0);
 	ck_assert_int_eq(unlink(origin), 0);
@@ -193,7 +198,7 @@ START_TEST(snapshot_and_remove)
 	ck_assert_int_eq(ftruncate(fd, 16 << 20), 0);
 	close(fd);
 
-	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv), 0);
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, 0, &drv), 0);
 	ck_assert(drv == LDVM_VOL_REFLINK || drv == LDVM_VOL_COPY);
 	ck_assert_int_eq(stat(dst, &st), 0);
 	ck_assert_int_eq(st.st_size, 16 << 20);
@@ -211,7 +216,7 @@ START_TEST(snapshot_and_remove)
 	close(fd);
 
 	/* Never clobbers: a second snapshot to the same place is refused. */
-	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv),
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, 0, &drv),
 	    LDVM_EEXIST);
 	ck_assert_int_eq(stat(dst, &st), 0);
 
@@ -222,7 +227,7 @@ START_TEST(snapshot_and_remove)
 
 	/* A missing origin leaves nothing behind. */
 	unlink(origin);
-	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, &drv),
+	ck_assert_int_eq(ldvm__vol_snapshot(ctx, origin, dst, 0, &drv),
 	    LDVM_ENOENT);
 	ck_assert_int_eq(stat(dst, &st), -1);
 	ck_assert_int_eq(rmdir(dir), 0);

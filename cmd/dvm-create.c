@@ -32,7 +32,7 @@ open_ctx(int verbose)
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
 	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_INFO :
 	    LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
@@ -168,7 +168,7 @@ main(int argc, char *argv[])
 	if (dogc)
 		return gc();
 
-	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0, 0);
 
 	/* Fork before libxl exists: the child owns the disposable for life. */
 	if (pipe2(p, O_CLOEXEC) < 0)

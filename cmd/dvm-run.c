@@ -21,8 +21,9 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [--timeout seconds] [-t template | "
-	    "-n name] [--] command [arg ...]\n", getprogname());
+	fprintf(stderr, "usage: %s [-v] [--[no-]filter-escape-chars] "
+	    "[--timeout seconds]\n\t[-t template | -n name] [--] command "
+	    "[arg ...]\n", getprogname());
 	exit(EXIT_LITEDVM);
 }
 
@@ -52,7 +53,8 @@ catch_signals(void)
 {
 	struct sigaction sa;
 
-	tool_signals((const int[]){ SIGHUP, SIGPIPE, SIGALRM, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, SIGPIPE, SIGALRM, 0 }, 0,
+	    SIGWINCH);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onwinch;
 	sigemptyset(&sa.sa_mask);
@@ -94,10 +96,13 @@ main(int argc, char *argv[])
 	struct ldvm_ctx *ctx;
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "filter-escape-chars", no_argument, NULL, 'F' },
+		{ "no-filter-escape-chars", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *errstr;
-	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM;
+	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM, filter = -1;
+	int flags;
 	unsigned timeout = 0;
 
 	while ((ch = getopt_long(argc, argv, "+hn:t:v", longopts, NULL)) != -1) {
@@ -109,6 +114,12 @@ main(int argc, char *argv[])
 				    optarg, errstr);
 				usage();
 			}
+			break;
+		case 'F':
+			filter = 1;
+			break;
+		case 'R':
+			filter = 0;
 			break;
 		case 'n':
 			dname = optarg;
@@ -137,7 +148,7 @@ main(int argc, char *argv[])
 	catch_signals();
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(EXIT_LITEDVM, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
 	if (verbose)
 		ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_INFO);
 	else
@@ -172,11 +183,17 @@ main(int argc, char *argv[])
 	}
 
 	tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	flags = tty ? LDVM_RUN_TTY : 0;
+	/* Without a pty, what reaches a terminal is filtered by default. */
+	if (filter == 1 || (filter == -1 && !tty && isatty(STDOUT_FILENO)))
+		flags |= LDVM_RUN_FILTER_OUT;
+	if (filter == 1 || (filter == -1 && !tty && isatty(STDERR_FILENO)))
+		flags |= LDVM_RUN_FILTER_ERR;
 	if (tty)
 		raw_tty();
 	/* The limit counts the command's time, not the disposable's boot. */
 	alarm(timeout);
-	rc = ldvm_disp_run(ctx, d, argv, tty, STDIN_FILENO, STDOUT_FILENO,
+	rc = ldvm_disp_run(ctx, d, argv, flags, STDIN_FILENO, STDOUT_FILENO,
 	    STDERR_FILENO, &status);
 	alarm(0);
 	restore_tty();

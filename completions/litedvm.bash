@@ -46,7 +46,7 @@ _dvm_run()
         esac
     done
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '-v -t -n --timeout --' -- "$cur"))
+        COMPREPLY=($(compgen -W '-v -t -n --timeout --filter-escape-chars --no-filter-escape-chars --' -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -c -- "$cur"))

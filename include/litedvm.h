@@ -15,6 +15,7 @@
 #ifndef LITEDVM_H
 #define LITEDVM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,7 +79,17 @@ LDVM_API void ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg,
  * *flag becomes non-zero, typically set by the caller's signal handler.
  */
 LDVM_API void ldvm_set_interrupt(struct ldvm_ctx *ctx,
-    const volatile int *flag);
+    const volatile sig_atomic_t *flag);
+/*
+ * The signal mask the library's waits run with (ppoll(2)).  A caller that
+ * keeps its interrupt signals blocked passes the mask that lets them in:
+ * a signal is then taken only inside a wait, which returns at once, never
+ * between the look at the flag and the wait that would sleep past it.
+ * NULL (the default) waits with the caller's mask.  Programs the library
+ * starts get an empty mask.
+ */
+LDVM_API void ldvm_set_waitmask(struct ldvm_ctx *ctx, const sigset_t *mask);
+#define LDVM_HAVE_WAITMASK 1
 /* A short name for a return code ("invalid argument", ...). */
 LDVM_API const char *ldvm_strerror(int code);
 
@@ -179,13 +190,20 @@ LDVM_API const char *ldvm_disp_voldriver(const struct ldvm_disp *d);
 /* Phase i's name and duration; 0 past the last phase. */
 LDVM_API int ldvm_disp_phase(const struct ldvm_disp *d, int i,
     const char **name, long *ms);
+/* ldvm_disp_run's flags. */
+#define LDVM_RUN_TTY 0x1        /* the command runs on a pseudo-terminal */
+#define LDVM_RUN_FILTER_OUT 0x2 /* its output: escapes become '_' */
+#define LDVM_RUN_FILTER_ERR 0x4 /* its error output: likewise */
+#define LDVM_HAVE_RUN_FILTER 1  /* the two above exist */
 /*
- * Runs argv (never through a shell) in d, passing in/out/err through;
- * tty asks for a pseudo-terminal.  *status is the command's exit status,
- * or 128 + signal number.
+ * Runs argv (never through a shell) in d, passing in/out/err through.
+ * flags are LDVM_RUN_*: a pseudo-terminal, and which streams have every
+ * byte but printable ASCII, tab, newline, carriage return and backspace
+ * replaced by '_' (what a terminal may safely show).  *status is the
+ * command's exit status, or 128 + signal number.
  */
 LDVM_API int ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d,
-    char *const argv[], int tty, int in, int out, int err, int *status);
+    char *const argv[], int flags, int in, int out, int err, int *status);
 /*
  * Destroys d's domain, volumes and record; for a disposable from the pool
  * this is handed to a background process after marking d dying, so it

@@ -36,6 +36,7 @@ exec_child(char **argv)
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	int e;
 
+	ldvm__child_exec_prep();
 	putenv((char *)path);
 	if (getenv("HOME") == NULL)
 		putenv("HOME=/root");
@@ -106,7 +107,7 @@ spawn(struct ldvm_ctx *ctx, char **argv, bool tty, uint16_t rows,
 	}
 	if (tty) {
 		c->in = master;
-		c->out = dup(master);
+		c->out = fcntl(master, F_DUPFD_CLOEXEC, 0);
 	} else {
 		close(pin[0]);
 		close(pout[1]);
@@ -291,7 +292,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 				    .fd = libxenvchan_fd_for_select(v),
 				    .events = POLLIN };
 
-				if (poll(&pw, 1, 30000) <= 0)
+				if (ldvm__poll(ctx, &pw, 1, 30000) <= 0)
 					break;
 				libxenvchan_wait(v);
 			}
@@ -328,7 +329,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		}
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			goto out;
-		if (poll(p, n, -1) < 0) {
+		if (ldvm__poll(ctx, p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
@@ -415,7 +416,7 @@ ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
  */
 static void __attribute__((noreturn))
 listener(const char *base, unsigned long seq, int fd,
-    const volatile int *stop)
+    const struct ldvm_ctx *parent)
 {
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	struct ldvm__chan *ch;
@@ -425,7 +426,8 @@ listener(const char *base, unsigned long seq, int fd,
 	/* A connection of our own: the parent's must not be shared. */
 	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
 		_exit(1);
-	ldvm_set_interrupt(ctx, stop);
+	ldvm_set_interrupt(ctx, parent->stop);
+	ldvm_set_waitmask(ctx, parent->has_waitmask ? &parent->waitmask : NULL);
 	snprintf(val, sizeof(val), "%lu", seq);
 	if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base, seq) ||
 	    ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) ||
@@ -483,7 +485,7 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		char c;
 		int p[2];
 		pid_t pid;
-		ssize_t n;
+		ssize_t n = 0;
 
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			return rc;
@@ -496,12 +498,24 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		}
 		if (pid == 0) {
 			close(p[0]);
-			listener(base, seq, p[1], ctx->stop);
+			listener(base, seq, p[1], ctx);
 		}
 		close(p[1]);
-		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+		/* A signal is let in only while waiting here. */
+		for (;;) {
+			struct pollfd pl = { .fd = p[0], .events = POLLIN };
+
 			if ((rc = ldvm__interrupted(ctx)) != 0)
 				break;
+			if (ldvm__poll(ctx, &pl, 1, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+				break;
+			}
+			if ((n = read(p[0], &c, 1)) >= 0 || errno != EINTR)
+				break;
+		}
 		close(p[0]);
 		if (rc != 0) {
 			kill(pid, SIGTERM);

@@ -127,7 +127,7 @@ ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
 
 	if ((rc = ldvm__interrupted(ctx)) != 0)
 		return rc;
-	n = poll(&p, 1, timeout_ms);
+	n = ldvm__poll(ctx, &p, 1, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return ldvm__errno(ctx, LDVM_ESYS, "poll");
 	if (n > 0 && (rc = chan_woke(ctx, ch)) != 0)
@@ -526,9 +526,10 @@ term_size(int fd, uint8_t ws[4])
  */
 int
 ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
-    char *const argv[], int tty, int in, int out, int err, int *status)
+    char *const argv[], int flags, int in, int out, int err, int *status)
 {
 	struct pending pend = { .fd = -1 };
+	bool tty = flags & LDVM_RUN_TTY;
 	size_t inlen = 0;
 	bool in_eof = in < 0, eof_sent = false, exited = false;
 	int rc, watching = 0, tfd = tty ? term_fd(in, out) : -1;
@@ -582,6 +583,10 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 				    err;
 				pend.off = 0;
 				pend.len = ch->rx.len;
+				if (flags & (ch->rx.type == LDVM_F_STDOUT ?
+				    LDVM_RUN_FILTER_OUT : LDVM_RUN_FILTER_ERR))
+					ldvm__filter_escapes(ch->rx.buf,
+					    pend.len);
 				if (pend.len == 0 || pend.fd < 0) {
 					pend.fd = -1;
 					ldvm__rx_next(&ch->rx);
@@ -677,7 +682,7 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			p[n].events = POLLOUT;
 			io = n++;
 		}
-		if (poll(p, n, tfd >= 0 ? 500 : -1) < 0) {
+		if (ldvm__poll(ctx, p, n, tfd >= 0 ? 500 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");

@@ -143,6 +143,13 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 }
 
 void
+ldvm__postfork_child(struct ldvm_ctx *parent)
+{
+	if (parent != NULL && parent->xl != NULL)
+		libxl_postfork_child_noexec(parent->xl);
+}
+
+void
 ldvm_ctx_free(struct ldvm_ctx *ctx)
 {
 	if (ctx == NULL)
@@ -171,9 +178,40 @@ ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg, int min)
 }
 
 void
-ldvm_set_interrupt(struct ldvm_ctx *ctx, const volatile int *flag)
+ldvm_set_interrupt(struct ldvm_ctx *ctx, const volatile sig_atomic_t *flag)
 {
 	ctx->stop = flag;
+}
+
+void
+ldvm_set_waitmask(struct ldvm_ctx *ctx, const sigset_t *mask)
+{
+	ctx->has_waitmask = mask != NULL;
+	if (mask != NULL)
+		ctx->waitmask = *mask;
+}
+
+int
+ldvm__poll(struct ldvm_ctx *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec ts;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+	}
+	return ppoll(fds, n, timeout_ms >= 0 ? &ts : NULL,
+	    ctx != NULL && ctx->has_waitmask ? &ctx->waitmask : NULL);
+}
+
+void
+ldvm__child_exec_prep(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	closefrom(STDERR_FILENO + 1);
 }
 
 int

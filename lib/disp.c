@@ -559,7 +559,7 @@ ldvm_disp_phase(const struct ldvm_disp *d, int i, const char **name,
 
 int
 ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
-    int tty, int in, int out, int err, int *status)
+    int flags, int in, int out, int err, int *status)
 {
 	struct ldvm__chan *ch = NULL;
 	char claim[LDVM_XS_PATH_MAX];
@@ -574,7 +574,8 @@ ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
 		return rc;
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
 	phase(d, "channel connect", &t0);
-	rc = ldvm__chan_run(ctx, ch, d->domid, argv, tty, in, out, err, status);
+	rc = ldvm__chan_run(ctx, ch, d->domid, argv, flags, in, out, err,
+	    status);
 	ldvm__chan_close(ch);
 	phase(d, "command", &t0);
 	return rc;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include <libxl.h>
@@ -42,7 +43,9 @@ struct ldvm_ctx {
 	void *logarg;
 	int logmin;
 	unsigned long txn_retries;  /* statistics, for tests */
-	const volatile int *stop;   /* see ldvm_set_interrupt */
+	const volatile sig_atomic_t *stop; /* see ldvm_set_interrupt */
+	sigset_t waitmask;          /* see ldvm_set_waitmask */
+	bool has_waitmask;
 	struct ldvm__chan *guard;   /* its peer leaving ends ldvm__chan_run */
 };
 
@@ -77,6 +80,21 @@ LDVM_HIDDEN void ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
 /* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
 LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);
+/*
+ * poll(2) with the mask of ldvm_set_waitmask, so a signal that arrived
+ * since ldvm__interrupted looked is taken here and ends the wait (-1,
+ * EINTR).  timeout_ms < 0 waits for ever.
+ */
+LDVM_HIDDEN int ldvm__poll(struct ldvm_ctx *ctx, struct pollfd *fds,
+    nfds_t n, int timeout_ms);
+/*
+ * In a child of fork that goes on without exec and makes a context of its
+ * own: what libxl requires of it (libxl_postfork_child_noexec) for the
+ * parent's libxl context, which the child must then neither use nor free.
+ */
+LDVM_HIDDEN void ldvm__postfork_child(struct ldvm_ctx *parent);
+/* In a child about to exec: empty signal mask, descriptors 0-2 only. */
+LDVM_HIDDEN void ldvm__child_exec_prep(void);
 
 /* ---- configuration (config.c) ---- */
 LDVM_HIDDEN int ldvm__conf_get(struct ldvm_ctx *ctx, const char *key,
@@ -92,6 +110,13 @@ LDVM_HIDDEN bool ldvm__parse_uint(const char *s, size_t len, unsigned long max,
 LDVM_HIDDEN bool ldvm__valid_text(const char *s, size_t len);
 /* Absolute xenstore path: [A-Za-z0-9_@/-], no "//", no trailing '/'. */
 LDVM_HIDDEN bool ldvm__valid_xs_path(const char *s);
+
+/* ---- output for dom0's terminal (escape.c) ---- */
+/*
+ * Replaces, in place, every byte but printable ASCII, tab, newline,
+ * carriage return and backspace with '_'.
+ */
+LDVM_HIDDEN void ldvm__filter_escapes(uint8_t *p, size_t n);
 
 /* ---- xenstore (xs.c) ---- */
 /* Formats a path into buf and validates it; LDVM_EINVAL if it is not one. */
@@ -451,10 +476,10 @@ LDVM_HIDDEN void ldvm__chan_close(struct ldvm__chan *ch);
 /*
  * dom0: runs argv over ch, pumping in/out/err, until the agent reports the
  * exit status (*status).  Never reads more from the channel than it can
- * write out.
+ * write out.  flags: LDVM_RUN_* of litedvm.h.
  */
 LDVM_HIDDEN int ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
-    uint32_t domid, char *const argv[], int tty, int in, int out, int err,
+    uint32_t domid, char *const argv[], int flags, int in, int out, int err,
     int *status);
 /* Agent: serves one command on a connected channel. */
 LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);

@@ -196,16 +196,19 @@ static void __attribute__((noreturn))
 worker(struct serve *s, uint32_t domid, const char *guest,
     const struct ldvm__openreq *q, const struct ldvm_template *t)
 {
-	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	struct ldvm_ctx *ctx;
 	int rc;
 
-	if (ctx == NULL)
+	ldvm__postfork_child(s->ctx);
+	if ((ctx = ldvm_ctx_new()) == NULL)
 		_exit(1);
 	/* The disposable's answer is capped by RLIMIT_FSIZE: fail, not die. */
 	signal(SIGXFSZ, SIG_IGN);
 	/* A context of its own: handles are not shared across fork. */
 	ldvm_set_log(ctx, s->ctx->logfn, s->ctx->logarg, s->ctx->logmin);
 	ldvm_set_interrupt(ctx, s->ctx->stop);
+	ldvm_set_waitmask(ctx, s->ctx->has_waitmask ? &s->ctx->waitmask :
+	    NULL);
 	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
 		rc = ldvm__open_work(ctx, domid, q, t, s->max_size);
 	if (rc != 0)
@@ -447,7 +450,7 @@ ldvm_open_serve(struct ldvm_ctx *ctx)
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			break;
 		/* Without pidfds (old kernels), workers are looked at often. */
-		if (poll(p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
+		if (ldvm__poll(ctx, p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
 		    errno != EINTR) {
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
 			break;

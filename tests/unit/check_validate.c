@@ -100,6 +100,31 @@ START_TEST(xs_paths)
 }
 END_TEST
 
+/* Output bound for a terminal (lib/escape.c). */
+START_TEST(escapes)
+{
+	uint8_t b[] = "\033]0;owned\007ok\tx\r\n\b\x9b""2J\xc2\x9b\x7f\0~ ";
+	const char want[] = "_]0;owned_ok\tx\r\n\b_2J____~ ";
+	uint8_t all[256];
+	int i, kept = 0;
+
+	ldvm__filter_escapes(b, sizeof(b) - 1);
+	ck_assert_mem_eq(b, want, sizeof(want) - 1);
+	/* Exactly 95 printable bytes and four controls pass, 157 do not. */
+	for (i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	ldvm__filter_escapes(all, sizeof(all));
+	for (i = 0; i < 256; i++) {
+		if (all[i] == i && i != '_')
+			kept++;
+		else
+			ck_assert_int_eq(all[i], '_');
+	}
+	ck_assert_int_eq(kept, 95 - 1 + 4);
+	ldvm__filter_escapes(NULL, 0);
+}
+END_TEST
+
 Suite *
 validate_suite(void)
 {
@@ -111,6 +136,7 @@ validate_suite(void)
 	tcase_add_test(core, uints);
 	tcase_add_test(core, text);
 	tcase_add_test(core, xs_paths);
+	tcase_add_test(core, escapes);
 	tcase_add_test(limits, name_length);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

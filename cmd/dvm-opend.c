@@ -47,6 +47,7 @@ main(int argc, char *argv[])
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
 	tool_interrupt(ctx);
+	tool_journal(ctx);
 	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_DEBUG :
 	    LDVM_LOG_INFO);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)

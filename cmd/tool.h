@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "litedvm.h"
 
@@ -65,6 +66,21 @@ tool_interrupt(struct ldvm_ctx *ctx)
 {
 	ldvm_set_interrupt(ctx, &stop);
 	ldvm_set_waitmask(ctx, &tool_waitmask);
+}
+
+static inline void
+tool_journal_line(void *arg, const char *line)
+{
+	(void)arg;
+	syslog(LOG_INFO, "%s", line);
+}
+
+/* dom0's tools keep the lifecycle journal in syslog, as "litedvm". */
+static inline void
+tool_journal(struct ldvm_ctx *ctx)
+{
+	openlog("litedvm", LOG_PID, LOG_DAEMON);
+	ldvm_set_journal(ctx, tool_journal_line, NULL);
 }
 
 static inline void

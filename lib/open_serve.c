@@ -53,6 +53,7 @@ struct serve {
 	size_t ng;
 	uint64_t max_size;
 	uint64_t max_total, in_flight;
+	unsigned timeout_s;     /* open_timeout; 0: none */
 	double per_ms;          /* tokens gained per millisecond */
 	int nworkers;
 };
@@ -177,9 +178,16 @@ refuse_as(struct serve *s, struct guest *g, const char *name, const char *why,
 {
 	char path[LDVM_XS_PATH_MAX], val[LDVM_ERROR_MAX];
 
-	if (log)
+	if (log) {
+		char gname[LDVM_NAME_MAX * 2 + 3], reason[256];
+
 		ldvm__log(s->ctx, LDVM_LOG_WARN, "refused a request of %s "
 		    "(domain %u): %s", name, g->domid, why);
+		ldvm__journal_text(gname, sizeof(gname), name);
+		ldvm__journal_text(reason, sizeof(reason), why);
+		ldvm__journal(s->ctx, "refused", "-", "guest=%s domid=%u "
+		    "reason=%s", gname, g->domid, reason);
+	}
 	snprintf(val, sizeof(val), "error %s", tell);
 	if (req_path(s->ctx, g->domid, "reply", path, sizeof(path)) == 0)
 		ldvm__xs_write(s->ctx, XBT_NULL, path, val);
@@ -206,7 +214,9 @@ worker(struct serve *s, uint32_t domid, const char *guest,
 	signal(SIGXFSZ, SIG_IGN);
 	/* A context of its own: handles are not shared across fork. */
 	ldvm_set_log(ctx, s->ctx->logfn, s->ctx->logarg, s->ctx->logmin);
+	ldvm_set_journal(ctx, s->ctx->journalfn, s->ctx->journalarg);
 	ldvm_set_interrupt(ctx, s->ctx->stop);
+	ctx->open_limit_s = s->timeout_s;
 	ldvm_set_waitmask(ctx, s->ctx->has_waitmask ? &s->ctx->waitmask :
 	    NULL);
 	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
@@ -402,6 +412,16 @@ limits(struct serve *s)
 			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
 			    "bad open_max_total '%s' (at least twice "
 			    "open_max_size)", ldvm_confdir(), v);
+	} else if (rc != LDVM_ENOENT)
+		return rc;
+	if ((rc = ldvm__conf_get(s->ctx, "open_timeout", v, sizeof(v))) == 0) {
+		unsigned long secs;
+
+		if (!ldvm__parse_uint(v, strlen(v), 31536000, &secs))
+			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
+			    "bad open_timeout '%s' (seconds, 0 for none)",
+			    ldvm_confdir(), v);
+		s->timeout_s = (unsigned)secs;
 	} else if (rc != LDVM_ENOENT)
 		return rc;
 	s->per_ms = (double)rate / 60000.0;

@@ -9,6 +9,17 @@ START_TEST(names)
 	ck_assert(ldvm__valid_name("default", LDVM_NAME_MAX));
 	ck_assert(ldvm__valid_name("disp12", LDVM_NAME_MAX));
 	ck_assert(ldvm__valid_name("a-b_c", LDVM_NAME_MAX));
+	/* dvm-create -N: no '-', which separates a name from a vdev. */
+	ck_assert(ldvm_disp_name_ok("mail_2"));
+	ck_assert(ldvm_disp_name_ok("Work"));
+	ck_assert(!ldvm_disp_name_ok("a-b"));
+	ck_assert(!ldvm_disp_name_ok("_a"));
+	ck_assert(!ldvm_disp_name_ok(""));
+	ck_assert(!ldvm_disp_name_ok(NULL));
+	ck_assert(!ldvm_disp_name_ok("a b"));
+	ck_assert(!ldvm_disp_name_ok("a/b"));
+	ck_assert(ldvm_disp_name_ok("abcdefghijklmnopqrstuvwxyz012345"));
+	ck_assert(!ldvm_disp_name_ok("abcdefghijklmnopqrstuvwxyz0123456"));
 	ck_assert(!ldvm__valid_name("", LDVM_NAME_MAX));
 	ck_assert(!ldvm__valid_name(NULL, LDVM_NAME_MAX));
 	ck_assert(!ldvm__valid_name("-x", LDVM_NAME_MAX));

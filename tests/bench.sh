@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the dvm-run benchmark in the emulated Xen host (BENCH_N runs each).
+# Runs the dvm-run benchmark in the emulated Xen host (BENCH_N runs each);
+# "open" runs dvm-open's instead, "ram" the cost of RAM-only volumes.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
@@ -11,6 +12,11 @@ if [ "${1:-}" = open ]; then
 	exec tests/xen/run tests/sys/bench-open.sh "$B/bench.env" \
 		tests/sys/lib.sh "$B/tests/elapsed" "$B/tests/xswait" \
 		"$B/tests/guestrun"
+fi
+# tests/bench.sh ram: RAM-only volumes against reflink snapshots.
+if [ "${1:-}" = ram ]; then
+	exec tests/xen/run tests/sys/bench-ram.sh "$B/bench.env" \
+		tests/sys/lib.sh "$B/tests/xswait"
 fi
 echo "MIB=${BENCH_MIB:-64}" >> "$B/bench.env"
 exec tests/xen/run tests/sys/bench.sh "$B/bench.env" tests/sys/lib.sh \

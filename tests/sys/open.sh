@@ -402,6 +402,27 @@ wait $runner
 kill -TERM $opend
 wait $opend
 sed -i '/^open_max_total/d' $cfg/litedvm.conf
+
+# ---- open_timeout: an opener that never lets go no longer keeps the
+# guest waiting; the original stays as it was
+echo 'open_timeout = 5' >> $cfg/litedvm.conf
+dvm-opend >> opend.log 2>&1 &
+opend=$!
+in_work sh -c 'cat /root/doc.txt' > before.txt
+in_work dvm-open -t slow /root/doc.txt 2> err.txt
+rc=$?
+check "open_timeout: the session ends, dvm-open fails with 1 ($rc: $(cat err.txt))" \
+	test "$rc" = 1
+check "open_timeout: the guest is told why" \
+	grep -q "the session ran past dom0's time limit" err.txt
+check "open_timeout: dom0 logged it" grep -q 'ran past open_timeout (5 s)' opend.log
+in_work sh -c 'cat /root/doc.txt' > after.txt
+check "open_timeout: the original is untouched" cmp -s before.txt after.txt
+./xswait /litedvm/disp -count=0 60
+check "open_timeout: its disposable is gone" test $? = 0
+kill -TERM $opend
+wait $opend
+sed -i '/^open_timeout/d' $cfg/litedvm.conf
 dvm-opend >> opend.log 2>&1 &
 opend=$!
 

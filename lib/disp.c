@@ -898,8 +898,8 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
 		return rc;
 	for (i = 0; i < n; i++) {
-		char *owner = NULL;
-		bool alive;
+		char *owner = NULL, extra[96];
+		bool alive, handoff;
 
 		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
 			continue;
@@ -913,6 +913,12 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 		}
 		alive = owner != NULL && (ldvm__owner_alive(owner) ||
 		    ldvm__pool_keeps(ctx, names[i]));
+		/* No owner at all: a used one handed to its teardown. */
+		handoff = owner != NULL && owner[0] == '\0';
+		snprintf(extra, sizeof(extra), "by=gc was_owner=%s",
+		    owner != NULL && owner[0] != '\0' &&
+		    ldvm__valid_text(owner, strlen(owner)) &&
+		    strchr(owner, ' ') == NULL ? owner : "-");
 		if ((alive && !domain_gone(ctx, names[i])) ||
 		    take_over(ctx, names[i], owner) != 0) {
 			free(owner);
@@ -921,7 +927,8 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 		free(owner);
 		ldvm__log(ctx, LDVM_LOG_INFO, "%s: owner or domain gone, "
 		    "tearing down", names[i]);
-		ldvm__journal_rec(ctx, "collected", names[i], "by=gc");
+		if (!handoff)
+			ldvm__journal_rec(ctx, "collected", names[i], extra);
 		if ((rc = ldvm__teardown(ctx, names[i])) != 0) {
 			if (first == 0)
 				first = rc;

@@ -84,6 +84,8 @@ check "journal: claimed, by whom and how fast" \
 	has "claimed name=$p template=default domid=[0-9]* owner=[0-9]*:[0-9]* claim_ms=[0-9]*$"
 check "journal: released and destroyed" \
 	sh -c "grep -q 'released name=$p ' /tmp/journal.log && grep -q 'destroyed name=$p ' /tmp/journal.log"
+check "journal: a pool member's teardown is not garbage collection" \
+	sh -c "! grep -q 'collected name=$p ' /tmp/journal.log"
 dvm-preload -t default -n 0
 dvm-run -- sleep 100 < /dev/null > /dev/null 2>&1 &
 pid=$!
@@ -95,7 +97,7 @@ wait $pid 2>/dev/null
 dvm-create -G 2>/dev/null
 journal_sync 3
 check "journal: gc collected the orphan ($k)" \
-	has "collected name=$k template=default .* by=gc$"
+	has "collected name=$k template=default .* by=gc was_owner=[0-9]*:[0-9]*$"
 check "journal: ... and destroyed it" has "destroyed name=$k "
 sed '/litedvm_dispvm_template/d' /etc/litedvm/default.cfg > /etc/litedvm/plain.cfg
 dvm-run -t plain -- true 2>/dev/null

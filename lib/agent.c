@@ -33,6 +33,7 @@ struct child {
 
 /* Whom a command runs as, from the disposable's own passwd. */
 struct runas {
+	bool switch_ids;        /* false: the agent's own user, ids kept */
 	uid_t uid;
 	gid_t gid;
 	char name[LDVM_USER_MAX + 1];
@@ -46,10 +47,10 @@ become(const struct runas *ru, bool tty)
 {
 	int e;
 
-	if (tty)
+	if (ru->switch_ids && tty)
 		(void)fchown(STDIN_FILENO, ru->uid, (gid_t)-1);
-	if (initgroups(ru->name, ru->gid) < 0 || setgid(ru->gid) < 0 ||
-	    setuid(ru->uid) < 0) {
+	if (ru->switch_ids && (initgroups(ru->name, ru->gid) < 0 ||
+	    setgid(ru->gid) < 0 || setuid(ru->uid) < 0)) {
 		e = errno;
 		dprintf(STDERR_FILENO, "dvm-agent: cannot become %s: %s\n",
 		    ru->name, strerror(e));
@@ -239,19 +240,31 @@ out_done(int fd, const struct outq *q)
 	return fd < 0 && q->len == 0 && (!q->eof || q->eof_sent);
 }
 
-/* dom0 names the user; the disposable's passwd says who that is. */
+/*
+ * dom0 names the user (NULL: the agent's own); the disposable's passwd
+ * says who that is.
+ */
 static int
 lookup_user(struct ldvm_ctx *ctx, const char *name, struct runas *ru)
 {
 	struct passwd *pw;
 
 	errno = 0;
-	if ((pw = getpwnam(name)) == NULL)
+	pw = name != NULL ? getpwnam(name) : getpwuid(geteuid());
+	if (pw == NULL && name == NULL)
+		return ldvm__err(ctx, LDVM_ENOENT, "the agent's user is not "
+		    "in the disposable's passwd");
+	if (pw == NULL)
 		return errno != 0 && errno != ENOENT && errno != ESRCH ?
 		    ldvm__errno(ctx, LDVM_ESYS, "user %s", name) :
 		    ldvm__err(ctx, LDVM_ENOENT, "no user %s in the disposable",
 		    name);
+	if (name == NULL)
+		name = pw->pw_name;
+	if (!ldvm__valid_user(name))
+		return ldvm__err(ctx, LDVM_EINVAL, "user name unusable");
 	memset(ru, 0, sizeof(*ru));
+	ru->switch_ids = pw->pw_uid != geteuid();
 	ru->uid = pw->pw_uid;
 	ru->gid = pw->pw_gid;
 	snprintf(ru->name, sizeof(ru->name), "%s", name);
@@ -270,6 +283,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 	struct ldvm__rx *rx = &ch->rx;
 	struct child c;
 	struct runas ru;
+	bool has_ru;
 	size_t in_off = 0, in_len = 0;      /* pending stdin, in rx->buf */
 	bool in_close = false;
 	struct outq *qo = calloc(1, sizeof(*qo)), *qe = calloc(1, sizeof(*qe));
@@ -288,9 +302,10 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		free(qe);
 		return rc;
 	}
+	/* By default the agent's own user, with its login environment. */
+	has_ru = (flags & LDVM_EXEC_USER) || lookup_user(ctx, NULL, &ru) == 0;
 	rc = spawn(ctx, flags & LDVM_EXEC_USER ? argv + 1 : argv,
-	    flags & LDVM_EXEC_USER ? &ru : NULL, flags & LDVM_EXEC_TTY, rows,
-	    cols, &c);
+	    has_ru ? &ru : NULL, flags & LDVM_EXEC_TTY, rows, cols, &c);
 	if (rc != 0) {
 		free(qo);
 		free(qe);

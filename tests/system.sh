@@ -48,6 +48,8 @@ boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
 boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \
 	"$B/tests/sys-chan" "$B/tests/hostile-agent"
 boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
+# Names of one's own, users, a template's time limit.
+boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
 boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"

@@ -41,6 +41,59 @@ ldvm_confdir(void)
 	return d != NULL && d[0] != '\0' ? d : LDVM_SYSCONFDIR "/litedvm";
 }
 
+/*
+ * Reads a configuration file whole, for xlu_cfg_readdata.  libxlutil's
+ * lexer asserts, aborting the process, on a NUL byte inside a quoted
+ * string: a file holding a NUL anywhere is refused before it sees it.
+ */
+static int
+read_conf(struct ldvm_ctx *ctx, const char *path, char **out, size_t *len)
+{
+	char *buf = NULL, *nb;
+	size_t cap = 0, n = 0, r;
+	FILE *f;
+
+	*out = NULL;
+	*len = 0;
+	if ((f = fopen(path, "re")) == NULL)
+		return ldvm__errno(ctx, errno == ENOENT ? LDVM_ENOENT :
+		    LDVM_ESYS, "%s", path);
+	do {
+		if (n == cap) {
+			/* xlu_cfg_readdata takes an int length. */
+			if (cap >= INT_MAX / 2) {
+				free(buf);
+				fclose(f);
+				return ldvm__err(ctx, LDVM_EINVAL, "%s: too large",
+				    path);
+			}
+			cap = cap == 0 ? 4096 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				fclose(f);
+				return ldvm__errno(ctx, LDVM_ENOMEM, "realloc");
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+	} while (r > 0);
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	}
+	fclose(f);
+	if (memchr(buf, '\0', n) != NULL) {
+		free(buf);
+		return ldvm__err(ctx, LDVM_EINVAL, "%s: NUL byte in the file",
+		    path);
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
 /* libxlutil prints its complaints to a FILE; make them our message. */
 static int perr(struct parse *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
@@ -508,27 +561,19 @@ fnv_file_id(uint64_t h, const char *path)
  * size, modification time) of every file it boots from.  Disposables made
  * from another version are never handed out of a pool.
  */
-static int
-compute_version(struct ldvm_ctx *ctx, struct ldvm_template *t)
+static void
+compute_version(struct ldvm_template *t, const char *text, size_t len)
 {
 	uint64_t h = 14695981039346656037ULL;
-	char buf[4096];
-	size_t n;
-	FILE *f;
 	int i;
 
-	if ((f = fopen(t->path, "re")) == NULL)
-		return ldvm__errno(ctx, LDVM_ESYS, "%s", t->path);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		h = fnv(h, buf, n);
-	fclose(f);
+	h = fnv(h, text, len);
 	h = fnv_file_id(h, t->cfg.b_info.kernel);
 	h = fnv_file_id(h, t->cfg.b_info.ramdisk);
 	for (i = 0; i < t->cfg.num_disks; i++)
 		h = fnv_file_id(h, t->cfg.disks[i].pdev_path);
 	snprintf(t->version, sizeof(t->version), "%016llx",
 	    (unsigned long long)h);
-	return 0;
 }
 
 const char *
@@ -543,6 +588,8 @@ ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
 {
 	struct parse p = { .ctx = ctx, .path = path };
 	struct ldvm_template *t = NULL;
+	char *text = NULL;
+	size_t len;
 	int rc, e;
 
 	*out = NULL;
@@ -565,20 +612,20 @@ ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
 		rc = ldvm__errno(ctx, LDVM_ENOMEM, "xlu_cfg_init");
 		goto out;
 	}
-	if ((e = xlu_cfg_readfile(p.xlu, path)) != 0) {
+	if ((rc = read_conf(ctx, path, &text, &len)) != 0)
+		goto out;
+	if ((e = xlu_cfg_readdata(p.xlu, text, (int)len)) != 0) {
 		errno = e;
-		if (e == ENOENT)
-			rc = ldvm__errno(ctx, LDVM_ENOENT, "%s", path);
-		else if (e == EINVAL)
+		if (e == EINVAL)
 			rc = perr(&p, "%s", "syntax error");
 		else
 			rc = ldvm__errno(ctx, LDVM_ESYS, "%s", path);
 		goto out;
 	}
 	if ((rc = parse_domain(&p, t)) != 0 || (rc = parse_litedvm(&p, t)) != 0 ||
-	    (rc = parse_opener(&p, t)) != 0 ||
-	    (rc = compute_version(ctx, t)) != 0)
+	    (rc = parse_opener(&p, t)) != 0)
 		goto out;
+	compute_version(t, text, len);
 	*out = t;
 	t = NULL;
 out:
@@ -587,6 +634,7 @@ out:
 	if (p.rf != NULL)
 		fclose(p.rf);
 	free(p.report);
+	free(text);
 	ldvm_template_free(t);
 	return rc;
 }
@@ -690,25 +738,30 @@ ldvm_template_to_json(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 int
 ldvm__conf_get(struct ldvm_ctx *ctx, const char *key, char *buf, size_t size)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], *text;
 	XLU_Config *xlu;
 	const char *s;
+	size_t len;
 	long l;
 	FILE *devnull;
-	int rc = LDVM_ENOENT, e;
+	int rc, e;
 
 	if (snprintf(path, sizeof(path), "%s/litedvm.conf", ldvm_confdir()) >=
 	    (int)sizeof(path))
 		return ldvm__err(ctx, LDVM_EINVAL, "configuration path too long");
-	if (access(path, F_OK) < 0)
-		return LDVM_ENOENT;
-	if ((devnull = fopen("/dev/null", "we")) == NULL)
+	if ((rc = read_conf(ctx, path, &text, &len)) != 0)
+		return rc;
+	rc = LDVM_ENOENT;
+	if ((devnull = fopen("/dev/null", "we")) == NULL) {
+		free(text);
 		return ldvm__errno(ctx, LDVM_ESYS, "/dev/null");
+	}
 	if ((xlu = xlu_cfg_init(devnull, path)) == NULL) {
 		fclose(devnull);
+		free(text);
 		return ldvm__errno(ctx, LDVM_ENOMEM, "xlu_cfg_init");
 	}
-	if ((e = xlu_cfg_readfile(xlu, path)) != 0)
+	if ((e = xlu_cfg_readdata(xlu, text, (int)len)) != 0)
 		rc = ldvm__err(ctx, LDVM_EINVAL, "%s: cannot parse (%s)", path,
 		    strerror(e));
 	else if (xlu_cfg_get_string(xlu, key, &s, 1) == 0) {
@@ -720,6 +773,7 @@ ldvm__conf_get(struct ldvm_ctx *ctx, const char *key, char *buf, size_t size)
 	}
 	xlu_cfg_destroy(xlu);
 	fclose(devnull);
+	free(text);
 	return rc;
 }
 

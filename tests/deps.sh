@@ -3,8 +3,9 @@
 # Does nothing when all of them are present.
 set -eu
 here=$(dirname "$0")
+# clang and its run-time libraries (libFuzzer, sanitizers): make fuzz.
 pkgs="build-essential pkg-config libxen-dev libbsd-dev check mandoc bash-completion
-e2fsprogs btrfs-progs xz-utils mmdebstrap"
+e2fsprogs btrfs-progs xz-utils mmdebstrap clang libclang-rt-14-dev"
 # The emulated Xen host's packages are listed by the harness.
 if [ -f "$here/xen/packages" ]; then
 	pkgs="$pkgs $(grep -v '^#' "$here/xen/packages" | tr '\n' ' ')"

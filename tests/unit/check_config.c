@@ -1,4 +1,5 @@
 /* Template configuration parsing (lib/config.c); no hypervisor needed. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,49 @@ START_TEST(bad_names_and_files)
 }
 END_TEST
 
+/*
+ * libxlutil's lexer aborts the process on a NUL inside a quoted string
+ * (found by tests/fuzz/template and conf): such files are refused first.
+ */
+START_TEST(nul_byte_refused)
+{
+	static const char text[] = "kernel=\"/k\0\"\n";
+	char path[] = "/tmp/ldvm-unit-XXXXXX", dir[] = "/tmp/ldvm-unit-XXXXXX";
+	char conf[64], tmpl[LDVM_NAME_MAX + 1];
+	struct ldvm_template *t = (void *)1;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1),
+	    (ssize_t)sizeof(text) - 1);
+	close(fd);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t),
+	    LDVM_EINVAL);
+	ck_assert_ptr_null(t);
+	ck_assert(strstr(ldvm_errmsg(ctx), "NUL byte") != NULL);
+	unlink(path);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/litedvm.conf", dir);
+	ck_assert_int_ge(fd = open(conf, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(write(fd, "default_template = \"a\0\"\n", 24), 24);
+	close(fd);
+	setenv("LITEDVM_CONFDIR", dir, 1);
+	ck_assert_int_eq(ldvm_default_template(ctx, tmpl, sizeof(tmpl)),
+	    LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "NUL byte") != NULL);
+	/* The same file without the NUL is read as before. */
+	ck_assert_int_ge(fd = open(conf, O_WRONLY | O_TRUNC), 0);
+	ck_assert_int_eq(write(fd, "default_template = \"a\"\n", 23), 23);
+	close(fd);
+	ck_assert_int_eq(ldvm_default_template(ctx, tmpl, sizeof(tmpl)), 0);
+	ck_assert_str_eq(tmpl, "a");
+	unsetenv("LITEDVM_CONFDIR");
+	unlink(conf);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(confdir_lookup)
 {
 	struct ldvm_template *t;
@@ -270,6 +314,7 @@ config_suite(void)
 	tcase_add_test(core, version_tracks_changes);
 	tcase_add_loop_test(limits, refusals, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(limits, bad_names_and_files);
+	tcase_add_test(limits, nul_byte_refused);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

@@ -1,6 +1,7 @@
 /*
  * ldvm__exec_decode: the EXEC payload dom0 sends and the agent decodes
- * (flags, window size, NUL-terminated argv).  Decoding then encoding again
+ * (flags, window size, NUL-terminated argv, a user first with
+ * LDVM_EXEC_USER).  Decoding then encoding again
  * must give back the same bytes.
  */
 #include "fuzz.h"
@@ -23,10 +24,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(argv != NULL && argv[0] != NULL && argv[0][0] != '\0');
-	FUZZ_CHECK((flags & ~LDVM_EXEC_TTY) == 0);
+	FUZZ_CHECK((flags & ~(LDVM_EXEC_TTY | LDVM_EXEC_USER)) == 0);
 	for (argc = 0; argv[argc] != NULL; argc++)
 		;
 	FUZZ_CHECK(argc <= LDVM_ARGV_MAX);
+	/* A user comes first, valid, and a non-empty command after it. */
+	if (flags & LDVM_EXEC_USER)
+		FUZZ_CHECK(argc >= 2 && ldvm__valid_user(argv[0]) &&
+		    argv[1][0] != '\0');
 	if ((again = malloc(size)) == NULL)
 		abort();
 	n = ldvm__exec_encode(again, size, flags, rows, cols, argv);

@@ -1,7 +1,8 @@
 /*
  * lib/validate.c, the checks on every value a guest writes to xenstore
- * (names, numbers, text, paths), and ldvm__parse_size on configuration
- * values.  The first byte picks the function (and a bound); each result is
+ * (names, numbers, text, paths), ldvm__parse_size on configuration
+ * values, user and disposable names from command lines, and the escape
+ * filter on a disposable's output.  The first byte picks the function (and a bound); each result is
  * checked against a plain model of what it must accept.
  */
 #include "fuzz.h"
@@ -97,6 +98,44 @@ size_value(const char *s)
 	FUZZ_CHECK(ldvm__parse_uint(s, len, ~0UL, &n) && n * unit == v);
 }
 
+/* User names (dvm-run -u) and names of one's own (dvm-create -N). */
+static void
+user_and_disp(const char *s)
+{
+	size_t i, len = strlen(s);
+	bool user = len >= 1 && len <= LDVM_USER_MAX && s[0] != '-' &&
+	    s[0] != '.', disp = len >= 1 && len <= LDVM_NAME_MAX &&
+	    alnum(s[0]);
+
+	for (i = 0; i < len; i++) {
+		user = user && (alnum(s[i]) || strchr("_.-", s[i]) != NULL);
+		disp = disp && (alnum(s[i]) || s[i] == '_');
+	}
+	FUZZ_CHECK(ldvm__valid_user(s) == user);
+	FUZZ_CHECK(ldvm_disp_name_ok(s) == disp);
+}
+
+/* What reaches dom0's terminal: same length, only safe bytes left. */
+static void
+escapes(const char *raw, size_t len)
+{
+	uint8_t *b = malloc(len + 1);
+	size_t i;
+
+	if (b == NULL)
+		abort();
+	memcpy(b, raw, len);
+	ldvm__filter_escapes(b, len);
+	for (i = 0; i < len; i++) {
+		bool safe = (raw[i] >= 0x20 && raw[i] <= 0x7e) ||
+		    raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r' ||
+		    raw[i] == '\b';
+
+		FUZZ_CHECK(b[i] == (safe ? (uint8_t)raw[i] : '_'));
+	}
+	free(b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -110,7 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		max |= (unsigned long)fuzz_take(&data, &size, 4) << 32;
 	raw = fuzz_copy(data, size, 0);
 	str = fuzz_copy(data, size, 1);
-	switch (sel % 5) {
+	switch (sel % 7) {
 	case 0:
 		name(str, max % 300);
 		break;
@@ -125,6 +164,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		size_value(str);
+		break;
+	case 5:
+		user_and_disp(str);
+		break;
+	case 6:
+		escapes(raw, size);
 		break;
 	}
 	free(str);

@@ -16,12 +16,20 @@
 #include "tool.h"
 
 
+/* -h: the usage on standard output, status 0; else on error, 2. */
+static void __attribute__((noreturn))
+usage_exit(int status)
+{
+	fprintf(status ? stderr : stdout, "usage: %s [-hv] [--lifetime "
+	    "seconds] [-N name] [-t template]\n       %s -G\n",
+	    getprogname(), getprogname());
+	exit(status);
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [--lifetime seconds] [-N name] "
-	    "[-t template]\n       %s -G\n", getprogname(), getprogname());
-	exit(2);
+	usage_exit(2);
 }
 
 
@@ -126,6 +134,7 @@ main(int argc, char *argv[])
 	const char *tname = NULL, *dname = NULL;
 	char name[LDVM_NAME_MAX + 2];
 	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
 		{ "lifetime", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -149,6 +158,8 @@ main(int argc, char *argv[])
 		case 'G':
 			dogc = 1;
 			break;
+		case 'h':
+			usage_exit(0);
 		case 'N':
 			if (!ldvm_disp_name_ok(optarg)) {
 				warnx("-N %s: not a disposable name (letters, "

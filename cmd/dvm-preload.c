@@ -19,15 +19,23 @@
 
 static int quiet, verbose;
 
+/* -h: the usage on standard output, status 0; else on error, 2. */
 static void __attribute__((noreturn))
-usage(void)
+usage_exit(int status)
 {
-	fprintf(stderr, "usage: %s [-qv] [-t template] [-n count]\n"
+	fprintf(status ? stderr : stdout, "usage: %s [-hqv] [-t template] "
+	    "[-n count]\n"
 	    "       %s -l\n"
 	    "       %s -G\n"
 	    "       %s --drain\n", getprogname(), getprogname(), getprogname(),
 	    getprogname());
-	exit(2);
+	exit(status);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	usage_exit(2);
 }
 
 static void
@@ -128,6 +136,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "drain", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "gc", no_argument, NULL, 'G' },
 		{ "list", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
@@ -140,6 +149,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "Ghln:qt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			usage_exit(0);
 		case 'D':
 			drain = 1;
 			break;

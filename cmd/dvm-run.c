@@ -18,13 +18,21 @@
 #define EXIT_TIMEDOUT 124      /* as timeout(1) */
 
 
+/* -h: the usage on standard output, status 0; else on error, 125. */
+static void __attribute__((noreturn))
+usage_exit(int status)
+{
+	fprintf(status ? stderr : stdout, "usage: %s [-hv] "
+	    "[--[no-]filter-escape-chars] [--timeout seconds] [-u user]\n"
+	    "\t[-t template | -n name] [--] command [arg ...]\n",
+	    getprogname());
+	exit(status);
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [--[no-]filter-escape-chars] "
-	    "[--timeout seconds] [-u user]\n\t[-t template | -n name] [--] "
-	    "command [arg ...]\n", getprogname());
-	exit(EXIT_LITEDVM);
+	usage_exit(EXIT_LITEDVM);
 }
 
 
@@ -96,6 +104,7 @@ main(int argc, char *argv[])
 	struct ldvm_ctx *ctx;
 	struct ldvm_run run;
 	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "filter-escape-chars", no_argument, NULL, 'F' },
 		{ "no-filter-escape-chars", no_argument, NULL, 'R' },
@@ -116,6 +125,8 @@ main(int argc, char *argv[])
 				usage();
 			}
 			break;
+		case 'h':
+			usage_exit(0);
 		case 'F':
 			filter = 1;
 			break;

@@ -46,7 +46,7 @@ _dvm_run()
         esac
     done
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '-v -t -n -u --timeout --filter-escape-chars --no-filter-escape-chars --' -- "$cur"))
+        COMPREPLY=($(compgen -W '-h --help -v -t -n -u --timeout --filter-escape-chars --no-filter-escape-chars --' -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -c -- "$cur"))
@@ -66,7 +66,7 @@ _dvm_create()
             return
             ;;
     esac
-    COMPREPLY=($(compgen -W '-v -t -N -G --lifetime' -- "$cur"))
+    COMPREPLY=($(compgen -W '-h --help -v -t -N -G --lifetime' -- "$cur"))
 } && complete -F _dvm_create dvm-create
 
 _dvm_preload()
@@ -84,7 +84,7 @@ _dvm_preload()
             return
             ;;
     esac
-    COMPREPLY=($(compgen -W '-q -v -t -n -l --list -G --gc' -- "$cur"))
+    COMPREPLY=($(compgen -W '-h --help -q -v -t -n -l --list -G --gc --drain' -- "$cur"))
 } && complete -F _dvm_preload dvm-preload
 
 # In a guest: templates live in dom0, so -t takes any name.

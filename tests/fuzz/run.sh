@@ -46,7 +46,7 @@ fuzz)
 		[ -f "$here/$t.dict" ] && dict=-dict=$here/$t.dict
 		"$b/fuzz/$t" -max_total_time="$secs" -timeout=10 \
 		    -print_final_stats=1 \
-		    -artifact_prefix="$b/fuzz/crashes/$t/" $dict \
+		    -artifact_prefix="$b/fuzz/crashes/$t/" ${dict:+"$dict"} \
 		    "$b/fuzz/corpus/$t" "$here/corpus/$t" >"$log" 2>&1
 		rc=$?
 		# libFuzzer's last line: "#N DONE cov: C ft: F corp: ..."

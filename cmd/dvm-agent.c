@@ -38,11 +38,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(2);
-	tool_signals(NULL, 1);
+	tool_signals(NULL, 1, 0);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
 	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_DEBUG :
 	    LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)

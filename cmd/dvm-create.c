@@ -19,8 +19,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [--lifetime seconds] [-t template]\n"
-	    "       %s -G\n", getprogname(), getprogname());
+	fprintf(stderr, "usage: %s [-v] [--lifetime seconds] [-N name] "
+	    "[-t template]\n       %s -G\n", getprogname(), getprogname());
 	exit(2);
 }
 
@@ -32,7 +32,8 @@ open_ctx(int verbose)
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
+	tool_journal(ctx);
 	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_INFO :
 	    LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
@@ -60,7 +61,8 @@ gc(void)
  * name through fd, then detaches and waits for the domain to end.
  */
 static int __attribute__((noreturn))
-creator(const char *tname, int verbose, unsigned lifetime, int fd)
+creator(const char *tname, const char *dname, int verbose, unsigned lifetime,
+    int fd)
 {
 	char defname[LDVM_NAME_MAX + 1], line[LDVM_NAME_MAX + 2];
 	struct ldvm_template *t;
@@ -77,7 +79,9 @@ creator(const char *tname, int verbose, unsigned lifetime, int fd)
 	}
 	if (ldvm_template_load(ctx, tname, &t) != 0)
 		errx(1, "template %s: %s", tname, ldvm_errmsg(ctx));
-	if (ldvm_disp_acquire(ctx, t, &d) != 0)
+	/* A pool member has a name already: a name of one's own is cold. */
+	if ((dname != NULL ? ldvm_disp_create_named(ctx, t, dname, &d) :
+	    ldvm_disp_acquire(ctx, t, &d)) != 0)
 		errx(1, "%s", ldvm_errmsg(ctx));
 	/* This one is kept: the pool it came from is refilled now. */
 	if (ldvm_disp_from_pool(d))
@@ -119,7 +123,7 @@ creator(const char *tname, int verbose, unsigned lifetime, int fd)
 int
 main(int argc, char *argv[])
 {
-	const char *tname = NULL;
+	const char *tname = NULL, *dname = NULL;
 	char name[LDVM_NAME_MAX + 2];
 	static const struct option longopts[] = {
 		{ "lifetime", required_argument, NULL, 'L' },
@@ -131,7 +135,7 @@ main(int argc, char *argv[])
 	ssize_t n, got = 0;
 	pid_t pid;
 
-	while ((ch = getopt_long(argc, argv, "Ght:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "GhN:t:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'L':
 			lifetime = (unsigned)strtonum(optarg, 1, 31536000,
@@ -144,6 +148,15 @@ main(int argc, char *argv[])
 			break;
 		case 'G':
 			dogc = 1;
+			break;
+		case 'N':
+			if (!ldvm_disp_name_ok(optarg)) {
+				warnx("-N %s: not a disposable name (letters, "
+				    "digits and '_', at most %d, starting with a "
+				    "letter or digit)", optarg, LDVM_NAME_MAX);
+				usage();
+			}
+			dname = optarg;
 			break;
 		case 't':
 			tname = optarg;
@@ -161,14 +174,14 @@ main(int argc, char *argv[])
 		warnx("unexpected argument '%s'", argv[0]);
 		usage();
 	}
-	if (dogc && (tname != NULL || verbose || lifetime)) {
+	if (dogc && (tname != NULL || dname != NULL || verbose || lifetime)) {
 		warnx("-G takes no other option");
 		usage();
 	}
 	if (dogc)
 		return gc();
 
-	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0, 0);
 
 	/* Fork before libxl exists: the child owns the disposable for life. */
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -177,7 +190,7 @@ main(int argc, char *argv[])
 		err(1, "fork");
 	if (pid == 0) {
 		close(p[0]);
-		creator(tname, verbose, lifetime, p[1]);
+		creator(tname, dname, verbose, lifetime, p[1]);
 	}
 	close(p[1]);
 	while ((size_t)got < sizeof(name) - 1) {

@@ -81,11 +81,11 @@ main(int argc, char *argv[])
 		warnx("-w is for --session");
 		usage(EX_USAGE);
 	}
-	tool_signals((const int[]){ SIGHUP, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(EX_FAILED, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
 	ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_WARN);
 	if (session) {
 		if (ldvm_open_session(ctx, argv[0], view_only, wait, argv + 1,

@@ -42,11 +42,12 @@ main(int argc, char *argv[])
 		warnx("unexpected argument '%s'", argv[optind]);
 		usage(2);
 	}
-	tool_signals((const int[]){ SIGHUP, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
+	tool_journal(ctx);
 	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_DEBUG :
 	    LDVM_LOG_INFO);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)

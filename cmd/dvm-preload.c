@@ -184,11 +184,12 @@ main(int argc, char *argv[])
 		usage();
 	}
 
-	tool_signals((const int[]){ SIGHUP, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(1, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
+	tool_journal(ctx);
 	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_INFO :
 	    LDVM_LOG_WARN);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)

@@ -21,8 +21,9 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-v] [--timeout seconds] [-t template | "
-	    "-n name] [--] command [arg ...]\n", getprogname());
+	fprintf(stderr, "usage: %s [-v] [--[no-]filter-escape-chars] "
+	    "[--timeout seconds] [-u user]\n\t[-t template | -n name] [--] "
+	    "command [arg ...]\n", getprogname());
 	exit(EXIT_LITEDVM);
 }
 
@@ -52,7 +53,8 @@ catch_signals(void)
 {
 	struct sigaction sa;
 
-	tool_signals((const int[]){ SIGHUP, SIGPIPE, SIGALRM, 0 }, 0);
+	tool_signals((const int[]){ SIGHUP, SIGPIPE, SIGALRM, 0 }, 0,
+	    SIGWINCH);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = onwinch;
 	sigemptyset(&sa.sa_mask);
@@ -87,34 +89,53 @@ raw_tty(void)
 int
 main(int argc, char *argv[])
 {
-	const char *tname = NULL, *dname = NULL;
+	const char *tname = NULL, *dname = NULL, *user = NULL;
 	char defname[LDVM_NAME_MAX + 1];
 	struct ldvm_template *t = NULL;
 	struct ldvm_disp *d = NULL;
 	struct ldvm_ctx *ctx;
+	struct ldvm_run run;
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "filter-escape-chars", no_argument, NULL, 'F' },
+		{ "no-filter-escape-chars", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *errstr;
-	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM;
-	unsigned timeout = 0;
+	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM, filter = -1;
+	int flags;
+	long long timeout = -1;         /* -1: the template's default */
 
-	while ((ch = getopt_long(argc, argv, "+hn:t:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hn:t:u:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'T':
-			timeout = (unsigned)strtonum(optarg, 1, 31536000, &errstr);
+			timeout = strtonum(optarg, 0, 31536000, &errstr);
 			if (errstr != NULL) {
-				warnx("--timeout %s: %s (seconds, 1 to 31536000)",
+				warnx("--timeout %s: %s (seconds, 0 to 31536000)",
 				    optarg, errstr);
 				usage();
 			}
+			break;
+		case 'F':
+			filter = 1;
+			break;
+		case 'R':
+			filter = 0;
 			break;
 		case 'n':
 			dname = optarg;
 			break;
 		case 't':
 			tname = optarg;
+			break;
+		case 'u':
+			if (!ldvm_user_name_ok(optarg)) {
+				warnx("-u %s: not a user name (letters, digits, "
+				    "'_', '.' and '-', at most 32, not starting "
+				    "with '-' or '.')", optarg);
+				usage();
+			}
+			user = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -137,7 +158,8 @@ main(int argc, char *argv[])
 	catch_signals();
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		errx(EXIT_LITEDVM, "out of memory");
-	ldvm_set_interrupt(ctx, &stop);
+	tool_interrupt(ctx);
+	tool_journal(ctx);
 	if (verbose)
 		ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_INFO);
 	else
@@ -172,17 +194,31 @@ main(int argc, char *argv[])
 	}
 
 	tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	flags = tty ? LDVM_RUN_TTY : 0;
+	/* Without a pty, what reaches a terminal is filtered by default. */
+	if (filter == 1 || (filter == -1 && !tty && isatty(STDOUT_FILENO)))
+		flags |= LDVM_RUN_FILTER_OUT;
+	if (filter == 1 || (filter == -1 && !tty && isatty(STDERR_FILENO)))
+		flags |= LDVM_RUN_FILTER_ERR;
 	if (tty)
 		raw_tty();
 	/* The limit counts the command's time, not the disposable's boot. */
-	alarm(timeout);
-	rc = ldvm_disp_run(ctx, d, argv, tty, STDIN_FILENO, STDOUT_FILENO,
-	    STDERR_FILENO, &status);
+	if (timeout < 0)
+		timeout = t != NULL ? ldvm_template_timeout(t) : 0;
+	alarm((unsigned)timeout);
+	ldvm_run_init(&run);
+	run.argv = argv;
+	run.user = user;
+	run.flags = flags;
+	run.in = STDIN_FILENO;
+	run.out = STDOUT_FILENO;
+	run.err = STDERR_FILENO;
+	rc = ldvm_disp_exec(ctx, d, &run, &status);
 	alarm(0);
 	restore_tty();
 	rawmode = 0;
 	if (rc != 0 && stop == SIGALRM) {
-		warnx("%s: command timed out after %u s", ldvm_disp_name(d),
+		warnx("%s: command timed out after %lld s", ldvm_disp_name(d),
 		    timeout);
 		status = EXIT_TIMEDOUT;
 	} else if (rc != 0) {

@@ -1,7 +1,9 @@
 /*
  * What every tool does alike: signals set an interrupt flag that the
  * library's long waits watch (they then return LDVM_EINTR), and library
- * messages go to standard error as err(3) would print them.
+ * messages go to standard error as err(3) would print them.  The signals
+ * stay blocked but inside the library's waits (ppoll), so one can never
+ * land between the look at the flag and a wait that would sleep past it.
  */
 #ifndef TOOL_H
 #define TOOL_H
@@ -10,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "litedvm.h"
 
-static volatile int stop;
+static volatile sig_atomic_t stop;
+static sigset_t tool_waitmask;          /* the mask with them let in */
 
 static inline void
 tool_onsig(int sig)
@@ -24,23 +28,59 @@ tool_onsig(int sig)
 /*
  * SIGINT, SIGTERM and each signal in also (a 0-terminated list) set stop;
  * SIGPIPE is ignored unless listed, SIGHUP unless listed or in ignore.
+ * All of them but SIGPIPE (which a write of ours raises, and which must
+ * be taken at once) are blocked outside the library's waits; extra, when
+ * not 0, is blocked likewise without a handler of ours.
  */
 static inline void
-tool_signals(const int *also, int ignore_hup)
+tool_signals(const int *also, int ignore_hup, int extra)
 {
 	struct sigaction sa;
+	sigset_t block;
 
 	/* No SA_RESTART: a signal must cut a wait short. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = tool_onsig;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
 	signal(SIGPIPE, SIG_IGN);
 	if (ignore_hup)
 		signal(SIGHUP, SIG_IGN);
-	for (; also != NULL && *also != 0; also++)
+	for (; also != NULL && *also != 0; also++) {
 		sigaction(*also, &sa, NULL);
+		if (*also != SIGPIPE)
+			sigaddset(&block, *also);
+	}
+	if (extra != 0)
+		sigaddset(&block, extra);
+	sigprocmask(SIG_BLOCK, &block, &tool_waitmask);
+}
+
+/* The library's waits watch stop, with the signals let in meanwhile. */
+static inline void
+tool_interrupt(struct ldvm_ctx *ctx)
+{
+	ldvm_set_interrupt(ctx, &stop);
+	ldvm_set_waitmask(ctx, &tool_waitmask);
+}
+
+static inline void
+tool_journal_line(void *arg, const char *line)
+{
+	(void)arg;
+	syslog(LOG_INFO, "%s", line);
+}
+
+/* dom0's tools keep the lifecycle journal in syslog, as "litedvm". */
+static inline void
+tool_journal(struct ldvm_ctx *ctx)
+{
+	openlog("litedvm", LOG_PID, LOG_DAEMON);
+	ldvm_set_journal(ctx, tool_journal_line, NULL);
 }
 
 static inline void

@@ -31,7 +31,7 @@ _dvm_run()
             COMPREPLY=($(compgen -W "$(_litedvm_disposables)" -- "$cur"))
             return
             ;;
-        --timeout)
+        --timeout|-u)
             return
             ;;
     esac
@@ -40,13 +40,13 @@ _dvm_run()
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
             --) _command_offset $((i + 1)); return ;;
-            -t|-n|--timeout) ((i++)) ;;
+            -t|-n|-u|--timeout) ((i++)) ;;
             -*) ;;
             *) _command_offset $i; return ;;
         esac
     done
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '-v -t -n --timeout --' -- "$cur"))
+        COMPREPLY=($(compgen -W '-v -t -n -u --timeout --filter-escape-chars --no-filter-escape-chars --' -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -c -- "$cur"))
@@ -62,8 +62,11 @@ _dvm_create()
             COMPREPLY=($(compgen -W "$(_litedvm_templates)" -- "$cur"))
             return
             ;;
+        -N|--lifetime)
+            return
+            ;;
     esac
-    COMPREPLY=($(compgen -W '-v -t -G --lifetime' -- "$cur"))
+    COMPREPLY=($(compgen -W '-v -t -N -G --lifetime' -- "$cur"))
 } && complete -F _dvm_create dvm-create
 
 _dvm_preload()

@@ -15,6 +15,8 @@
 #ifndef LITEDVM_H
 #define LITEDVM_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -78,7 +80,26 @@ LDVM_API void ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg,
  * *flag becomes non-zero, typically set by the caller's signal handler.
  */
 LDVM_API void ldvm_set_interrupt(struct ldvm_ctx *ctx,
-    const volatile int *flag);
+    const volatile sig_atomic_t *flag);
+/*
+ * The signal mask the library's waits run with (ppoll(2)).  A caller that
+ * keeps its interrupt signals blocked passes the mask that lets them in:
+ * a signal is then taken only inside a wait, which returns at once, never
+ * between the look at the flag and the wait that would sleep past it.
+ * NULL (the default) waits with the caller's mask.  Programs the library
+ * starts get an empty mask.
+ */
+LDVM_API void ldvm_set_waitmask(struct ldvm_ctx *ctx, const sigset_t *mask);
+/*
+ * The lifecycle journal: fn gets one line per event in a disposable's
+ * life ("EVENT key=value ...", see litedvm(7)); the tools send it to
+ * syslog(3).  NULL (the default) keeps no journal.
+ */
+typedef void ldvm_journal_fn(void *arg, const char *line);
+LDVM_API void ldvm_set_journal(struct ldvm_ctx *ctx, ldvm_journal_fn *fn,
+    void *arg);
+#define LDVM_HAVE_JOURNAL 1
+#define LDVM_HAVE_WAITMASK 1
 /* A short name for a return code ("invalid argument", ...). */
 LDVM_API const char *ldvm_strerror(int code);
 
@@ -111,6 +132,8 @@ LDVM_API const char *ldvm_template_name(const struct ldvm_template *t);
 LDVM_API int ldvm_template_is_dispvm(const struct ldvm_template *t);
 LDVM_API int ldvm_template_preload(const struct ldvm_template *t);
 LDVM_API int ldvm_template_ready_timeout(const struct ldvm_template *t);
+/* litedvm_timeout: seconds a command may run by default, 0 for no limit. */
+LDVM_API unsigned ldvm_template_timeout(const struct ldvm_template *t);
 LDVM_API uint64_t ldvm_template_memory_kb(const struct ldvm_template *t);
 LDVM_API uint64_t ldvm_template_preload_memory_kb(const struct ldvm_template *t);
 LDVM_API int ldvm_template_ndisks(const struct ldvm_template *t);
@@ -160,6 +183,16 @@ struct ldvm_disp;
 LDVM_API int ldvm_disp_create(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, struct ldvm_disp **out);
 /*
+ * As ldvm_disp_create, under a name of the caller's (NULL: dispN):
+ * LDVM_EEXIST when a disposable or any domain has it, LDVM_EINVAL when
+ * ldvm_disp_name_ok refuses it.
+ */
+LDVM_API int ldvm_disp_create_named(struct ldvm_ctx *ctx,
+    const struct ldvm_template *t, const char *name, struct ldvm_disp **out);
+/* A name for ldvm_disp_create_named: [A-Za-z0-9][A-Za-z0-9_]*, <= 32. */
+LDVM_API bool ldvm_disp_name_ok(const char *name);
+#define LDVM_HAVE_DISP_NAMED 1
+/*
  * A disposable from t's preload pool when one is ready, else a fresh one as
  * ldvm_disp_create makes (and a background refill of the pool is started).
  * A pooled one is refilled when it is released by ldvm_disp_destroy; a
@@ -179,13 +212,38 @@ LDVM_API const char *ldvm_disp_voldriver(const struct ldvm_disp *d);
 /* Phase i's name and duration; 0 past the last phase. */
 LDVM_API int ldvm_disp_phase(const struct ldvm_disp *d, int i,
     const char **name, long *ms);
+/* ldvm_disp_run's flags. */
+#define LDVM_RUN_TTY 0x1        /* the command runs on a pseudo-terminal */
+#define LDVM_RUN_FILTER_OUT 0x2 /* its output: escapes become '_' */
+#define LDVM_RUN_FILTER_ERR 0x4 /* its error output: likewise */
+#define LDVM_HAVE_RUN_FILTER 1  /* the two above exist */
 /*
- * Runs argv (never through a shell) in d, passing in/out/err through;
- * tty asks for a pseudo-terminal.  *status is the command's exit status,
- * or 128 + signal number.
+ * Runs argv (never through a shell) in d, passing in/out/err through.
+ * flags are LDVM_RUN_*: a pseudo-terminal, and which streams have every
+ * byte but printable ASCII, tab, newline, carriage return and backspace
+ * replaced by '_' (what a terminal may safely show).  *status is the
+ * command's exit status, or 128 + signal number.
  */
 LDVM_API int ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d,
-    char *const argv[], int tty, int in, int out, int err, int *status);
+    char *const argv[], int flags, int in, int out, int err, int *status);
+/* What ldvm_disp_exec runs, how, and as whom; ldvm_run_init sets defaults. */
+struct ldvm_run {
+	char *const *argv;      /* the command, never through a shell */
+	const char *user;       /* NULL: the agent's own user, root */
+	int flags;              /* LDVM_RUN_* */
+	int in, out, err;       /* descriptors passed through; -1: none */
+};
+LDVM_API void ldvm_run_init(struct ldvm_run *r);
+/* A user name for struct ldvm_run: [A-Za-z0-9_][A-Za-z0-9_.-]*, <= 32. */
+LDVM_API bool ldvm_user_name_ok(const char *name);
+/*
+ * ldvm_disp_run with a struct ldvm_run.  A user the disposable does not
+ * know fails the run (LDVM_EPROTO, the agent's reason in the message)
+ * before anything is started.
+ */
+LDVM_API int ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    const struct ldvm_run *r, int *status);
+#define LDVM_HAVE_RUN_USER 1
 /*
  * Destroys d's domain, volumes and record; for a disposable from the pool
  * this is handed to a background process after marking d dying, so it

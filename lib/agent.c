@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,36 @@ struct child {
 	int wstatus;
 };
 
+/* Whom a command runs as, from the disposable's own passwd. */
+struct runas {
+	uid_t uid;
+	gid_t gid;
+	char name[LDVM_USER_MAX + 1];
+	char home[256];
+	char shell[256];
+};
+
+/* Becomes ru's user, with its groups and its login environment. */
+static void
+become(const struct runas *ru, bool tty)
+{
+	int e;
+
+	if (tty)
+		(void)fchown(STDIN_FILENO, ru->uid, (gid_t)-1);
+	if (initgroups(ru->name, ru->gid) < 0 || setgid(ru->gid) < 0 ||
+	    setuid(ru->uid) < 0) {
+		e = errno;
+		dprintf(STDERR_FILENO, "dvm-agent: cannot become %s: %s\n",
+		    ru->name, strerror(e));
+		_exit(126);
+	}
+	setenv("HOME", ru->home, 1);
+	setenv("USER", ru->name, 1);
+	setenv("LOGNAME", ru->name, 1);
+	setenv("SHELL", ru->shell, 1);
+}
+
 static void __attribute__((noreturn))
 exec_child(char **argv)
 {
@@ -36,6 +68,7 @@ exec_child(char **argv)
 	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	int e;
 
+	ldvm__child_exec_prep();
 	putenv((char *)path);
 	if (getenv("HOME") == NULL)
 		putenv("HOME=/root");
@@ -49,8 +82,8 @@ exec_child(char **argv)
 }
 
 static int
-spawn(struct ldvm_ctx *ctx, char **argv, bool tty, uint16_t rows,
-    uint16_t cols, struct child *c)
+spawn(struct ldvm_ctx *ctx, char **argv, const struct runas *ru, bool tty,
+    uint16_t rows, uint16_t cols, struct child *c)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int master = -1;
@@ -102,11 +135,13 @@ spawn(struct ldvm_ctx *ctx, char **argv, bool tty, uint16_t rows,
 			dup2(pout[1], 1);
 			dup2(perr[1], 2);
 		}
+		if (ru != NULL)
+			become(ru, tty);
 		exec_child(argv);
 	}
 	if (tty) {
 		c->in = master;
-		c->out = dup(master);
+		c->out = fcntl(master, F_DUPFD_CLOEXEC, 0);
 	} else {
 		close(pin[0]);
 		close(pout[1]);
@@ -204,6 +239,29 @@ out_done(int fd, const struct outq *q)
 	return fd < 0 && q->len == 0 && (!q->eof || q->eof_sent);
 }
 
+/* dom0 names the user; the disposable's passwd says who that is. */
+static int
+lookup_user(struct ldvm_ctx *ctx, const char *name, struct runas *ru)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL)
+		return errno != 0 && errno != ENOENT && errno != ESRCH ?
+		    ldvm__errno(ctx, LDVM_ESYS, "user %s", name) :
+		    ldvm__err(ctx, LDVM_ENOENT, "no user %s in the disposable",
+		    name);
+	memset(ru, 0, sizeof(*ru));
+	ru->uid = pw->pw_uid;
+	ru->gid = pw->pw_gid;
+	snprintf(ru->name, sizeof(ru->name), "%s", name);
+	snprintf(ru->home, sizeof(ru->home), "%s", pw->pw_dir != NULL &&
+	    pw->pw_dir[0] == '/' ? pw->pw_dir : "/");
+	snprintf(ru->shell, sizeof(ru->shell), "%s", pw->pw_shell != NULL &&
+	    pw->pw_shell[0] == '/' ? pw->pw_shell : "/bin/sh");
+	return 0;
+}
+
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
     unsigned flags, uint16_t rows, uint16_t cols)
@@ -211,6 +269,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 	struct libxenvchan *v = ch->v;
 	struct ldvm__rx *rx = &ch->rx;
 	struct child c;
+	struct runas ru;
 	size_t in_off = 0, in_len = 0;      /* pending stdin, in rx->buf */
 	bool in_close = false;
 	struct outq *qo = calloc(1, sizeof(*qo)), *qe = calloc(1, sizeof(*qe));
@@ -223,7 +282,16 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 	}
 	qo->type = LDVM_F_STDOUT;
 	qe->type = LDVM_F_STDERR;
-	if ((rc = spawn(ctx, argv, flags & LDVM_EXEC_TTY, rows, cols, &c)) != 0) {
+	if ((flags & LDVM_EXEC_USER) && (rc = lookup_user(ctx, argv[0],
+	    &ru)) != 0) {
+		free(qo);
+		free(qe);
+		return rc;
+	}
+	rc = spawn(ctx, flags & LDVM_EXEC_USER ? argv + 1 : argv,
+	    flags & LDVM_EXEC_USER ? &ru : NULL, flags & LDVM_EXEC_TTY, rows,
+	    cols, &c);
+	if (rc != 0) {
 		free(qo);
 		free(qe);
 		return rc;
@@ -291,7 +359,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 				    .fd = libxenvchan_fd_for_select(v),
 				    .events = POLLIN };
 
-				if (poll(&pw, 1, 30000) <= 0)
+				if (ldvm__poll(ctx, &pw, 1, 30000) <= 0)
 					break;
 				libxenvchan_wait(v);
 			}
@@ -328,7 +396,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		}
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			goto out;
-		if (poll(p, n, -1) < 0) {
+		if (ldvm__poll(ctx, p, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
@@ -415,7 +483,7 @@ ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
  */
 static void __attribute__((noreturn))
 listener(const char *base, unsigned long seq, int fd,
-    const volatile int *stop)
+    const struct ldvm_ctx *parent)
 {
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	struct ldvm__chan *ch;
@@ -425,7 +493,8 @@ listener(const char *base, unsigned long seq, int fd,
 	/* A connection of our own: the parent's must not be shared. */
 	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
 		_exit(1);
-	ldvm_set_interrupt(ctx, stop);
+	ldvm_set_interrupt(ctx, parent->stop);
+	ldvm_set_waitmask(ctx, parent->has_waitmask ? &parent->waitmask : NULL);
 	snprintf(val, sizeof(val), "%lu", seq);
 	if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base, seq) ||
 	    ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) ||
@@ -483,7 +552,7 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		char c;
 		int p[2];
 		pid_t pid;
-		ssize_t n;
+		ssize_t n = 0;
 
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			return rc;
@@ -496,12 +565,24 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		}
 		if (pid == 0) {
 			close(p[0]);
-			listener(base, seq, p[1], ctx->stop);
+			listener(base, seq, p[1], ctx);
 		}
 		close(p[1]);
-		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+		/* A signal is let in only while waiting here. */
+		for (;;) {
+			struct pollfd pl = { .fd = p[0], .events = POLLIN };
+
 			if ((rc = ldvm__interrupted(ctx)) != 0)
 				break;
+			if (ldvm__poll(ctx, &pl, 1, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+				break;
+			}
+			if ((n = read(p[0], &c, 1)) >= 0 || errno != EINTR)
+				break;
+		}
 		close(p[0]);
 		if (rc != 0) {
 			kill(pid, SIGTERM);

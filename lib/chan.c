@@ -127,7 +127,7 @@ ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
 
 	if ((rc = ldvm__interrupted(ctx)) != 0)
 		return rc;
-	n = poll(&p, 1, timeout_ms);
+	n = ldvm__poll(ctx, &p, 1, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return ldvm__errno(ctx, LDVM_ESYS, "poll");
 	if (n > 0 && (rc = chan_woke(ctx, ch)) != 0)
@@ -526,9 +526,58 @@ term_size(int fd, uint8_t ws[4])
  */
 int
 ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
-    char *const argv[], int tty, int in, int out, int err, int *status)
+    char *const argv[], int flags, int in, int out, int err, int *status)
+{
+	return ldvm__chan_run_as(ctx, ch, domid, argv, NULL, flags, in, out,
+	    err, status);
+}
+
+/*
+ * A frame towards the command, as ldvm__chan_send; 2 when the agent closed
+ * the channel already: a command that ended needs no more input, and what
+ * the agent sent before closing (its exit status) is still to be read.
+ */
+static int
+send_input(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t type,
+    const void *p, size_t len)
+{
+	int r = ldvm__chan_send(ctx, ch, type, p, len);
+
+	return r < 0 && !libxenvchan_is_open(ch->v) ? 2 : r;
+}
+
+/* The EXEC payload of argv, run as user when not NULL, into buf. */
+static size_t
+exec_payload(uint8_t *buf, bool tty, const uint8_t ws[4], char *const argv[],
+    const char *user)
+{
+	char **av;
+	size_t n, len;
+
+	if (user == NULL)
+		return ldvm__exec_encode(buf, LDVM_FRAME_MAX, tty ?
+		    LDVM_EXEC_TTY : 0, (uint16_t)(ws[0] | ws[1] << 8),
+		    (uint16_t)(ws[2] | ws[3] << 8), argv);
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	if (n == 0 || (av = calloc(n + 2, sizeof(*av))) == NULL)
+		return 0;
+	av[0] = (char *)user;
+	memcpy(av + 1, argv, n * sizeof(*av));
+	len = ldvm__exec_encode(buf, LDVM_FRAME_MAX, (tty ? LDVM_EXEC_TTY :
+	    0) | LDVM_EXEC_USER, (uint16_t)(ws[0] | ws[1] << 8),
+	    (uint16_t)(ws[2] | ws[3] << 8), av);
+	free(av);
+	return len;
+}
+
+int
+ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
+    char *const argv[], const char *user, int flags, int in, int out, int err,
+    int *status)
 {
 	struct pending pend = { .fd = -1 };
+	bool tty = flags & LDVM_RUN_TTY;
 	size_t inlen = 0;
 	bool in_eof = in < 0, eof_sent = false, exited = false;
 	int rc, watching = 0, tfd = tty ? term_fd(in, out) : -1;
@@ -542,9 +591,12 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 	/* One buffer for the EXEC frame, then for standard input. */
 	if ((inbuf = malloc(LDVM_FRAME_MAX)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
-	elen = ldvm__exec_encode(inbuf, LDVM_FRAME_MAX, tty ? LDVM_EXEC_TTY :
-	    0, (uint16_t)(ws[0] | ws[1] << 8), (uint16_t)(ws[2] | ws[3] << 8),
-	    argv);
+	if (user != NULL && !ldvm__valid_user(user)) {
+		rc = ldvm__err(ctx, LDVM_EINVAL, "invalid user name '%s'",
+		    user);
+		goto out;
+	}
+	elen = exec_payload(inbuf, tty, ws, argv, user);
 	if (elen == 0) {
 		rc = ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
 		    "empty");
@@ -582,6 +634,10 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 				    err;
 				pend.off = 0;
 				pend.len = ch->rx.len;
+				if (flags & (ch->rx.type == LDVM_F_STDOUT ?
+				    LDVM_RUN_FILTER_OUT : LDVM_RUN_FILTER_ERR))
+					ldvm__filter_escapes(ch->rx.buf,
+					    pend.len);
 				if (pend.len == 0 || pend.fd < 0) {
 					pend.fd = -1;
 					ldvm__rx_next(&ch->rx);
@@ -618,33 +674,35 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 		}
 		/* Standard input goes out whole frames at a time. */
 		if (inlen > 0) {
-			int r = ldvm__chan_send(ctx, ch, LDVM_F_STDIN, inbuf, inlen);
+			int r = send_input(ctx, ch, LDVM_F_STDIN, inbuf, inlen);
 
 			if (r < 0) {
 				rc = r;
 				break;
 			}
-			if (r == 1)
+			if (r == 2)
+				in_eof = eof_sent = true;
+			if (r >= 1)
 				inlen = 0;
 		}
 		if (in_eof && inlen == 0 && !eof_sent && !exited) {
-			int r = ldvm__chan_send(ctx, ch, LDVM_F_STDIN, NULL, 0);
+			int r = send_input(ctx, ch, LDVM_F_STDIN, NULL, 0);
 
 			if (r < 0) {
 				rc = r;
 				break;
 			}
-			eof_sent = r == 1;
+			eof_sent = r >= 1;
 		}
 		if (tfd >= 0 && !exited && term_size(tfd, nws) &&
 		    memcmp(ws, nws, sizeof(ws)) != 0) {
-			int r = ldvm__chan_send(ctx, ch, LDVM_F_WINSIZE, nws, 4);
+			int r = send_input(ctx, ch, LDVM_F_WINSIZE, nws, 4);
 
 			if (r < 0) {
 				rc = r;
 				break;
 			}
-			if (r == 1)
+			if (r >= 1)
 				memcpy(ws, nws, sizeof(ws));
 		}
 		if (!exited && !libxenvchan_is_open(ch->v) &&
@@ -677,7 +735,7 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 			p[n].events = POLLOUT;
 			io = n++;
 		}
-		if (poll(p, n, tfd >= 0 ? 500 : -1) < 0) {
+		if (ldvm__poll(ctx, p, n, tfd >= 0 ? 500 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");

@@ -376,7 +376,7 @@ parse_domain(struct parse *p, struct ldvm_template *t)
 static int
 parse_litedvm(struct parse *p, struct ldvm_template *t)
 {
-	long dispvm = 0, preload = 0, pmem = -1, delay = 0;
+	long dispvm = 0, preload = 0, pmem = -1, delay = 0, runtime = 0;
 	long timeout = DEFAULT_READY_TIMEOUT, vsize = DEFAULT_VOLATILE_MB;
 	char *vol = NULL;
 	int rc;
@@ -386,6 +386,7 @@ parse_litedvm(struct parse *p, struct ldvm_template *t)
 	    (rc = get_long(p, "litedvm_preload_memory", 32, MAX_MEMORY_MB,
 	    &pmem)) != 0 ||
 	    (rc = get_long(p, "litedvm_preload_delay", 0, 3600, &delay)) != 0 ||
+	    (rc = get_long(p, "litedvm_timeout", 0, 31536000, &runtime)) != 0 ||
 	    (rc = get_long(p, "litedvm_ready_timeout", 1, 3600,
 	    &timeout)) != 0 ||
 	    (rc = get_long(p, "litedvm_volatile_size", 16, MAX_VOLATILE_MB,
@@ -402,6 +403,7 @@ parse_litedvm(struct parse *p, struct ldvm_template *t)
 	t->preload = (int)preload;
 	t->preload_delay = (int)delay;
 	t->ready_timeout = (int)timeout;
+	t->run_timeout = (unsigned)runtime;
 	t->preload_memkb = pmem < 0 ? t->cfg.b_info.target_memkb :
 	    (uint64_t)pmem * 1024;
 	if (t->preload_memkb > t->cfg.b_info.target_memkb)
@@ -636,6 +638,12 @@ int
 ldvm_template_preload(const struct ldvm_template *t)
 {
 	return t->preload;
+}
+
+unsigned
+ldvm_template_timeout(const struct ldvm_template *t)
+{
+	return t->run_timeout;
 }
 
 int

@@ -1,5 +1,6 @@
 /* The library context: connections to libxl and xenstore, errors, logging. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,13 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 }
 
 void
+ldvm__postfork_child(struct ldvm_ctx *parent)
+{
+	if (parent != NULL && parent->xl != NULL)
+		libxl_postfork_child_noexec(parent->xl);
+}
+
+void
 ldvm_ctx_free(struct ldvm_ctx *ctx)
 {
 	if (ctx == NULL)
@@ -171,9 +179,56 @@ ldvm_set_log(struct ldvm_ctx *ctx, ldvm_log_fn *fn, void *arg, int min)
 }
 
 void
-ldvm_set_interrupt(struct ldvm_ctx *ctx, const volatile int *flag)
+ldvm_set_interrupt(struct ldvm_ctx *ctx, const volatile sig_atomic_t *flag)
 {
 	ctx->stop = flag;
+}
+
+void
+ldvm_set_waitmask(struct ldvm_ctx *ctx, const sigset_t *mask)
+{
+	ctx->has_waitmask = mask != NULL;
+	if (mask != NULL)
+		ctx->waitmask = *mask;
+}
+
+void
+ldvm__set_deadline(struct ldvm_ctx *ctx, int64_t ms)
+{
+	ctx->deadline_ms = ms > 0 ? ldvm__now_ms() + ms : 0;
+}
+
+int
+ldvm__poll(struct ldvm_ctx *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+	struct timespec ts;
+
+	if (ctx != NULL && ctx->deadline_ms > 0) {
+		int64_t left = ctx->deadline_ms - ldvm__now_ms();
+
+		if (left < 0)
+			left = 0;
+		if (left > INT_MAX)
+			left = INT_MAX;
+		if (timeout_ms < 0 || left < timeout_ms)
+			timeout_ms = (int)left;
+	}
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+	}
+	return ppoll(fds, n, timeout_ms >= 0 ? &ts : NULL,
+	    ctx != NULL && ctx->has_waitmask ? &ctx->waitmask : NULL);
+}
+
+void
+ldvm__child_exec_prep(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	closefrom(STDERR_FILENO + 1);
 }
 
 int
@@ -181,6 +236,8 @@ ldvm__interrupted(struct ldvm_ctx *ctx)
 {
 	if (ctx->stop != NULL && *ctx->stop)
 		return ldvm__err(ctx, LDVM_EINTR, "interrupted");
+	if (ctx->deadline_ms > 0 && ldvm__now_ms() >= ctx->deadline_ms)
+		return ldvm__err(ctx, LDVM_ETIMEDOUT, "time limit reached");
 	return 0;
 }
 

@@ -264,11 +264,12 @@ made_by(const char *path, const char *name)
 int
 ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 {
-	char **vols = NULL, sub[LDVM_XS_PATH_MAX];
+	char **vols = NULL, sub[LDVM_XS_PATH_MAX], fields[512];
 	unsigned i, n = 0;
 	uint32_t domid;
 	int rc, first = 0;
 
+	ldvm__journal_fields(ctx, name, fields, sizeof(fields));
 	/* Best effort: a missing record only means there is less to do. */
 	ldvm__rec_write(ctx, XBT_NULL, name, "state", "dying");
 	ldvm__pool_forget(ctx, name);
@@ -303,9 +304,18 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 	if (unlink(sub) < 0 && errno != ENOENT && first == 0)
 		first = ldvm__errno(ctx, LDVM_ESYS, "remove %s", sub);
 	/* Keep the record while anything it describes may still exist. */
-	if (first != 0)
-		return first;
-	return ldvm__rec_rm(ctx, name);
+	if (first == 0) {
+		ldvm__journal(ctx, "destroyed", name, "%s", fields);
+		first = ldvm__rec_rm(ctx, name);
+	}
+	if (first != 0) {
+		char why[256];
+
+		ldvm__journal_text(why, sizeof(why), ctx->err);
+		ldvm__journal(ctx, "destroy-failed", name, "%s error=%s",
+		    fields, why);
+	}
+	return first;
 }
 
 /* Why a guest never announced its agent, and what to do about it. */
@@ -375,18 +385,54 @@ int
 ldvm_disp_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     struct ldvm_disp **out)
 {
-	return ldvm__disp_build(ctx, t, -1, out);
+	return ldvm__disp_build(ctx, t, -1, NULL, out);
+}
+
+bool
+ldvm_disp_name_ok(const char *name)
+{
+	size_t i;
+
+	if (name == NULL || !ldvm__valid_name(name, LDVM_NAME_MAX))
+		return false;
+	for (i = 0; name[i] != '\0'; i++)
+		if (name[i] == '-')
+			return false;
+	return true;
+}
+
+int
+ldvm_disp_create_named(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    const char *name, struct ldvm_disp **out)
+{
+	uint32_t domid;
+	int rc;
+
+	if (name == NULL)
+		return ldvm__disp_build(ctx, t, -1, NULL, out);
+	if (!ldvm_disp_name_ok(name))
+		return ldvm__err(ctx, LDVM_EINVAL, "invalid disposable name "
+		    "'%s': letters, digits and '_', at most %d, starting with "
+		    "a letter or digit", name, LDVM_NAME_MAX);
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm_domain_lookup(ctx, name, &domid)) == 0)
+		return ldvm__err(ctx, LDVM_EEXIST, "the name %s is taken by "
+		    "domain %u", name, domid);
+	if (rc != LDVM_ENOENT)
+		return rc;
+	return ldvm__disp_build(ctx, t, -1, name, out);
 }
 
 /* One attempt; *taken when a volume of the chosen name is in the way. */
 static int
 build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
-    struct ldvm_disp **out, bool *taken)
+    const char *want, struct ldvm_disp **out, bool *taken)
 {
 	libxl_domain_config cfg;
 	struct ldvm_disp *d;
 	char name[LDVM_NAME_MAX + 1], val[16], uuid[LIBXL_UUID_FMTLEN + 1];
-	int64_t t0 = ldvm__now_ms();
+	int64_t t0 = ldvm__now_ms(), t_start = t0;
 	int rc;
 
 	*out = NULL;
@@ -396,7 +442,7 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
 		    "disposable template (set litedvm_dispvm_template = 1 in "
 		    "%s)", t->name, t->path);
-	if ((rc = ldvm__rec_new(ctx, t->name, t->version, pool_limit,
+	if ((rc = ldvm__rec_new(ctx, t->name, t->version, pool_limit, want,
 	    name)) != 0)
 		return rc;
 	if ((d = disp_alloc(name, t->name)) == NULL) {
@@ -431,8 +477,11 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 		goto fail;
 	snprintf(val, sizeof(val), "%u", d->domid);
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "domid", val)) != 0 ||
+	    (rc = ldvm__rec_write(ctx, XBT_NULL, name, "driver",
+	    d->voldrv[0] != '\0' ? d->voldrv : "none")) != 0 ||
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
+	ldvm__journal_rec(ctx, "created", name, NULL);
 	phase(d, "domain create", &t0);
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "booting")) ||
 	    (rc = ldvm_domain_unpause(ctx, d->domid)) != 0 ||
@@ -441,6 +490,14 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 	phase(d, "boot to agent ready", &t0);
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "ready")))
 		goto fail;
+	{
+		char extra[96];
+
+		snprintf(extra, sizeof(extra), "build_ms=%lld pool=%s",
+		    (long long)(ldvm__now_ms() - t_start), pool_limit >= 0 ?
+		    t->name : "-");
+		ldvm__journal_rec(ctx, "ready", name, extra);
+	}
 	libxl_domain_config_dispose(&cfg);
 	*out = d;
 	return 0;
@@ -460,7 +517,7 @@ fail:
 
 int
 ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    int pool_limit, struct ldvm_disp **out)
+    int pool_limit, const char *want, struct ldvm_disp **out)
 {
 	bool taken;
 	int i, rc;
@@ -468,8 +525,9 @@ ldvm__disp_build(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	/* A name whose volume is not ours to remove is skipped, not fatal. */
 	for (i = 0;; i++) {
 		taken = false;
-		rc = build(ctx, t, pool_limit, out, &taken);
-		if (rc == 0 || !taken || i == NAME_TRIES - 1)
+		rc = build(ctx, t, pool_limit, want, out, &taken);
+		/* A name of the caller's is that name or none. */
+		if (rc == 0 || !taken || want != NULL || i == NAME_TRIES - 1)
 			return rc;
 		ldvm__log(ctx, LDVM_LOG_WARN, "%s; trying another name",
 		    ldvm_errmsg(ctx));
@@ -557,9 +615,31 @@ ldvm_disp_phase(const struct ldvm_disp *d, int i, const char **name,
 	return 1;
 }
 
+void
+ldvm_run_init(struct ldvm_run *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->in = r->out = r->err = -1;
+}
+
 int
 ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
-    int tty, int in, int out, int err, int *status)
+    int flags, int in, int out, int err, int *status)
+{
+	struct ldvm_run r;
+
+	ldvm_run_init(&r);
+	r.argv = argv;
+	r.flags = flags;
+	r.in = in;
+	r.out = out;
+	r.err = err;
+	return ldvm_disp_exec(ctx, d, &r, status);
+}
+
+int
+ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    const struct ldvm_run *r, int *status)
 {
 	struct ldvm__chan *ch = NULL;
 	char claim[LDVM_XS_PATH_MAX];
@@ -574,7 +654,8 @@ ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
 		return rc;
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
 	phase(d, "channel connect", &t0);
-	rc = ldvm__chan_run(ctx, ch, d->domid, argv, tty, in, out, err, status);
+	rc = ldvm__chan_run_as(ctx, ch, d->domid, r->argv, r->user, r->flags,
+	    r->in, r->out, r->err, status);
 	ldvm__chan_close(ch);
 	phase(d, "command", &t0);
 	return rc;
@@ -600,10 +681,13 @@ ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 {
 	int rc;
 
-	if (!t->dispvm)
+	if (!t->dispvm) {
+		ldvm__journal(ctx, "refused", "-", "template=%s reason=\"not a "
+		    "disposable template\"", t->name);
 		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
 		    "disposable template (set litedvm_dispvm_template = 1 in "
 		    "%s)", t->name, t->path);
+	}
 	/*
 	 * From the pool, the refill waits until the disposable is released
 	 * (ldvm_disp_destroy): under load a domain build beside the command
@@ -641,6 +725,7 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	int64_t t0 = ldvm__now_ms();
 	int rc;
 
+	ldvm__journal_rec(ctx, "released", d->name, NULL);
 	if (!d->pooled) {
 		rc = ldvm__teardown(ctx, d->name);
 		phase(d, "teardown", &t0);
@@ -836,6 +921,7 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 		free(owner);
 		ldvm__log(ctx, LDVM_LOG_INFO, "%s: owner or domain gone, "
 		    "tearing down", names[i]);
+		ldvm__journal_rec(ctx, "collected", names[i], "by=gc");
 		if ((rc = ldvm__teardown(ctx, names[i])) != 0) {
 			if (first == 0)
 				first = rc;

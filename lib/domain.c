@@ -307,7 +307,7 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 			rc = ldvm__xlerr(ctx, xrc, "libxl poll setup");
 			break;
 		}
-		if (poll(fds, nfds, wait) < 0 && errno != EINTR) {
+		if (ldvm__poll(ctx, fds, nfds, wait) < 0 && errno != EINTR) {
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
 			break;
 		}

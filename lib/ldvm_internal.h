@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include <libxl.h>
@@ -42,7 +43,13 @@ struct ldvm_ctx {
 	void *logarg;
 	int logmin;
 	unsigned long txn_retries;  /* statistics, for tests */
-	const volatile int *stop;   /* see ldvm_set_interrupt */
+	const volatile sig_atomic_t *stop; /* see ldvm_set_interrupt */
+	sigset_t waitmask;          /* see ldvm_set_waitmask */
+	bool has_waitmask;
+	ldvm_journal_fn *journalfn; /* see ldvm_set_journal */
+	void *journalarg;
+	int64_t deadline_ms;        /* ldvm__now_ms past which waits end; 0 */
+	unsigned open_limit_s;      /* dvm-opend's open_timeout; 0: none */
 	struct ldvm__chan *guard;   /* its peer leaving ends ldvm__chan_run */
 };
 
@@ -56,6 +63,7 @@ struct ldvm_template {
 	uint64_t preload_memkb;
 	int preload_delay;          /* s after a claim before a refill */
 	int ready_timeout;
+	unsigned run_timeout;       /* litedvm_timeout: dvm-run's default */
 	char **open_argv;           /* dvm-open's opener, "%f" the file */
 	char open_wait[8];          /* "exit" or "close" */
 	uint64_t volatile_cap;      /* litedvm_volatile = "ram": bytes per
@@ -77,6 +85,26 @@ LDVM_HIDDEN void ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
 /* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
 LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);
+/*
+ * From now on, ms from now, ldvm__interrupted says LDVM_ETIMEDOUT and
+ * ldvm__poll waits no longer than that; 0 lifts the limit.
+ */
+LDVM_HIDDEN void ldvm__set_deadline(struct ldvm_ctx *ctx, int64_t ms);
+/*
+ * poll(2) with the mask of ldvm_set_waitmask, so a signal that arrived
+ * since ldvm__interrupted looked is taken here and ends the wait (-1,
+ * EINTR).  timeout_ms < 0 waits for ever.
+ */
+LDVM_HIDDEN int ldvm__poll(struct ldvm_ctx *ctx, struct pollfd *fds,
+    nfds_t n, int timeout_ms);
+/*
+ * In a child of fork that goes on without exec and makes a context of its
+ * own: what libxl requires of it (libxl_postfork_child_noexec) for the
+ * parent's libxl context, which the child must then neither use nor free.
+ */
+LDVM_HIDDEN void ldvm__postfork_child(struct ldvm_ctx *parent);
+/* In a child about to exec: empty signal mask, descriptors 0-2 only. */
+LDVM_HIDDEN void ldvm__child_exec_prep(void);
 
 /* ---- configuration (config.c) ---- */
 LDVM_HIDDEN int ldvm__conf_get(struct ldvm_ctx *ctx, const char *key,
@@ -90,8 +118,32 @@ LDVM_HIDDEN bool ldvm__parse_uint(const char *s, size_t len, unsigned long max,
     unsigned long *out);
 /* Printable ASCII only (0x20-0x7e), exactly len bytes, no NUL inside. */
 LDVM_HIDDEN bool ldvm__valid_text(const char *s, size_t len);
+/* A user name: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most LDVM_USER_MAX. */
+LDVM_HIDDEN bool ldvm__valid_user(const char *s);
 /* Absolute xenstore path: [A-Za-z0-9_@/-], no "//", no trailing '/'. */
 LDVM_HIDDEN bool ldvm__valid_xs_path(const char *s);
+
+/* ---- the lifecycle journal (journal.c) ---- */
+/* "EVENT name=NAME" and, with fmt, the fields it formats. */
+LDVM_HIDDEN void ldvm__journal(struct ldvm_ctx *ctx, const char *event,
+    const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* EVENT with the fields of name's record (template, domid, owner, driver,
+ * lifetime) and extra ("key=value ...") when not NULL. */
+LDVM_HIDDEN void ldvm__journal_rec(struct ldvm_ctx *ctx, const char *event,
+    const char *name, const char *extra);
+/* The record's fields as ldvm__journal_rec writes them, into buf. */
+LDVM_HIDDEN void ldvm__journal_fields(struct ldvm_ctx *ctx, const char *name,
+    char *buf, size_t size);
+/* s as a quoted field value, cut to size. */
+LDVM_HIDDEN void ldvm__journal_text(char *out, size_t size, const char *s);
+
+/* ---- output for dom0's terminal (escape.c) ---- */
+/*
+ * Replaces, in place, every byte but printable ASCII, tab, newline,
+ * carriage return and backspace with '_'.
+ */
+LDVM_HIDDEN void ldvm__filter_escapes(uint8_t *p, size_t n);
 
 /* ---- xenstore (xs.c) ---- */
 /* Formats a path into buf and validates it; LDVM_EINVAL if it is not one. */
@@ -274,9 +326,10 @@ LDVM_HIDDEN bool ldvm__owner_alive(const char *owner);
  * With pool_limit >= 0 the record is bound for tmpl's pool, and refused
  * with LDVM_EEXIST when that many already are: the check and the
  * reservation are one transaction, so concurrent fillers never overfill.
+ * want, when not NULL, is the name to take (LDVM_EEXIST when taken).
  */
 LDVM_HIDDEN int ldvm__rec_new(struct ldvm_ctx *ctx, const char *tmpl,
-    const char *version, int pool_limit, char *name);
+    const char *version, int pool_limit, const char *want, char *name);
 /* /litedvm/disp/<name>[/<key>] */
 LDVM_HIDDEN int ldvm__rec_path(struct ldvm_ctx *ctx, char *buf, size_t size,
     const char *name, const char *key);
@@ -314,7 +367,8 @@ struct ldvm_disp {
  * is >= 0 (see ldvm__rec_new).  On failure nothing is left.
  */
 LDVM_HIDDEN int ldvm__disp_build(struct ldvm_ctx *ctx,
-    const struct ldvm_template *t, int pool_limit, struct ldvm_disp **out);
+    const struct ldvm_template *t, int pool_limit, const char *want,
+    struct ldvm_disp **out);
 /* A handle on the record of name, whatever its state. */
 LDVM_HIDDEN int ldvm__disp_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_disp **out);
@@ -337,6 +391,8 @@ LDVM_HIDDEN void ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name);
 #define LDVM_ERROR_MAX 1024
 #define LDVM_ARGV_MAX 4096
 #define LDVM_EXEC_TTY 0x1u
+#define LDVM_EXEC_USER 0x2u   /* the first string is a user name */
+#define LDVM_USER_MAX 32
 enum {
 	LDVM_F_HELLO = 1, LDVM_F_EXEC, LDVM_F_STDIN, LDVM_F_STDOUT,
 	LDVM_F_STDERR, LDVM_F_EXIT, LDVM_F_ERROR, LDVM_F_WINSIZE,
@@ -374,10 +430,15 @@ LDVM_HIDDEN int ldvm__rx_feed(struct ldvm__rx *rx, const uint8_t *p, size_t n,
 /* Forgets the frame just delivered. */
 LDVM_HIDDEN void ldvm__rx_next(struct ldvm__rx *rx);
 /* EXEC payload: u32 flags, u16 rows, u16 cols, argv NUL-terminated.
+ * With LDVM_EXEC_USER, argv[0] is the user to run argv + 1 as.
  * Returns its length, 0 when argv is empty or does not fit. */
 LDVM_HIDDEN size_t ldvm__exec_encode(uint8_t *buf, size_t cap, unsigned flags,
     uint16_t rows, uint16_t cols, char *const argv[]);
-/* Checks and decodes an EXEC payload; free(*argv) when done. */
+/*
+ * Checks and decodes an EXEC payload; free(*argv) when done.  With
+ * LDVM_EXEC_USER, (*argv)[0] is a user name that ldvm__valid_user accepts
+ * and a command follows it.
+ */
 LDVM_HIDDEN int ldvm__exec_decode(const uint8_t *p, size_t len,
     unsigned *flags, uint16_t *rows, uint16_t *cols, char ***argv, char *why,
     size_t whysz);
@@ -451,11 +512,15 @@ LDVM_HIDDEN void ldvm__chan_close(struct ldvm__chan *ch);
 /*
  * dom0: runs argv over ch, pumping in/out/err, until the agent reports the
  * exit status (*status).  Never reads more from the channel than it can
- * write out.
+ * write out.  flags: LDVM_RUN_* of litedvm.h.
  */
 LDVM_HIDDEN int ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
-    uint32_t domid, char *const argv[], int tty, int in, int out, int err,
+    uint32_t domid, char *const argv[], int flags, int in, int out, int err,
     int *status);
+/* The same, the command run as user (NULL: the agent's own, root). */
+LDVM_HIDDEN int ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    uint32_t domid, char *const argv[], const char *user, int flags, int in,
+    int out, int err, int *status);
 /* Agent: serves one command on a connected channel. */
 LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 

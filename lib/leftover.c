@@ -155,6 +155,12 @@ collect(struct ldvm_ctx *ctx, struct places *pl, const char *disp,
 		return;
 	}
 	pl->removed++;
+	{
+		char v[300];
+
+		ldvm__journal_text(v, sizeof(v), path);
+		ldvm__journal(ctx, "collected", disp, "volume=%s by=gc", v);
+	}
 }
 
 static void

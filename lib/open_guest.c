@@ -67,9 +67,17 @@ take_lock(struct ldvm_ctx *ctx, struct req *r)
 	if (fstat(r->lock, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
 		return ldvm__err(ctx, LDVM_ESYS, "%s: not a regular file of "
 		    "root's", LOCKFILE);
-	while (flock(r->lock, LOCK_EX) < 0)
-		if (errno != EINTR || ldvm__interrupted(ctx))
+	/* flock has no timeout: try often, letting interrupts in between. */
+	while (flock(r->lock, LOCK_EX | LOCK_NB) < 0) {
+		int rc;
+
+		if (errno != EWOULDBLOCK && errno != EINTR)
 			return ldvm__errno(ctx, LDVM_ESYS, "lock");
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
+		if (ldvm__poll(ctx, NULL, 0, 100) < 0 && errno != EINTR)
+			return ldvm__errno(ctx, LDVM_ESYS, "poll");
+	}
 	return 0;
 }
 
@@ -105,7 +113,7 @@ await_dom0(struct ldvm_ctx *ctx, struct req *r)
 			    "dom0 (is dvm-opend running there?)");
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			return rc;
-		if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+		if (ldvm__poll(ctx, p, 2, (int)left) < 0 && errno != EINTR)
 			return ldvm__errno(ctx, LDVM_ESYS, "poll");
 		if (p[0].revents)
 			libxenvchan_wait(r->ch->v);

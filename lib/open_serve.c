@@ -75,6 +75,7 @@ struct serve {
 	int max_guest;          /* requests in progress per root */
 	uint64_t max_size;
 	uint64_t max_total, in_flight;
+	unsigned timeout_s;     /* open_timeout; 0: none */
 	double per_ms;          /* tokens gained per millisecond */
 	int nworkers;
 };
@@ -269,9 +270,16 @@ refuse_as(struct serve *s, struct guest *g, const char *name, const char *why,
 {
 	char path[LDVM_XS_PATH_MAX], val[LDVM_ERROR_MAX];
 
-	if (log)
+	if (log) {
+		char gname[LDVM_NAME_MAX * 2 + 3], reason[256];
+
 		ldvm__log(s->ctx, LDVM_LOG_WARN, "refused a request of %s "
 		    "(domain %u): %s", name, g->domid, why);
+		ldvm__journal_text(gname, sizeof(gname), name);
+		ldvm__journal_text(reason, sizeof(reason), why);
+		ldvm__journal(s->ctx, "refused", "-", "guest=%s domid=%u "
+		    "reason=%s", gname, g->domid, reason);
+	}
 	snprintf(val, sizeof(val), "error %s", tell);
 	if (req_path(s->ctx, g->domid, "reply", path, sizeof(path)) == 0)
 		ldvm__xs_write(s->ctx, XBT_NULL, path, val);
@@ -288,16 +296,21 @@ static void __attribute__((noreturn))
 worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
     const struct ldvm__openreq *q, const struct ldvm_template *t)
 {
-	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	struct ldvm_ctx *ctx;
 	int rc;
 
-	if (ctx == NULL)
+	ldvm__postfork_child(s->ctx);
+	if ((ctx = ldvm_ctx_new()) == NULL)
 		_exit(1);
 	/* The disposable's answer is capped by RLIMIT_FSIZE: fail, not die. */
 	signal(SIGXFSZ, SIG_IGN);
 	/* A context of its own: handles are not shared across fork. */
 	ldvm_set_log(ctx, s->ctx->logfn, s->ctx->logarg, s->ctx->logmin);
+	ldvm_set_journal(ctx, s->ctx->journalfn, s->ctx->journalarg);
 	ldvm_set_interrupt(ctx, s->ctx->stop);
+	ctx->open_limit_s = s->timeout_s;
+	ldvm_set_waitmask(ctx, s->ctx->has_waitmask ? &s->ctx->waitmask :
+	    NULL);
 	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
 		rc = ldvm__open_work(ctx, domid, root, q, t, s->max_size);
 	if (rc != 0)
@@ -544,6 +557,16 @@ limits(struct serve *s)
 	} else if (rc != LDVM_ENOENT)
 		return rc;
 	s->max_guest = (int)max_guest;
+	if ((rc = ldvm__conf_get(s->ctx, "open_timeout", v, sizeof(v))) == 0) {
+		unsigned long secs;
+
+		if (!ldvm__parse_uint(v, strlen(v), 31536000, &secs))
+			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
+			    "bad open_timeout '%s' (seconds, 0 for none)",
+			    ldvm_confdir(), v);
+		s->timeout_s = (unsigned)secs;
+	} else if (rc != LDVM_ENOENT)
+		return rc;
 	s->per_ms = (double)rate / 60000.0;
 	return 0;
 }
@@ -591,7 +614,7 @@ ldvm_open_serve(struct ldvm_ctx *ctx)
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			break;
 		/* Without pidfds (old kernels), workers are looked at often. */
-		if (poll(p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
+		if (ldvm__poll(ctx, p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
 		    errno != EINTR) {
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
 			break;

@@ -118,6 +118,7 @@ run_opener(struct ldvm_ctx *ctx, char **av, int *status)
 		if (null >= 0)
 			dup2(null, 0);
 		dup2(2, 1);
+		ldvm__child_exec_prep();
 		execvp(av[0], av);
 		fprintf(stderr, "dvm-open: %s: %s\n", av[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
@@ -192,7 +193,7 @@ wait_closed(struct ldvm_ctx *ctx, const char *dir, const char *name,
 
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			break;
-		if (poll(&p, 1, 2000) > 0)
+		if (ldvm__poll(ctx, &p, 1, 2000) > 0)
 			while (read(in, ev, sizeof(ev)) > 0)
 				;
 	}

@@ -156,7 +156,16 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	setrlimit(RLIMIT_FSIZE, &lim);
 	/* A requester that goes away ends the session at once. */
 	ctx->guard = guest;
+	/* open_timeout: the session's time, from when it starts to run. */
+	ldvm__set_deadline(ctx, (int64_t)ctx->open_limit_s * 1000);
 	rc = ldvm_disp_run(ctx, d, argv, 0, in, out, err, &status);
+	if (rc == LDVM_ETIMEDOUT && ctx->open_limit_s > 0 &&
+	    ldvm__interrupted(ctx) == LDVM_ETIMEDOUT) {
+		rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "the session in %s ran "
+		    "past open_timeout (%u s)", d->name, ctx->open_limit_s);
+		*pub = "the session ran past dom0's time limit";
+	}
+	ldvm__set_deadline(ctx, 0);
 	ctx->guard = NULL;
 	setrlimit(RLIMIT_FSIZE, &old);
 	if (rc != 0) {

@@ -365,7 +365,7 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 		free(v);
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
 	}
-	if ((rc = ldvm__disp_build(ctx, t, count, &d)) != 0)
+	if ((rc = ldvm__disp_build(ctx, t, count, NULL, &d)) != 0)
 		return rc;
 	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
 		xrc = libxl_set_memory_target(ctx->xl, d->domid,
@@ -625,6 +625,9 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		note_claim(ctx, t);
 		d->phases[0].name = "claim from pool";
 		d->phases[0].ms = ldvm__now_ms() - t0;
+		ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u "
+		    "owner=%s claim_ms=%lld", t->name, d->domid, self,
+		    (long long)d->phases[0].ms);
 		d->nphases = 1;
 		*out = d;
 		return 0;

@@ -195,7 +195,7 @@ ldvm__exec_decode(const uint8_t *p, size_t len, unsigned *flags,
 	*flags = ldvm__get32(p);
 	*rows = get16(p + 4);
 	*cols = get16(p + 6);
-	if (*flags & ~LDVM_EXEC_TTY) {
+	if (*flags & ~(LDVM_EXEC_TTY | LDVM_EXEC_USER)) {
 		snprintf(why, whysz, "EXEC with unknown flags 0x%x", *flags);
 		return -1;
 	}
@@ -205,6 +205,13 @@ ldvm__exec_decode(const uint8_t *p, size_t len, unsigned *flags,
 	if (argc > LDVM_ARGV_MAX || p[8] == '\0') {
 		snprintf(why, whysz, argc > LDVM_ARGV_MAX ? "EXEC with too "
 		    "many arguments" : "EXEC with an empty command");
+		return -1;
+	}
+	if ((*flags & LDVM_EXEC_USER) && (argc < 2 ||
+	    !ldvm__valid_user((const char *)p + 8) ||
+	    p[9 + strlen((const char *)p + 8)] == '\0')) {
+		snprintf(why, whysz, argc < 2 ? "EXEC with a user and no "
+		    "command" : "EXEC with a bad user name or an empty command");
 		return -1;
 	}
 	/* One allocation: the pointer array, then a copy of the strings. */

@@ -34,14 +34,11 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 		return ldvm__errno(ctx, LDVM_ESYS, "fork");
 	if (pid == 0) {
 		int fd;
-		sigset_t all;
 
 		/* Detach twice so the caller never has to reap it. */
 		setsid();
 		if (fork() != 0)
 			_exit(0);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
@@ -51,8 +48,7 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
 		}
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+		ldvm__child_exec_prep();
 		execvp(argv[0], argv);
 		execv(LDVM_SBINDIR "/dvm-preload", argv);
 		_exit(127);
@@ -110,6 +106,7 @@ ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[], char *obuf,
 			dup2(o[1] >= 0 ? o[1] : fd, STDOUT_FILENO);
 		}
 		dup2(p[1], STDERR_FILENO);
+		ldvm__child_exec_prep();
 		execvp(argv[0], argv);
 		_exit(127);
 	}

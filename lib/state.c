@@ -85,6 +85,7 @@ struct alloc {
 	const char *owner;
 	const char *version;
 	int pool_limit;     /* < 0: not for a pool */
+	const char *want;   /* a name of the caller's choosing, or NULL */
 	char *name;         /* out, LDVM_NAME_MAX + 1 */
 };
 
@@ -142,17 +143,32 @@ alloc_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 		    (rc = ldvm__xs_dom0_only(ctx, t, LDVM_XS_ROOT)) != 0)
 			return rc;
 	}
+	if (a->want != NULL) {
+		/* A name of the caller's: never a pool's, never /next's. */
+		snprintf(a->name, LDVM_NAME_MAX + 1, "%s", a->want);
+		snprintf(path, sizeof(path), LDVM_XS_ROOT "/disp/%s", a->name);
+		if ((s = xs_read(ctx->xs, t, path, NULL)) != NULL) {
+			free(s);
+			return ldvm__err(ctx, LDVM_EEXIST, "the name %s is "
+			    "taken by another disposable", a->name);
+		}
+		if (errno != ENOENT)
+			return ldvm__errno(ctx, errno == EAGAIN ? LDVM_EAGAIN :
+			    LDVM_EXEN, "xenstore read %s", path);
+		goto chosen;
+	}
 	for (i = 0; i < MAX_ALLOC_TRIES; i++, next++) {
 		if (next > 999999999)
 			next = 1;
 		snprintf(a->name, LDVM_NAME_MAX + 1, "disp%lu", next);
 		snprintf(path, sizeof(path), LDVM_XS_ROOT "/disp/%s", a->name);
-		if (xs_read(ctx->xs, t, path, NULL) == NULL) {
+		if ((s = xs_read(ctx->xs, t, path, NULL)) == NULL) {
 			if (errno == ENOENT)
 				break;
 			return ldvm__errno(ctx, errno == EAGAIN ? LDVM_EAGAIN :
 			    LDVM_EXEN, "xenstore read %s", path);
 		}
+		free(s);
 	}
 	if (i == MAX_ALLOC_TRIES)
 		return ldvm__err(ctx, LDVM_EAGAIN, "no free disposable name");
@@ -170,6 +186,7 @@ alloc_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	snprintf(val, sizeof(val), "%lu", next + 1);
 	if ((rc = ldvm__xs_write(ctx, t, LDVM_XS_ROOT "/next", val)) != 0)
 		return rc;
+chosen:
 	snprintf(val, sizeof(val), "%lld", (long long)time(NULL));
 	if ((rc = ldvm__rec_write(ctx, t, a->name, "template", a->tmpl)) ||
 	    (rc = ldvm__rec_write(ctx, t, a->name, "state", "creating")) ||
@@ -182,11 +199,11 @@ alloc_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 
 int
 ldvm__rec_new(struct ldvm_ctx *ctx, const char *tmpl, const char *version,
-    int pool_limit, char *name)
+    int pool_limit, const char *want, char *name)
 {
 	char owner[64];
 	struct alloc a = { .tmpl = tmpl, .owner = owner, .name = name,
-	    .version = version, .pool_limit = pool_limit };
+	    .version = version, .pool_limit = pool_limit, .want = want };
 
 	if (ldvm__owner_self(owner, sizeof(owner)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");

@@ -56,6 +56,26 @@ ldvm__parse_uint(const char *s, size_t len, unsigned long max,
 }
 
 bool
+ldvm__valid_user(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || s[0] == '-' || s[0] == '.')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= LDVM_USER_MAX || !(is_alnum(s[i]) || s[i] == '_' ||
+		    s[i] == '.' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+bool
+ldvm_user_name_ok(const char *name)
+{
+	return ldvm__valid_user(name);
+}
+
+bool
 ldvm__valid_text(const char *s, size_t len)
 {
 	size_t i;

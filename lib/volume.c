@@ -107,21 +107,20 @@ ldvm__vol_leaf(const char *leaf, const char *suffix, char *disp,
 {
 	size_t n = strlen(leaf), sl = strlen(suffix), dl;
 	const char *dash;
-	unsigned long v;
 
 	if (n <= sl || strcmp(leaf + n - sl, suffix) != 0)
 		return false;
 	n -= sl;
-	/* Disposable names are disp<N> and hold no '-'. */
-	if (strncmp(leaf, "disp", 4) != 0 ||
-	    (dash = memchr(leaf, '-', n)) == NULL)
+	/* Disposable names (disp<N> or ldvm_disp_name_ok's) hold no '-'. */
+	if ((dash = memchr(leaf, '-', n)) == NULL)
 		return false;
 	dl = (size_t)(dash - leaf);
-	if (dl >= dsize || n - dl - 1 >= vsize || n - dl - 1 == 0 ||
-	    !ldvm__parse_uint(leaf + 4, dl - 4, 999999999, &v))
+	if (dl >= dsize || n - dl - 1 >= vsize || n - dl - 1 == 0)
 		return false;
 	memcpy(disp, leaf, dl);
 	disp[dl] = '\0';
+	if (!ldvm_disp_name_ok(disp))
+		return false;
 	memcpy(vdev, dash + 1, n - dl - 1);
 	vdev[n - dl - 1] = '\0';
 	return ldvm__valid_name(vdev, LDVM_NAME_MAX);

@@ -230,7 +230,7 @@ ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms, char *path,
 				    "timed out waiting for xenstore");
 			wait = (int)left;
 		}
-		n = poll(&pfd, 1, wait);
+		n = ldvm__poll(ctx, &pfd, 1, wait);
 		if (n < 0 && errno != EINTR)
 			return ldvm__errno(ctx, LDVM_ESYS, "poll");
 	}

@@ -118,6 +118,71 @@ check "record removed after xl reboot" test $? = 0
 check "xl reboot did not start it again" sh -c "! xl list | grep -q '^$d '"
 clean "after xl reboot"
 
+# ---- names of one's own (dvm-create -N)
+out=$(dvm-create -N mail_1)
+check "dvm-create -N prints the name ($out)" test "$out" = mail_1
+check "the domain has that name" sh -c "xl list | grep -q '^mail_1 '"
+check "its record has that name" xenstore-exists /litedvm/disp/mail_1/state
+out=$(dvm-run -n mail_1 -- echo named)
+check "dvm-run -n runs in it" test "$out" = named
+check "dvm-preload -l lists it by its name" \
+	sh -c "dvm-preload -l | grep -q '^mail_1 '"
+ls /var/lib/litedvm/templates/default/.litedvm > named.vols 2>&1
+check "its volumes carry its name" grep -q '^mail_1-xvda' named.vols
+dvm-create -N mail_1 > /dev/null 2> err.txt
+rc=$?
+check "a name taken by a disposable is refused (status $rc, $(cat err.txt))" \
+	sh -c "test $rc = 1 && grep -q 'mail_1 is taken' err.txt"
+dvm-create -N Domain-0 > /dev/null 2> err.txt
+rc=$?
+check "a name with '-' is a usage error (status $rc)" test "$rc" = 2
+check "... naming -N and the rule" grep -q -- '-N Domain-0: not a disposable name' err.txt
+check "... with the usage" grep -q '^usage: dvm-create' err.txt
+start_guest notdisp
+dvm-create -N notdisp > /dev/null 2> err.txt
+rc=$?
+check "a name taken by another domain is refused (status $rc, $(cat err.txt))" \
+	sh -c "test $rc = 1 && grep -q 'notdisp is taken by domain' err.txt"
+stop_guests notdisp
+check "nothing was made for the refused names" sh -c \
+	"test \"\$(xenstore-list /litedvm/disp)\" = mail_1"
+# A host crash: the record is gone, the volume of the named one is not.
+xl destroy mail_1
+./xswait /litedvm/disp/mail_1 -absent 30
+check "xl destroy ends the named one" test $? = 0
+clean "after a named disposable"
+mkdir -p /var/lib/litedvm/templates/default/.litedvm
+cp --reflink=always /var/lib/litedvm/templates/default/root.img \
+	/var/lib/litedvm/templates/default/.litedvm/mail_2-xvda.img
+dvm-create -G 2> gc.txt
+check "gc removes a named disposable's leftover volume ($(cat gc.txt))" \
+	test ! -e /var/lib/litedvm/templates/default/.litedvm/mail_2-xvda.img
+
+# ---- users (dvm-run -u)
+d=$(dvm-create)
+out=$(dvm-run -n "$d" -- sh -c 'id -u; pwd; echo "$HOME $USER $LOGNAME"')
+check "the default user is root, in /root ($out)" \
+	test "$out" = "$(printf '0\n/root\n/root root root')"
+out=$(dvm-run -u user -n "$d" -- sh -c 'id -u; id -G; pwd; echo "$HOME $USER $LOGNAME $SHELL"')
+check "-u user runs as that user, its groups, home and environment ($out)" \
+	test "$out" = "$(printf '1000\n1000 44\n/home/user\n/home/user user user /bin/sh')"
+out=$(dvm-run -u user -n "$d" -- sh -c 'touch /root/x' 2>&1)
+rc=$?
+check "... without root's rights (status $rc)" test "$rc" != 0
+dvm-run -u nosuch -n "$d" -- true > out.txt 2> err.txt
+rc=$?
+check "an unknown user fails the run with 125 ($rc)" test "$rc" = 125
+check "... saying so ($(cat err.txt))" grep -q 'no user nosuch in the disposable' err.txt
+dvm-run -u -rf -n "$d" -- true 2> err.txt
+rc=$?
+check "a bad user name is a usage error, 125 ($rc)" test "$rc" = 125
+check "... naming it" grep -q -- '-u -rf: not a user name' err.txt
+out=$(dvm-run -u user -- id -un)
+check "-u works in a fresh disposable too ($out)" test "$out" = user
+xl destroy "$d"
+./xswait "/litedvm/disp/$d" -absent 30
+clean "after dvm-run -u"
+
 # ---- refusals
 sed '/litedvm_dispvm_template/d' /etc/litedvm/default.cfg > /etc/litedvm/plain.cfg
 dvm-run -t plain -- true 2>err.txt
@@ -215,9 +280,22 @@ check "--lifetime: dvm-create prints the name ($d)" test -n "$d"
 ./xswait "/litedvm/disp/${d:-none}" -absent 60
 check "--lifetime: the disposable is destroyed after its lifetime" test $? = 0
 clean "after --lifetime"
-dvm-run --timeout 0 -- true 2>err.txt
-check "--timeout 0 is a usage error (125)" test $? = 125
-check "--timeout 0 names the problem" grep -q "too small" err.txt
+dvm-run --timeout -1 -- true 2>err.txt
+check "--timeout -1 is a usage error (125)" test $? = 125
+check "--timeout -1 names the problem" grep -q "too small" err.txt
+# A template's default limit (litedvm_timeout); --timeout 0 lifts it.
+sed '/^litedvm_/d' /etc/litedvm/default.cfg > /etc/litedvm/limited.cfg
+printf '%s\n' 'litedvm_dispvm_template = 1' 'litedvm_timeout = 3' \
+	>> /etc/litedvm/limited.cfg
+dvm-run -t limited -- sh -c 'trap "" TERM; exec sleep 1000' 2> err.txt
+rc=$?
+check "litedvm_timeout ends a command with 124 ($rc)" test "$rc" = 124
+check "... saying so ($(cat err.txt))" grep -q "timed out after 3 s" err.txt
+dvm-run -t limited --timeout 0 -- sleep 5
+rc=$?
+check "--timeout 0 lifts the template's limit ($rc)" test "$rc" = 0
+rm -f /etc/litedvm/limited.cfg
+clean "after litedvm_timeout"
 
 # ---- SIGKILL at different moments, then garbage collection
 for ms in 0 150 300 500 800 1200 1700 2300 3000 4000 5500 7000; do

@@ -79,6 +79,7 @@ START_TEST(full_template)
 	ck_assert_int_eq(ldvm_template_preload(t), 3);
 	ck_assert_uint_eq(ldvm_template_preload_memory_kb(t), 128 * 1024);
 	ck_assert_int_eq(ldvm_template_ready_timeout(t), 20);
+	ck_assert_uint_eq(ldvm_template_timeout(t), 300);
 	ck_assert_int_eq(ldvm_template_ndisks(t), 2);
 
 	/* libxl itself must accept and render what we built. */
@@ -110,6 +111,7 @@ START_TEST(defaults)
 	ck_assert_int_eq(ldvm_template_preload(t), 0);
 	ck_assert_uint_eq(ldvm_template_preload_memory_kb(t), 128 * 1024);
 	ck_assert_int_eq(ldvm_template_ready_timeout(t), 60);
+	ck_assert_uint_eq(ldvm_template_timeout(t), 0);
 	ldvm_template_free(t);
 }
 END_TEST
@@ -159,6 +161,8 @@ static const struct {
 	{ "kernel=\"/k\"\nmemory=128\nlitedvm_preload_memory=256\n",
 	  "above 'memory'" },
 	{ "kernel=\"/k\"\nlitedvm_ready_timeout=0\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_timeout=31536001\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_timeout=\"1h\"\n", "must be a number" },
 	{ "kernel=\"/k\"\nlitedvm_preload_delay=3601\n", "out of range" },
 	{ "kernel=\"/k\"\nlitedvm_preload_delay=-1\n", "lexical error" },
 	{ "kernel = = \"/k\"\n", "syntax error" },

@@ -162,6 +162,55 @@ START_TEST(exec_round_trip)
 }
 END_TEST
 
+/* A user travels as the first string; a bad one or none is refused. */
+START_TEST(exec_user)
+{
+	char *argv[] = { "nobody", "id", "-u", NULL };
+	char *bad[] = { "-rf", "id", NULL }, *alone[] = { "nobody", NULL };
+	char *empty[] = { "nobody", "", NULL };
+	uint8_t buf[256];
+	char why[128], **out;
+	unsigned flags;
+	uint16_t rows, cols;
+	size_t len;
+
+	len = ldvm__exec_encode(buf, sizeof(buf), LDVM_EXEC_USER, 0, 0, argv);
+	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
+	    &out, why, sizeof(why)), 0);
+	ck_assert_uint_eq(flags, LDVM_EXEC_USER);
+	ck_assert_str_eq(out[0], "nobody");
+	ck_assert_str_eq(out[1], "id");
+	ck_assert_ptr_null(out[3]);
+	free(out);
+	len = ldvm__exec_encode(buf, sizeof(buf), LDVM_EXEC_USER, 0, 0, bad);
+	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
+	    &out, why, sizeof(why)), -1);
+	ck_assert_ptr_null(out);
+	len = ldvm__exec_encode(buf, sizeof(buf), LDVM_EXEC_USER, 0, 0, alone);
+	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
+	    &out, why, sizeof(why)), -1);
+	len = ldvm__exec_encode(buf, sizeof(buf), LDVM_EXEC_USER, 0, 0, empty);
+	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
+	    &out, why, sizeof(why)), -1);
+	/* Unknown flags are still refused. */
+	len = ldvm__exec_encode(buf, sizeof(buf), 0x4, 0, 0, argv);
+	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
+	    &out, why, sizeof(why)), -1);
+
+	ck_assert(ldvm__valid_user("nobody"));
+	ck_assert(ldvm__valid_user("_apt"));
+	ck_assert(ldvm__valid_user("a.b-c"));
+	ck_assert(!ldvm__valid_user("-x"));
+	ck_assert(!ldvm__valid_user(".x"));
+	ck_assert(!ldvm__valid_user(""));
+	ck_assert(!ldvm__valid_user("a b"));
+	ck_assert(!ldvm__valid_user("a:b"));
+	ck_assert(!ldvm__valid_user("a/b"));
+	ck_assert(ldvm__valid_user("abcdefghijklmnopqrstuvwxyz012345"));
+	ck_assert(!ldvm__valid_user("abcdefghijklmnopqrstuvwxyz0123456"));
+}
+END_TEST
+
 START_TEST(exec_refusals)
 {
 	char *empty[] = { NULL }, *blank[] = { "", NULL };
@@ -257,6 +306,7 @@ proto_suite(void)
 	tcase_add_loop_test(limits, refusals, 0,
 	    sizeof(refused) / sizeof(refused[0]));
 	tcase_add_test(limits, exec_refusals);
+	tcase_add_test(limits, exec_user);
 	tcase_add_test(limits, exec_too_many_args);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

@@ -9,6 +9,17 @@ START_TEST(names)
 	ck_assert(ldvm__valid_name("default", LDVM_NAME_MAX));
 	ck_assert(ldvm__valid_name("disp12", LDVM_NAME_MAX));
 	ck_assert(ldvm__valid_name("a-b_c", LDVM_NAME_MAX));
+	/* dvm-create -N: no '-', which separates a name from a vdev. */
+	ck_assert(ldvm_disp_name_ok("mail_2"));
+	ck_assert(ldvm_disp_name_ok("Work"));
+	ck_assert(!ldvm_disp_name_ok("a-b"));
+	ck_assert(!ldvm_disp_name_ok("_a"));
+	ck_assert(!ldvm_disp_name_ok(""));
+	ck_assert(!ldvm_disp_name_ok(NULL));
+	ck_assert(!ldvm_disp_name_ok("a b"));
+	ck_assert(!ldvm_disp_name_ok("a/b"));
+	ck_assert(ldvm_disp_name_ok("abcdefghijklmnopqrstuvwxyz012345"));
+	ck_assert(!ldvm_disp_name_ok("abcdefghijklmnopqrstuvwxyz0123456"));
 	ck_assert(!ldvm__valid_name("", LDVM_NAME_MAX));
 	ck_assert(!ldvm__valid_name(NULL, LDVM_NAME_MAX));
 	ck_assert(!ldvm__valid_name("-x", LDVM_NAME_MAX));
@@ -100,6 +111,31 @@ START_TEST(xs_paths)
 }
 END_TEST
 
+/* Output bound for a terminal (lib/escape.c). */
+START_TEST(escapes)
+{
+	uint8_t b[] = "\033]0;owned\007ok\tx\r\n\b\x9b""2J\xc2\x9b\x7f\0~ ";
+	const char want[] = "_]0;owned_ok\tx\r\n\b_2J____~ ";
+	uint8_t all[256];
+	int i, kept = 0;
+
+	ldvm__filter_escapes(b, sizeof(b) - 1);
+	ck_assert_mem_eq(b, want, sizeof(want) - 1);
+	/* Exactly 95 printable bytes and four controls pass, 157 do not. */
+	for (i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	ldvm__filter_escapes(all, sizeof(all));
+	for (i = 0; i < 256; i++) {
+		if (all[i] == i && i != '_')
+			kept++;
+		else
+			ck_assert_int_eq(all[i], '_');
+	}
+	ck_assert_int_eq(kept, 95 - 1 + 4);
+	ldvm__filter_escapes(NULL, 0);
+}
+END_TEST
+
 Suite *
 validate_suite(void)
 {
@@ -111,6 +147,7 @@ validate_suite(void)
 	tcase_add_test(core, uints);
 	tcase_add_test(core, text);
 	tcase_add_test(core, xs_paths);
+	tcase_add_test(core, escapes);
 	tcase_add_test(limits, name_length);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

@@ -69,15 +69,18 @@ START_TEST(leaf_names)
 	    sizeof(v)));
 	ck_assert(!ldvm__vol_leaf("disp12-.img", ".img", d, sizeof(d), v,
 	    sizeof(v)));
-	ck_assert(!ldvm__vol_leaf("disp-xvda.img", ".img", d, sizeof(d), v,
+	/* Names of dvm-create -N: letters, digits and '_'. */
+	ck_assert(ldvm__vol_leaf("mail_2-xvda.img", ".img", d, sizeof(d), v,
 	    sizeof(v)));
-	ck_assert(!ldvm__vol_leaf("disp012-xvda.img", ".img", d, sizeof(d),
-	    v, sizeof(v)));
-	ck_assert(!ldvm__vol_leaf("dispx-xvda.img", ".img", d, sizeof(d), v,
+	ck_assert_str_eq(d, "mail_2");
+	ck_assert_str_eq(v, "xvda");
+	ck_assert(!ldvm__vol_leaf("_x-xvda.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("a.b-xvda.img", ".img", d, sizeof(d), v,
+	    sizeof(v)));
+	ck_assert(!ldvm__vol_leaf("-xvda.img", ".img", d, sizeof(d), v,
 	    sizeof(v)));
 	ck_assert(!ldvm__vol_leaf("root.img", ".img", d, sizeof(d), v,
-	    sizeof(v)));
-	ck_assert(!ldvm__vol_leaf("mydisp1-xvda.img", ".img", d, sizeof(d), v,
 	    sizeof(v)));
 	ck_assert(!ldvm__vol_leaf("disp1-x.y.img", ".img", d, sizeof(d), v,
 	    sizeof(v)));
@@ -114,7 +117,8 @@ START_TEST(volume_paths)
 	    v, sizeof(v)));
 	ck_assert(!ldvm__vol_parse("/.litedvm/", d, sizeof(d), v,
 	    sizeof(v)));
-	ck_assert(!ldvm__vol_parse("/dev/vg/tmpl-root", d, sizeof(d), v,
+	/* Only its litedvm tag tells a disposable's LV (leftover.c). */
+	ck_assert(!ldvm__vol_parse("/dev/vg/tmplroot", d, sizeof(d), v,
 	    sizeof(v)));
 }
 END_TEST

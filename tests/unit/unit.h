@@ -12,5 +12,6 @@ Suite *proto_suite(void);
 Suite *state_suite(void);
 Suite *frame_suite(void);
 Suite *open_suite(void);
+Suite *ctx_suite(void);
 
 #endif

@@ -173,7 +173,12 @@ if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/t
 	rm -f "$gr/sbin/init"
 	mv "$gr/sbin/init.litedvm" "$gr/sbin/init"
 	chmod 755 "$gr/sbin/init"
-	echo "root:x:0:0:root:/root:/bin/sh" > "$gr/etc/passwd"
+	# root, and an ordinary user for dvm-run -u.
+	printf '%s\n' "root:x:0:0:root:/root:/bin/sh" \
+	    "user:x:1000:1000:user:/home/user:/bin/sh" > "$gr/etc/passwd"
+	printf '%s\n' "root:x:0:" "user:x:1000:" "video:x:44:user" > "$gr/etc/group"
+	mkdir -p "$gr/home/user"
+	chown 1000:1000 "$gr/home/user"
 	rm -f "$t/root.img"
 	mke2fs -q -t ext4 -O ^has_journal -d "$gr" -L root "$t/root.img" 48M
 

@@ -1,0 +1,137 @@
+/* Waits and children of the library context (lib/ctx.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ldvm_internal.h"
+#include "unit.h"
+
+static volatile sig_atomic_t got;
+
+static void
+onusr1(int sig)
+{
+	got = sig;
+}
+
+/*
+ * A signal that comes after the look at the flag but before the wait (it
+ * is pending, blocked, when the wait starts) must end that wait at once,
+ * not when the wait's timeout runs out.
+ */
+START_TEST(signal_before_wait)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	int64_t t0;
+	int r, e;
+
+	ck_assert_ptr_nonnull(ctx);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onusr1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	ldvm_set_interrupt(ctx, &got);
+	ldvm_set_waitmask(ctx, &waitmask);
+	got = 0;
+	ck_assert_int_eq(ldvm__interrupted(ctx), 0);
+	raise(SIGUSR1);                 /* lands in the window */
+	ck_assert_int_eq(got, 0);
+	t0 = ldvm__now_ms();
+	r = ldvm__poll(ctx, NULL, 0, 20000);
+	e = errno;
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_eq(e, EINTR);
+	ck_assert_int_lt(ldvm__now_ms() - t0, 10000);
+	ck_assert_int_eq(got, SIGUSR1);
+	ck_assert_int_eq(ldvm__interrupted(ctx), LDVM_EINTR);
+	/* Outside the wait, the signal is still held off. */
+	got = 0;
+	raise(SIGUSR1);
+	ck_assert_int_eq(got, 0);
+	ck_assert_int_eq(ldvm__poll(ctx, NULL, 0, 0), -1);
+	ck_assert_int_eq(got, SIGUSR1);
+	sigprocmask(SIG_SETMASK, &waitmask, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+/* A timeout still ends a wait that no signal cuts short. */
+START_TEST(wait_times_out)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	sigset_t none;
+
+	ck_assert_ptr_nonnull(ctx);
+	sigemptyset(&none);
+	ldvm_set_waitmask(ctx, &none);
+	ck_assert_int_eq(ldvm__poll(ctx, NULL, 0, 10), 0);
+	ldvm_set_waitmask(ctx, NULL);
+	ck_assert_int_eq(ldvm__poll(ctx, NULL, 0, 10), 0);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
+/*
+ * What a program the library starts inherits: no blocked signal and no
+ * descriptor above 2, however high (past 1024 too).
+ */
+START_TEST(child_exec_prep)
+{
+	struct rlimit rl;
+	sigset_t block, now;
+	pid_t pid;
+	int st, hi = 1500;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur <= (rlim_t)hi) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur <= (rlim_t)hi)
+		hi = 1000;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		sigemptyset(&block);
+		sigaddset(&block, SIGTERM);
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		if (dup2(0, hi) != hi || dup2(0, 7) != 7)
+			_exit(2);
+		ldvm__child_exec_prep();
+		sigprocmask(SIG_SETMASK, NULL, &now);
+		if (sigismember(&now, SIGTERM))
+			_exit(3);
+		if (fcntl(hi, F_GETFD) != -1 || fcntl(7, F_GETFD) != -1)
+			_exit(4);
+		if (fcntl(2, F_GETFD) == -1)
+			_exit(5);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+Suite *
+ctx_suite(void)
+{
+	Suite *s = suite_create("ctx");
+	TCase *c = tcase_create("core");
+
+	tcase_add_test(c, signal_before_wait);
+	tcase_add_test(c, wait_times_out);
+	tcase_add_test(c, child_exec_prep);
+	tcase_set_timeout(c, 30);
+	suite_add_tcase(s, c);
+	return s;
+}

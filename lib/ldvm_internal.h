@@ -567,21 +567,25 @@ LDVM_HIDDEN void ldvm__policy_free(struct ldvm__policy *p);
 LDVM_HIDDEN bool ldvm__policy_mode_ok(uid_t owner, mode_t mode, uid_t me);
 /*
  * The template guest gets for want ("" or NULL: its default) into tmpl;
- * LDVM_EPERM with a message when the policy does not grant it.
+ * LDVM_EPERM with a message when the policy does not grant it.  A
+ * disposable (a domain of a litedvm record) is judged by the
+ * "@disposable" line alone, never by its name's or the "*" line.
  */
 LDVM_HIDDEN int ldvm__policy_decide(struct ldvm_ctx *ctx,
-    const struct ldvm__policy *p, const char *guest, const char *want,
-    char *tmpl, size_t size);
+    const struct ldvm__policy *p, const char *guest, bool disposable,
+    const char *want, char *tmpl, size_t size);
 
 /* ---- dvm-open in dom0 (open_worker.c) ---- */
 /*
  * Serves one accepted request of guest domid for the file q in a
- * disposable of t; the disposable's answer is capped at cap bytes.  The
- * guest hears the outcome; the return value is the same for the caller.
+ * disposable of t, recorded as made for root (the ordinary guest at the
+ * root of the chain); the disposable's answer is capped at cap bytes.
+ * The guest hears the outcome; the return value is the same for the
+ * caller.
  */
 LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
-    const struct ldvm__openreq *q, const struct ldvm_template *t,
-    uint64_t cap);
+    const char *root, const struct ldvm__openreq *q,
+    const struct ldvm_template *t, uint64_t cap);
 
 /* ---- background work (spawn.c) ---- */
 /* Runs argv and waits; its stderr goes into the message on failure. */

@@ -9,10 +9,17 @@
  * misbehaviour never holds up another's.  Refusals are logged and
  * answered in the guest's area (.../open/reply).
  *
+ * A disposable may itself ask (when the policy has a "@disposable" line):
+ * the rate and the requests in progress of a whole chain of disposables
+ * count against the ordinary guest at its root, whose name each disposable
+ * made for a request carries in its record (/litedvm/disp/<name>/for), so
+ * that no guest can multiply its share through its disposables.
+ *
  * Limits come from <confdir>/litedvm.conf:
  *   open_max_size = "64M"   largest file accepted and sent back
  *   open_rate = 30          requests per minute per guest (bursts of 10)
  *   open_max_total = "1G"   data in transit in dom0, all requests together
+ *   open_max_guest = 4      requests in progress per guest, its chain's too
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,26 +38,41 @@
 #define DEFAULT_MAX_SIZE (64ULL << 20)
 #define DEFAULT_MAX_TOTAL (1ULL << 30)
 #define DEFAULT_RATE 30
+#define DEFAULT_MAX_GUEST 4
 #define BURST 10.0
 #define MAX_WORKERS 64
 
+/*
+ * An ordinary guest at the root of a chain of requests: its own, and those
+ * of the disposables made for it, and of theirs.
+ */
+struct root {
+	char *name;
+	int busy;               /* workers serving the chain */
+	bool quiet;             /* rate refusals already logged */
+	double tokens;
+	int64_t stamp;
+};
+
+/* A domain whose request node is watched. */
 struct guest {
 	uint32_t domid;
 	bool alive;             /* seen in the last scan */
 	bool watched;
-	bool quiet;             /* rate refusals already logged */
 	bool ended;             /* its worker was told the guest is gone */
 	pid_t worker;
 	int pidfd;
+	char *root;             /* the root its worker counts against */
 	uint64_t reserved;      /* bytes its worker may hold in dom0 */
-	double tokens;
-	int64_t stamp;
 };
 
 struct serve {
 	struct ldvm_ctx *ctx;
 	struct guest *g;
 	size_t ng;
+	struct root *r;
+	size_t nr;
+	int max_guest;          /* requests in progress per root */
 	uint64_t max_size;
 	uint64_t max_total, in_flight;
 	unsigned timeout_s;     /* open_timeout; 0: none */
@@ -87,9 +109,51 @@ add(struct serve *s, uint32_t domid)
 	memset(g, 0, sizeof(*g));
 	g->domid = domid;
 	g->pidfd = -1;
-	g->tokens = BURST;
-	g->stamp = ldvm__now_ms();
 	return g;
+}
+
+/* Fills r's bucket up to now. */
+static void
+refill(struct serve *s, struct root *r, int64_t now)
+{
+	r->tokens += (double)(now - r->stamp) * s->per_ms;
+	if (r->tokens > BURST)
+		r->tokens = BURST;
+	r->stamp = now;
+}
+
+/* The root called name, made with a full bucket when it is new. */
+static struct root *
+root_get(struct serve *s, const char *name)
+{
+	struct root *r;
+	int64_t now = ldvm__now_ms();
+
+	/* Forget idle roots with full buckets: they are as good as new. */
+	for (size_t i = 0; i < s->nr; i++) {
+		r = &s->r[i];
+		refill(s, r, now);
+		if (r->busy == 0 && r->tokens >= BURST &&
+		    strcmp(r->name, name) != 0) {
+			free(r->name);
+			*r = s->r[--s->nr];
+			i--;
+		}
+	}
+	for (size_t i = 0; i < s->nr; i++)
+		if (strcmp(s->r[i].name, name) == 0)
+			return &s->r[i];
+	if ((r = realloc(s->r, sizeof(*r) * (s->nr + 1))) == NULL)
+		return NULL;
+	s->r = r;
+	r = &s->r[s->nr];
+	memset(r, 0, sizeof(*r));
+	if ((r->name = strdup(name)) == NULL)
+		return NULL;
+	r->tokens = BURST;
+	r->stamp = now;
+	s->nr++;
+	return r;
 }
 
 /* Watches the request node of every guest there is; forgets gone ones. */
@@ -151,20 +215,48 @@ scan(struct serve *s)
 	return 0;
 }
 
-/* One token of the guest's bucket, if it has one. */
+/* One token of the root's bucket, if it has one. */
 static bool
-take_token(struct serve *s, struct guest *g)
+take_token(struct serve *s, struct root *r)
 {
-	int64_t now = ldvm__now_ms();
-
-	g->tokens += (double)(now - g->stamp) * s->per_ms;
-	if (g->tokens > BURST)
-		g->tokens = BURST;
-	g->stamp = now;
-	if (g->tokens < 1.0)
+	refill(s, r, ldvm__now_ms());
+	if (r->tokens < 1.0)
 		return false;
-	g->tokens -= 1.0;
+	r->tokens -= 1.0;
 	return true;
+}
+
+/*
+ * Who asks: domain domid, called name by the toolstack, is a disposable
+ * when the (dom0-only) record of that name holds that domid.  Its root is
+ * the guest its record says it was made for, or itself when it was made
+ * for nobody (by dom0); an ordinary guest is its own root.  Nothing the
+ * domain wrote is read.
+ */
+static int
+whose(struct ldvm_ctx *ctx, uint32_t domid, const char *name, bool *disp,
+    char **root)
+{
+	unsigned long id;
+	char *v;
+	int rc;
+
+	*disp = false;
+	*root = NULL;
+	if (ldvm__valid_name(name, LDVM_NAME_MAX)) {
+		if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "domid", &v)) == 0) {
+			*disp = ldvm__parse_uint(v, strlen(v), 0x7fef, &id) &&
+			    id == domid;
+			free(v);
+		} else if (rc != LDVM_ENOENT)
+			return rc;
+	}
+	if (*disp && (rc = ldvm__rec_read(ctx, XBT_NULL, name, "for",
+	    root)) != 0 && rc != LDVM_ENOENT)
+		return rc;
+	if (*root == NULL && (*root = strdup(name)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+	return 0;
 }
 
 /*
@@ -201,7 +293,7 @@ refuse(struct serve *s, struct guest *g, const char *name, const char *why,
 }
 
 static void __attribute__((noreturn))
-worker(struct serve *s, uint32_t domid, const char *guest,
+worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
     const struct ldvm__openreq *q, const struct ldvm_template *t)
 {
 	struct ldvm_ctx *ctx;
@@ -220,7 +312,7 @@ worker(struct serve *s, uint32_t domid, const char *guest,
 	ldvm_set_waitmask(ctx, s->ctx->has_waitmask ? &s->ctx->waitmask :
 	    NULL);
 	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
-		rc = ldvm__open_work(ctx, domid, q, t, s->max_size);
+		rc = ldvm__open_work(ctx, domid, root, q, t, s->max_size);
 	if (rc != 0)
 		ldvm__log(ctx, LDVM_LOG_WARN, "request of %s (domain %u) for %s "
 		    "failed: %s", guest, domid, q->name, ctx->err);
@@ -236,12 +328,14 @@ request(struct serve *s, uint32_t domid)
 {
 	struct ldvm_ctx *ctx = s->ctx;
 	struct guest *g = find(s, domid);
+	struct root *r;
 	struct ldvm__openreq q;
 	struct ldvm__policy *pol = NULL;
 	struct ldvm_template *t = NULL;
 	char path[LDVM_XS_PATH_MAX], why[LDVM_ERROR_MAX], tmpl[LDVM_NAME_MAX + 1];
-	char *val, *name = NULL;
+	char *val, *dname = NULL, *root = NULL, *rootdup = NULL, *name = NULL;
 	unsigned int len;
+	bool disp;
 	pid_t pid;
 
 	if (g == NULL || req_path(ctx, domid, "request", path, sizeof(path)) != 0)
@@ -251,23 +345,47 @@ request(struct serve *s, uint32_t domid)
 		return;
 	xs_rm(ctx->xs, XBT_NULL, path);
 	/* The name the toolstack gave the domain; the guest cannot write it. */
-	if ((name = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
+	if ((dname = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
 		refuse(s, g, "an unnamed guest", "domain has no name", true);
 		goto out;
 	}
-	/* Every request costs a token, well-formed or not. */
-	if (!take_token(s, g)) {
-		refuse(s, g, name, "too many requests", !g->quiet);
-		g->quiet = true;
+	if (whose(ctx, domid, dname, &disp, &root) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse_as(s, g, dname, why, "dom0 cannot tell who asks", true);
 		goto out;
 	}
-	g->quiet = false;
+	/* Logged as "disp3, a disposable of work": whose share it uses. */
+	if (disp && asprintf(&name, "%s, a disposable of %s", dname,
+	    root) < 0)
+		name = NULL;
+	if (name == NULL && (name = strdup(dname)) == NULL) {
+		refuse(s, g, dname, "dom0 is out of memory", true);
+		goto out;
+	}
+	if ((r = root_get(s, root)) == NULL) {
+		refuse(s, g, name, "dom0 is out of memory", true);
+		goto out;
+	}
+	/* Every request costs a token of the root, well-formed or not. */
+	if (!take_token(s, r)) {
+		refuse(s, g, name, "too many requests", !r->quiet);
+		r->quiet = true;
+		goto out;
+	}
+	r->quiet = false;
 	if (ldvm__openreq_parse(val, len, &q, why, sizeof(why)) != 0) {
 		refuse(s, g, name, why, true);
 		goto out;
 	}
 	if (g->worker != 0) {
 		refuse(s, g, name, "a request of this guest is in progress", true);
+		goto out;
+	}
+	if (r->busy >= s->max_guest) {
+		snprintf(why, sizeof(why), "%d requests of %s in progress "
+		    "(open_max_guest)", r->busy, root);
+		refuse_as(s, g, name, why, "too many requests in progress",
+		    true);
 		goto out;
 	}
 	if (s->nworkers >= MAX_WORKERS) {
@@ -297,7 +415,8 @@ request(struct serve *s, uint32_t domid)
 		refuse_as(s, g, name, why, "dom0 has no usable policy", true);
 		goto out;
 	}
-	if (ldvm__policy_decide(ctx, pol, name, q.tmpl, tmpl, sizeof(tmpl)) != 0) {
+	if (ldvm__policy_decide(ctx, pol, dname, disp, q.tmpl, tmpl,
+	    sizeof(tmpl)) != 0) {
 		snprintf(why, sizeof(why), "%s", ctx->err);
 		refuse(s, g, name, why, true);
 		goto out;
@@ -316,13 +435,20 @@ request(struct serve *s, uint32_t domid)
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s (domain %u) opens %s (%llu bytes) in "
 	    "a disposable of %s", name, domid, q.name,
 	    (unsigned long long)q.size, tmpl);
+	if ((rootdup = strdup(root)) == NULL) {
+		refuse(s, g, name, "dom0 is out of memory", true);
+		goto out;
+	}
 	if ((pid = fork()) < 0) {
 		refuse(s, g, name, "dom0 cannot fork", true);
 		goto out;
 	}
 	if (pid == 0)
-		worker(s, domid, name, &q, t);
+		worker(s, domid, name, root, &q, t);
 	g->worker = pid;
+	g->root = rootdup;
+	rootdup = NULL;
+	r->busy++;
 	g->ended = false;
 	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	g->reserved = q.size + s->max_size;
@@ -331,7 +457,10 @@ request(struct serve *s, uint32_t domid)
 out:
 	ldvm_template_free(t);
 	ldvm__policy_free(pol);
+	free(rootdup);
+	free(root);
 	free(name);
+	free(dname);
 	free(val);
 }
 
@@ -349,6 +478,11 @@ reap(struct serve *s, bool block)
 		    WNOHANG) <= 0)
 			continue;
 		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+		for (size_t j = 0; j < s->nr; j++)
+			if (strcmp(s->r[j].name, g->root) == 0)
+				s->r[j].busy--;
+		free(g->root);
+		g->root = NULL;
 		g->worker = 0;
 		if (g->pidfd >= 0)
 			close(g->pidfd);
@@ -387,7 +521,7 @@ static int
 limits(struct serve *s)
 {
 	char v[64];
-	unsigned long rate = DEFAULT_RATE;
+	unsigned long rate = DEFAULT_RATE, max_guest = DEFAULT_MAX_GUEST;
 	int rc;
 
 	s->max_size = DEFAULT_MAX_SIZE;
@@ -414,6 +548,15 @@ limits(struct serve *s)
 			    "open_max_size)", ldvm_confdir(), v);
 	} else if (rc != LDVM_ENOENT)
 		return rc;
+	if ((rc = ldvm__conf_get(s->ctx, "open_max_guest", v, sizeof(v))) == 0) {
+		if (!ldvm__parse_uint(v, strlen(v), MAX_WORKERS, &max_guest) ||
+		    max_guest == 0)
+			return ldvm__err(s->ctx, LDVM_EINVAL, "%s/litedvm.conf: "
+			    "bad open_max_guest '%s' (1 to %d)", ldvm_confdir(),
+			    v, MAX_WORKERS);
+	} else if (rc != LDVM_ENOENT)
+		return rc;
+	s->max_guest = (int)max_guest;
 	if ((rc = ldvm__conf_get(s->ctx, "open_timeout", v, sizeof(v))) == 0) {
 		unsigned long secs;
 
@@ -447,8 +590,9 @@ ldvm_open_serve(struct ldvm_ctx *ctx)
 	    (rc = scan(&s)) != 0)
 		goto out;
 	ldvm__log(ctx, LDVM_LOG_INFO, "serving dvm-open requests (files up to "
-	    "%llu bytes, %llu in transit)", (unsigned long long)s.max_size,
-	    (unsigned long long)s.max_total);
+	    "%llu bytes, %llu in transit, %d at once per guest)",
+	    (unsigned long long)s.max_size, (unsigned long long)s.max_total,
+	    s.max_guest);
 	for (;;) {
 		struct pollfd p[1 + MAX_WORKERS];
 		int n = 0;
@@ -505,5 +649,8 @@ out:
 	ldvm__xs_unwatch(ctx, "@introduceDomain", "domains");
 	ldvm__xs_unwatch(ctx, "@releaseDomain", "domains");
 	free(s.g);
+	for (size_t i = 0; i < s.nr; i++)
+		free(s.r[i].name);
+	free(s.r);
 	return rc;
 }

@@ -99,13 +99,15 @@ too_much(struct ldvm_ctx *ctx, uint64_t cap)
 }
 
 /*
- * Runs the session in a disposable of t: in is the file, out receives the
- * new content (at most cap bytes).  *changed tells whether it did.
+ * Runs the session in a disposable of t, made for root: in is the file,
+ * out receives the new content (at most cap bytes).  *changed tells
+ * whether it did.
  */
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
-    const struct ldvm_template *t, const struct ldvm__openreq *q,
-    uint64_t cap, int in, int out, int *changed, const char **pub)
+    const struct ldvm_template *t, const char *root,
+    const struct ldvm__openreq *q, uint64_t cap, int in, int out,
+    int *changed, const char **pub)
 {
 	char *argv[48], msg[256];
 	struct ldvm_disp *d = NULL;
@@ -130,6 +132,13 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 		return rc;
 	*pub = "no disposable could be made";
 	if ((rc = ldvm_disp_acquire(ctx, t, &d)) != 0)
+		goto out;
+	/*
+	 * Whom it is for, before anything of the requester's reaches it: its
+	 * own requests count against that guest (dvm-opend).  The record,
+	 * and this with it, goes when the disposable does.
+	 */
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "for", root)) != 0)
 		goto out;
 	*pub = "the session in the disposable failed";
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s", q->name,
@@ -240,7 +249,7 @@ send_result(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t what,
 }
 
 int
-ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
+ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
     const struct ldvm__openreq *q, const struct ldvm_template *t,
     uint64_t cap)
 {
@@ -261,7 +270,7 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
 		goto fail;
 	pub = "dom0 could not store the file";
 	if ((rc = anon_file(ctx, &out)) != 0 ||
-	    (rc = run_session(ctx, ch, t, q, cap, in, out, &changed,
+	    (rc = run_session(ctx, ch, t, root, q, cap, in, out, &changed,
 	    &pub)) != 0)
 		goto fail;
 	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :

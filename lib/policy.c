@@ -5,7 +5,10 @@
  *   GUEST TEMPLATE [TEMPLATE ...]
  *
  * The first template is the guest's default; the others may be asked for
- * by name.  GUEST "*" stands for every guest without a line of its own.
+ * by name.  GUEST "*" stands for every ordinary guest without a line of its
+ * own; GUEST "@disposable" for every litedvm disposable, which no other
+ * line matches (a disposable is only ever asking for a guest further up
+ * its chain, so it gets rights only when they are given explicitly).
  * '#' starts a comment.  A guest with no line, and no "*" line, may not use
  * dvm-open at all.  Parsing is pure; loading reads the file once.
  */
@@ -23,6 +26,7 @@
 #define POLICY_FILE_MAX (256 * 1024)
 #define POLICY_GUEST_MAX 64
 #define POLICY_TMPL_MAX 16
+#define POLICY_DISPOSABLE "@disposable"
 
 struct ldvm__policy_rule {
 	char guest[POLICY_GUEST_MAX + 1];
@@ -41,7 +45,8 @@ valid_guest(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 1 && s[0] == '*')
+	if ((len == 1 && s[0] == '*') || (len == strlen(POLICY_DISPOSABLE) &&
+	    memcmp(s, POLICY_DISPOSABLE, len) == 0))
 		return true;
 	if (len == 0 || len > POLICY_GUEST_MAX || s[0] == '-' || s[0] == '.')
 		return false;
@@ -233,22 +238,35 @@ ldvm__policy_free(struct ldvm__policy *p)
 	free(p);
 }
 
+static const struct ldvm__policy_rule *
+rule(const struct ldvm__policy *p, const char *guest)
+{
+	for (int i = 0; i < p->nrules; i++)
+		if (strcmp(p->rules[i].guest, guest) == 0)
+			return &p->rules[i];
+	return NULL;
+}
+
 int
 ldvm__policy_decide(struct ldvm_ctx *ctx, const struct ldvm__policy *p,
-    const char *guest, const char *want, char *tmpl, size_t size)
+    const char *guest, bool disposable, const char *want, char *tmpl,
+    size_t size)
 {
-	const struct ldvm__policy_rule *r = NULL;
+	const struct ldvm__policy_rule *r;
 	int i;
 
-	for (i = 0; i < p->nrules; i++)
-		if (strcmp(p->rules[i].guest, guest) == 0)
-			r = &p->rules[i];
-	for (i = 0; r == NULL && i < p->nrules; i++)
-		if (strcmp(p->rules[i].guest, "*") == 0)
-			r = &p->rules[i];
+	/*
+	 * A disposable: its own line only, never a name or "*" line; an
+	 * ordinary guest never the "@disposable" line, whatever its name.
+	 */
+	if (disposable)
+		r = rule(p, POLICY_DISPOSABLE);
+	else if (guest[0] == '@' || (r = rule(p, guest)) == NULL)
+		r = rule(p, "*");
 	if (r == NULL)
-		return ldvm__err(ctx, LDVM_EPERM, "guest %s may not open files "
-		    "in disposables", guest);
+		return ldvm__err(ctx, LDVM_EPERM, "%s %s may not open files "
+		    "in disposables%s", disposable ? "disposable" : "guest",
+		    guest, disposable ? " (no " POLICY_DISPOSABLE " line)" : "");
 	if (want == NULL || want[0] == '\0') {
 		snprintf(tmpl, size, "%s", r->tmpl[0]);
 		return 0;

@@ -14,6 +14,7 @@
  *                       /chan      last agent listener claimed
  *                       /version   the template version it was made from
  *                       /pool      template whose pool it is bound for
+ *                       /for       dvm-open: the guest it serves (root)
  *   /litedvm/pool/<template>/<name>   paused, ready pool members
  */
 #include <errno.h>

@@ -3,7 +3,8 @@
  * template it grants a guest.  The input is POLICY 0xff GUEST 0xff WANT
  * (split at the last two 0xff bytes; without them, all of it is the
  * policy).  A granted template is always a valid name, and the one asked
- * for when one was.
+ * for when one was; each guest is judged as an ordinary guest and as a
+ * disposable.
  */
 #include "fuzz.h"
 
@@ -20,13 +21,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static void
-decide(const struct ldvm__policy *p, const char *guest, const char *want)
+decide(const struct ldvm__policy *p, const char *guest, bool disposable,
+    const char *want)
 {
 	char tmpl[LDVM_NAME_MAX + 1];
 	int rc;
 
 	memset(tmpl, 0, sizeof(tmpl));
-	rc = ldvm__policy_decide(ctx, p, guest, want, tmpl, sizeof(tmpl));
+	rc = ldvm__policy_decide(ctx, p, guest, disposable, want, tmpl,
+	    sizeof(tmpl));
 	if (rc != 0) {
 		FUZZ_CHECK(rc == LDVM_EPERM);
 		FUZZ_CHECK(ldvm_errmsg(ctx)[0] != '\0');
@@ -68,9 +71,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ldvm_errmsg(ctx)[0] != '\0');
 	} else {
 		FUZZ_CHECK(p != NULL);
-		decide(p, guest, want);
-		decide(p, guest, NULL);
-		decide(p, "*", want);
+		decide(p, guest, false, want);
+		decide(p, guest, false, NULL);
+		decide(p, "*", false, want);
+		/* A disposable: only an @disposable line may grant it. */
+		decide(p, guest, true, want);
 		ldvm__policy_free(p);
 	}
 	free(want);

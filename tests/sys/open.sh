@@ -25,6 +25,10 @@ opener agentkill 'echo more >> \"$1\"; killall -9 dvm-agent'
 # Swap the file for a link to another file, or for a FIFO.
 opener symlink 'rm \"$1\"; ln -s /etc/passwd \"$1\"'
 opener fifo 'rm \"$1\"; mkfifo \"$1\"'
+# Runs (a copy of) the file itself as a script: dvm-open from inside.
+opener script 'cp \"$1\" /tmp/s.sh; exec sh /tmp/s.sh \"$1\"'
+# Holds the session until the test says so, changing nothing.
+opener hold 'xenstore-write data/waiting 1; until xenstore-read data/go; do sleep 0.2; done'
 # Detaches: returns at once, a background process edits later (the user).
 opener detach 'exec 3>>\"$1\"; (sleep 2; echo detached >&3) & exit 0'
 echo 'litedvm_open_done = "close"' >> $cfg/detach.cfg
@@ -32,9 +36,14 @@ sed -e 's/^litedvm_dispvm_template.*/litedvm_dispvm_template = 0/' \
 	$cfg/editor.cfg > $cfg/plain.cfg
 cat > $cfg/open.policy <<'EOF'
 # guest  default  others
-work     editor   viewer big dying plain slow detach agentkill waitedit symlink fifo
+work     editor   viewer big dying plain slow detach agentkill waitedit symlink fifo script
 other    viewer
 EOF
+# The policy above plus $1 (a "*" or an "@disposable" line, or nothing).
+policy() {
+	sed -i -e '/^\*/d' -e '/^@disposable/d' $cfg/open.policy
+	[ -z "$1" ] || echo "$1" >> $cfg/open.policy
+}
 echo 'open_max_size = "1M"' >> $cfg/litedvm.conf
 
 # ---- two ordinary guests, each with its own copy of the root volume
@@ -425,6 +434,136 @@ wait $opend
 sed -i '/^open_timeout/d' $cfg/litedvm.conf
 dvm-opend >> opend.log 2>&1 &
 opend=$!
+
+# ---- nested: a disposable made for work runs dvm-open itself
+# work's file is the script its disposable runs (the "script" opener); what
+# the nested dvm-open said comes back appended to the file.
+restart_opend() {
+	kill -TERM $opend
+	wait $opend
+	dvm-opend >> opend.log 2>&1 &
+	opend=$!
+}
+nested_script() {
+	printf '%s\n' 'echo x > /tmp/n.txt' \
+		"dvm-open -t $1 /tmp/n.txt 2> /tmp/n.err" \
+		'echo "nested $? $(head -n 1 /tmp/n.err)" >> "$1"'
+}
+nested_line() { in_work sed -n 's/^nested //p' /root/nest.sh; }
+has() { printf '%s\n' "$1" | grep -q -e "$2"; }
+
+# A "*" line does not reach disposables.
+policy '*        viewer hold'
+nested_script viewer | in_work sh -c 'cat > /root/nest.sh'
+d1=$(next_disp)
+timeout 600 guestrun "$work" dvm-open -t script /root/nest.sh 2> err.txt
+rc=$?
+check "nested under a '*' policy: work's session ends with the edit ($rc: $(cat err.txt))" \
+	test "$rc" = 3
+got=$(nested_line)
+check "nested under a '*' policy: the disposable's dvm-open is refused ($got)" \
+	test "${got%% *}" = 1
+check "nested under a '*' policy: it is told there is no @disposable line" \
+	has "$got" "dom0: disposable $d1 may not open files in disposables (no @disposable line)"
+check "nested under a '*' policy: dom0 logged whose disposable asked" \
+	grep -q "refused a request of $d1, a disposable of work (domain [0-9]*): disposable $d1 may not" opend.log
+no_disposables "after a nested request refused by the policy"
+
+# "@disposable" lets it; each record says whom it was made for: the root.
+policy '@disposable viewer hold'
+nested_script hold | in_work sh -c 'cat > /root/nest.sh'
+d1=$(next_disp)
+d2="disp$(( ${d1#disp} + 1 ))"
+timeout 600 guestrun "$work" dvm-open -t script /root/nest.sh 2> err.txt &
+runner=$!
+./xswait "/litedvm/disp/$d2/state" running 300
+check "nested under @disposable: the disposable's dvm-open runs a session" test $? = 0
+for1=$(xenstore-read "/litedvm/disp/$d1/for")
+for2=$(xenstore-read "/litedvm/disp/$d2/for")
+check "nested: $d1 is recorded as made for work ($for1)" test "$for1" = work
+check "nested: $d2, made for $d1, is recorded for the root, work ($for2)" \
+	test "$for2" = work
+check "nested: dom0 logged the request as work's disposable's" \
+	grep -q "$d1, a disposable of work (domain [0-9]*) opens n.txt" opend.log
+id=$(xenstore-read "/litedvm/disp/$d2/domid")
+./xswait "/local/domain/$id/data/waiting" 1 60
+xenstore-write "/local/domain/$id/data/go" 1
+wait $runner
+rc=$?
+check "nested under @disposable: work's session ends with the edit ($rc: $(cat err.txt))" \
+	test "$rc" = 3
+got=$(nested_line)
+check "nested under @disposable: the disposable's dvm-open succeeds ($got)" \
+	test "${got%% *}" = 0
+./xswait /litedvm/disp -count=0 60
+no_disposables "after a nested request"
+
+# open_max_guest = 1: work's own session is its one request in progress,
+# so its disposable's request is refused as a second one of work's would be.
+echo 'open_max_guest = 1' >> $cfg/litedvm.conf
+restart_opend
+nested_script viewer | in_work sh -c 'cat > /root/nest.sh'
+d1=$(next_disp)
+timeout 600 guestrun "$work" dvm-open -t script /root/nest.sh 2> err.txt
+rc=$?
+check "open_max_guest = 1: work's session ends with the edit ($rc: $(cat err.txt))" \
+	test "$rc" = 3
+got=$(nested_line)
+check "open_max_guest = 1: the nested request is refused ($got)" \
+	test "${got%% *}" = 1
+check "open_max_guest = 1: as too many requests in progress" \
+	has "$got" 'dom0: too many requests in progress$'
+check "open_max_guest = 1: dom0 counted it against work" \
+	grep -q "refused a request of $d1, a disposable of work (domain [0-9]*): 1 requests of work in progress (open_max_guest)" opend.log
+no_disposables "after a nested request over open_max_guest"
+sed -i '/^open_max_guest/d' $cfg/litedvm.conf
+
+# open_rate: the disposable draws on work's bucket.  work spends its tokens
+# while its session waits; then its disposable asks three times.  With a
+# bucket of its own none would be refused for the rate; with work's, at
+# most one can pass (the bucket gains a token a minute), and is refused by
+# the policy ("*" only).
+echo 'open_rate = 1' >> $cfg/litedvm.conf
+restart_opend
+policy '*        viewer hold'
+printf '%s\n' 'xenstore-write data/waiting 1' \
+	'until xenstore-read data/go; do sleep 0.2; done' \
+	'echo x > /tmp/n.txt' \
+	'for i in 1 2 3; do' \
+	'dvm-open -t viewer /tmp/n.txt 2> /tmp/n.err' \
+	'echo "nested $? $(head -n 1 /tmp/n.err)" >> "$1"' \
+	'done' | in_work sh -c 'cat > /root/nest.sh'
+d1=$(next_disp)
+timeout 600 guestrun "$work" dvm-open -t script /root/nest.sh 2> err.txt &
+runner=$!
+./xswait "/litedvm/disp/$d1/state" running 300
+id=$(xenstore-read "/litedvm/disp/$d1/domid")
+./xswait "/local/domain/$id/data/waiting" 1 60
+i=0
+r=
+while [ $i -lt 15 ]; do
+	i=$((i + 1))
+	in_work xenstore-write data/litedvm/open/request "spend a token"
+	./xswait "/local/domain/$work/data/litedvm/open/reply" -present 30
+	r=$(xenstore-read "/local/domain/$work/data/litedvm/open/reply")
+	xenstore-rm "/local/domain/$work/data/litedvm/open/reply"
+	[ "$r" = "error too many requests" ] && break
+done
+check "open_rate: work's own requests emptied its bucket ($r, request $i)" \
+	test "$r" = "error too many requests"
+xenstore-write "/local/domain/$id/data/go" 1
+wait $runner
+rc=$?
+check "open_rate: work's session ends with the edit ($rc: $(cat err.txt))" \
+	test "$rc" = 3
+got=$(nested_line)
+n=$(printf '%s\n' "$got" | grep -c 'dom0: too many requests$')
+check "open_rate: the disposable's requests meet work's empty bucket ($n of 3: $got)" \
+	test "$n" -ge 2
+no_disposables "after nested requests over open_rate"
+sed -i '/^open_rate/d' $cfg/litedvm.conf
+policy ""
+restart_opend
 
 # ---- the requesting guest destroyed mid-session: its session ends at once
 # A viewer that takes its time, so the session is still on.

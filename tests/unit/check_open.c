@@ -248,40 +248,99 @@ START_TEST(policy_decisions)
 
 	ck_assert_int_eq(ldvm__policy_parse(ctx, policy, strlen(policy), "p",
 	    &p), 0);
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", "", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, "", t,
 	    sizeof(t)), 0);
 	ck_assert_str_eq(t, "editor");
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", NULL, t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, NULL, t,
 	    sizeof(t)), 0);
 	ck_assert_str_eq(t, "editor");
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", "office", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, "office", t,
 	    sizeof(t)), 0);
 	ck_assert_str_eq(t, "office");
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", "locked", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, "locked", t,
 	    sizeof(t)), LDVM_EPERM);
 	ck_assert_ptr_nonnull(strstr(ldvm_errmsg(ctx), "may not use template "
 	    "locked"));
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "other", "editor", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "other", false, "editor", t,
 	    sizeof(t)), LDVM_EPERM);
 	/* Unlisted guests fall to "*". */
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", "", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", false, "", t,
 	    sizeof(t)), 0);
 	ck_assert_str_eq(t, "locked");
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", "editor", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", false, "editor", t,
 	    sizeof(t)), LDVM_EPERM);
 	ldvm__policy_free(p);
 
 	/* Without "*", an unlisted guest has no rights at all. */
 	ck_assert_int_eq(ldvm__policy_parse(ctx, "work editor\n", 12, "p",
 	    &p), 0);
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", "", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", false, "", t,
 	    sizeof(t)), LDVM_EPERM);
 	ck_assert_ptr_nonnull(strstr(ldvm_errmsg(ctx), "may not open"));
 	ldvm__policy_free(p);
 
 	ck_assert_int_eq(ldvm__policy_parse(ctx, "", 0, "p", &p), 0);
-	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", "", t,
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, "", t,
 	    sizeof(t)), LDVM_EPERM);
+	ldvm__policy_free(p);
+}
+END_TEST
+
+/*
+ * Disposables match only "@disposable": never "*", never a line of their
+ * name; ordinary guests never match "@disposable".
+ */
+START_TEST(policy_disposables)
+{
+	static const char only_star[] = "work editor\n* viewer\n";
+	static const char both[] =
+	    "work editor viewer\n"
+	    "disp7 editor\n"
+	    "@disposable viewer office\n"
+	    "* locked\n";
+	struct ldvm__policy *p;
+	char t[LDVM_NAME_MAX + 1];
+
+	ck_assert_int_eq(ldvm__policy_parse(ctx, only_star, strlen(only_star),
+	    "p", &p), 0);
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp7", true, "", t,
+	    sizeof(t)), LDVM_EPERM);
+	ck_assert_ptr_nonnull(strstr(ldvm_errmsg(ctx), "disposable disp7 may "
+	    "not open files in disposables (no @disposable line)"));
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp7", true, "viewer",
+	    t, sizeof(t)), LDVM_EPERM);
+	/* An ordinary guest of the same name still falls to "*". */
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp7", false, "", t,
+	    sizeof(t)), 0);
+	ck_assert_str_eq(t, "viewer");
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, "", t,
+	    sizeof(t)), 0);
+	ck_assert_str_eq(t, "editor");
+	ldvm__policy_free(p);
+
+	ck_assert_int_eq(ldvm__policy_parse(ctx, both, strlen(both), "p", &p),
+	    0);
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp7", true, "", t,
+	    sizeof(t)), 0);
+	ck_assert_str_eq(t, "viewer");
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp9", true, "office",
+	    t, sizeof(t)), 0);
+	ck_assert_str_eq(t, "office");
+	/* The line of its name is not the disposable's. */
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp7", true, "editor",
+	    t, sizeof(t)), LDVM_EPERM);
+	/* Nor is the line of the guest it works for, or "*". */
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "disp9", true, "locked",
+	    t, sizeof(t)), LDVM_EPERM);
+	/* Ordinary guests are unaffected by "@disposable". */
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "work", false, "office",
+	    t, sizeof(t)), LDVM_EPERM);
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "stranger", false, "", t,
+	    sizeof(t)), 0);
+	ck_assert_str_eq(t, "locked");
+	ck_assert_int_eq(ldvm__policy_decide(ctx, p, "@disposable", false, "",
+	    t, sizeof(t)), 0);
+	ck_assert_str_eq(t, "locked");
 	ldvm__policy_free(p);
 }
 END_TEST
@@ -296,6 +355,9 @@ static const struct {
 	{ "-w a\n", "p:1: bad guest name '-w'" },
 	{ "\n\nw a b c d e f g h i j k l m n o p q\n", "p:3: too many templates" },
 	{ "w a\0b\n", "p:1: NUL byte" },
+	{ "@disp a\n", "p:1: bad guest name '@disp'" },
+	{ "@disposable a\n@disposable b\n",
+	    "p:2: second line for guest '@disposable'" },
 };
 
 START_TEST(policy_refused)
@@ -330,6 +392,7 @@ open_suite(void)
 	tcase_add_test(req, sizes);
 	tcase_add_checked_fixture(pol, setup, teardown);
 	tcase_add_test(pol, policy_decisions);
+	tcase_add_test(pol, policy_disposables);
 	tcase_add_test(pol, policy_modes);
 	tcase_add_loop_test(pol, policy_refused, 0,
 	    sizeof(bad_policies) / sizeof(bad_policies[0]));

@@ -6,6 +6,7 @@
  * mistakes, not against it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -67,16 +68,29 @@ take_lock(struct ldvm_ctx *ctx, struct req *r)
 	if (fstat(r->lock, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
 		return ldvm__err(ctx, LDVM_ESYS, "%s: not a regular file of "
 		    "root's", LOCKFILE);
-	/* flock has no timeout: try often, letting interrupts in between. */
-	while (flock(r->lock, LOCK_EX | LOCK_NB) < 0) {
-		int rc;
+	/*
+	 * Wait in flock with the waits' signal mask in force, so that an
+	 * interrupt ends the wait (EINTR).  A signal that lands between the
+	 * look at the flag and flock is seen once the lock is had: flock
+	 * offers no ppoll of its own.
+	 */
+	{
+		sigset_t old;
+		int rc = 0, e = 0;
 
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return ldvm__errno(ctx, LDVM_ESYS, "lock");
-		if ((rc = ldvm__interrupted(ctx)) != 0)
+		if (ctx->has_waitmask)
+			sigprocmask(SIG_SETMASK, &ctx->waitmask, &old);
+		while ((rc = ldvm__interrupted(ctx)) == 0 &&
+		    flock(r->lock, LOCK_EX) < 0 && (e = errno) == EINTR)
+			e = 0;
+		if (ctx->has_waitmask)
+			sigprocmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0)
 			return rc;
-		if (ldvm__poll(ctx, NULL, 0, 100) < 0 && errno != EINTR)
-			return ldvm__errno(ctx, LDVM_ESYS, "poll");
+		if (e != 0) {
+			errno = e;
+			return ldvm__errno(ctx, LDVM_ESYS, "lock");
+		}
 	}
 	return 0;
 }

@@ -51,7 +51,10 @@ boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
 # Names of one's own, users, a template's time limit.
 boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait"
 boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
+# The pool tests build some 30 members: more time than the others.
+XENVM_TIMEOUT=1200
 boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
+XENVM_TIMEOUT=900
 boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 # README's and the man pages' examples, extracted at test time.
 boot tests/sys/examples.sh tests/sys/lib.sh tests/sys/examples.awk README \

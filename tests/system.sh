@@ -13,9 +13,11 @@ status=0
 boot() {
 	script=$1
 	echo "== $script" >&2
+	t0=$(date +%s)
 	{ tests/xen/run "$@"; echo $? > "$log.rc"; } | tee -a "$log"
 	rc=$(cat "$log.rc")
 	rm -f "$log.rc"
+	echo "== $script: $(($(date +%s) - t0)) s" >&2
 	if [ "$rc" != 0 ]; then
 		echo "FAIL: $script exited $rc" | tee -a "$log"
 		status=1

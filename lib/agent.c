@@ -88,7 +88,7 @@ spawn(struct ldvm_ctx *ctx, char **argv, const struct runas *ru, bool tty,
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
 	int master = -1;
-	char *slave = NULL;
+	char slave[64];         /* ptsname_r: no static buffer */
 
 	memset(c, 0, sizeof(*c));
 	c->in = c->out = c->err = c->pidfd = -1;
@@ -98,7 +98,7 @@ spawn(struct ldvm_ctx *ctx, char **argv, const struct runas *ru, bool tty,
 
 		if ((master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
 		    grantpt(master) < 0 || unlockpt(master) < 0 ||
-		    (slave = ptsname(master)) == NULL) {
+		    (errno = ptsname_r(master, slave, sizeof(slave))) != 0) {
 			if (master >= 0)
 				close(master);
 			return ldvm__errno(ctx, LDVM_ESYS, "pseudo-terminal");

@@ -588,11 +588,16 @@ LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
     const struct ldvm_template *t, uint64_t cap);
 
 /* ---- background work (spawn.c) ---- */
-/* Runs argv and waits; its stderr goes into the message on failure. */
-LDVM_HIDDEN int ldvm__run(struct ldvm_ctx *ctx, char *const argv[]);
+/*
+ * Runs argv and waits; its stderr goes into the message on failure.  add
+ * (NULL: nothing) lists "NAME=value" strings for the child's environment
+ * only: the caller's own is never changed.
+ */
+LDVM_HIDDEN int ldvm__run(struct ldvm_ctx *ctx, char *const argv[],
+    const char *const add[]);
 /* Same, keeping its stdout in out (size outsz, NUL-terminated, cut). */
 LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
-    char *out, size_t outsz);
+    const char *const add[], char *out, size_t outsz);
 /* Starts "dvm-preload args..." detached; args ends with NULL (<= 6). */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 

@@ -17,6 +17,9 @@
 
 #include "ldvm_internal.h"
 
+/* lvm(8)'s environment: it need not warn of the descriptors it inherits. */
+static const char *const lvm_env[] = { "LVM_SUPPRESS_FD_WARNINGS=1", NULL };
+
 /* Splits /dev/VG/LV; false when path is not of that form. */
 bool
 ldvm__lvm_split(const char *path, char *vg, size_t vgsz, char *lv,
@@ -77,8 +80,7 @@ ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst)
 		return ldvm__err(ctx, LDVM_EINVAL, "bad thin volume %s -> %s",
 		    origin, dst);
 	snprintf(src, sizeof(src), "%s/%s", vg, lv);
-	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-	rc = ldvm__run(ctx, argv);
+	rc = ldvm__run(ctx, argv, lvm_env);
 	/* Never reuse a volume of that name: the caller decides. */
 	if (rc != 0 && strstr(ldvm_errmsg(ctx), "already exists") != NULL)
 		return ldvm__err(ctx, LDVM_EEXIST, "create %s: it exists",
@@ -131,8 +133,7 @@ ldvm__lvm_list(struct ldvm_ctx *ctx, const char *vg, ldvm__lvm_fn *fn,
 		return ldvm__err(ctx, LDVM_EINVAL, "bad volume group %s", vg);
 	if ((out = malloc(size)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
-	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-	if ((rc = ldvm__run_out(ctx, argv, out, size)) != 0) {
+	if ((rc = ldvm__run_out(ctx, argv, lvm_env, out, size)) != 0) {
 		free(out);
 		return rc;
 	}
@@ -185,8 +186,7 @@ ldvm__lvm_remove(struct ldvm_ctx *ctx, const char *path)
 	if (!ldvm__lvm_split(path, vg, sizeof(vg), lv, sizeof(lv)))
 		return ldvm__err(ctx, LDVM_EINVAL, "bad thin volume %s", path);
 	snprintf(name, sizeof(name), "%s/%s", vg, lv);
-	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-	rc = ldvm__run(ctx, argv);
+	rc = ldvm__run(ctx, argv, lvm_env);
 	/* Absent (never made, or removed before a crash) is success. */
 	if (rc != 0 && stat(path, &st) < 0 && errno == ENOENT &&
 	    strstr(ldvm_errmsg(ctx), "Failed to find") != NULL)

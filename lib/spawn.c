@@ -59,44 +59,69 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 }
 
 /*
+ * The caller's environment with the "NAME=value" strings of add in place
+ * of any of the same names, for a child only; NULL when out of memory.
+ * Free the array, not the strings.
+ */
+static char **
+child_env(const char *const add[])
+{
+	extern char **environ;
+	char **env;
+	size_t n = 0, na = 0, i, j, k = 0;
+
+	while (environ[n] != NULL)
+		n++;
+	while (add[na] != NULL)
+		na++;
+	if ((env = calloc(n + na + 1, sizeof(*env))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < na; j++) {
+			size_t len = strcspn(add[j], "=") + 1;
+
+			if (strncmp(environ[i], add[j], len) == 0)
+				break;
+		}
+		if (j == na)
+			env[k++] = environ[i];
+	}
+	for (j = 0; j < na; j++)
+		env[k++] = (char *)add[j];
+	env[k] = NULL;
+	return env;
+}
+
+/*
  * Runs argv (never through a shell) and waits for it; its standard error
  * becomes part of the message when it fails.  Returns 0 when it exited 0.
- * With out (size outsz > 0), standard output is kept there, NUL-terminated
- * and cut at outsz - 1 bytes; else it goes to /dev/null.
+ * add, when not NULL, lists "NAME=value" strings set in the child's
+ * environment only.  With out (size outsz > 0), standard output is kept
+ * there, NUL-terminated and cut at outsz - 1 bytes; else it goes to
+ * /dev/null.
  */
 int
-ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[], char *obuf,
-    size_t outsz)
+ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
+    const char *const add[], char *obuf, size_t outsz)
 {
-	char out[512];
+	char out[512], **env = NULL;
 	size_t got = 0, ogot = 0;
-	int p[2], o[2] = { -1, -1 }, st;
-	pid_t pid;
+	int p[2] = { -1, -1 }, o[2] = { -1, -1 }, st, e, i;
+	pid_t pid = 0;
 	ssize_t n;
 
-	if (obuf != NULL && outsz > 0) {
+	if (add != NULL && (env = child_env(add)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
+	if ((obuf != NULL && outsz > 0 && pipe2(o, O_CLOEXEC) < 0) ||
+	    pipe2(p, O_CLOEXEC) < 0) {
+		e = errno;
+		goto fail;
+	}
+	if (obuf != NULL && outsz > 0)
 		obuf[0] = '\0';
-		if (pipe2(o, O_CLOEXEC) < 0)
-			return ldvm__errno(ctx, LDVM_ESYS, "pipe");
-	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		int e = errno;
-
-		if (o[0] >= 0) {
-			close(o[0]);
-			close(o[1]);
-		}
-		errno = e;
-		return ldvm__errno(ctx, LDVM_ESYS, "pipe");
-	}
 	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		if (o[0] >= 0) {
-			close(o[0]);
-			close(o[1]);
-		}
-		return ldvm__errno(ctx, LDVM_ESYS, "fork");
+		e = errno;
+		goto fail;
 	}
 	if (pid == 0) {
 		int fd = open("/dev/null", O_RDWR);
@@ -107,9 +132,13 @@ ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[], char *obuf,
 		}
 		dup2(p[1], STDERR_FILENO);
 		ldvm__child_exec_prep();
-		execvp(argv[0], argv);
+		if (env != NULL)
+			execvpe(argv[0], argv, env);
+		else
+			execvp(argv[0], argv);
 		_exit(127);
 	}
+	free(env);
 	close(p[1]);
 	if (o[1] >= 0) {
 		/* Output first; what lvm(8) says on stderr fits its pipe. */
@@ -164,10 +193,20 @@ ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[], char *obuf,
 	    argv[1] != NULL ? argv[1] : "", WIFEXITED(st) ? "status " :
 	    "signal ", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
 	    got > 0 ? ": " : "", out);
+fail:
+	for (i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		if (o[i] >= 0)
+			close(o[i]);
+	}
+	free(env);
+	errno = e;
+	return ldvm__errno(ctx, LDVM_ESYS, pid < 0 ? "fork" : "pipe");
 }
 
 int
-ldvm__run(struct ldvm_ctx *ctx, char *const argv[])
+ldvm__run(struct ldvm_ctx *ctx, char *const argv[], const char *const add[])
 {
-	return ldvm__run_out(ctx, argv, NULL, 0);
+	return ldvm__run_out(ctx, argv, add, NULL, 0);
 }

@@ -34,8 +34,12 @@ ldvm__path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
 static void
 backoff(unsigned attempt)
 {
-	/* Spread colliding writers apart: 0.1 ms to ~3 ms, pseudo-random. */
-	struct timespec ts = { 0, 100000L * (1 + (rand() % (1 + (attempt < 5 ? (1u << attempt) : 32u)))) };
+	/*
+	 * Spread colliding writers apart: 0.1 ms to ~3 ms, at random, and
+	 * without rand(3)'s state, which is the caller's.
+	 */
+	uint32_t span = 1 + (attempt < 5 ? 1u << attempt : 32u);
+	struct timespec ts = { 0, 100000L * (1 + arc4random_uniform(span)) };
 
 	nanosleep(&ts, NULL);
 }

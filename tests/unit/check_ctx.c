@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -122,6 +123,32 @@ START_TEST(child_exec_prep)
 }
 END_TEST
 
+/*
+ * A program the library runs gets the variables it is given, over the
+ * caller's, and the caller's environment stays as it was.
+ */
+START_TEST(run_child_env)
+{
+	char *argv[] = { "sh", "-c", "printf '%s,%s' \"$LDVM_T1\" \"$LDVM_T2\"",
+	    NULL };
+	const char *const add[] = { "LDVM_T1=child", NULL };
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char out[64];
+
+	ck_assert_ptr_nonnull(ctx);
+	setenv("LDVM_T1", "caller", 1);
+	setenv("LDVM_T2", "kept", 1);
+	ck_assert_int_eq(ldvm__run_out(ctx, argv, add, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "child,kept");
+	ck_assert_str_eq(getenv("LDVM_T1"), "caller");
+	ck_assert_int_eq(ldvm__run_out(ctx, argv, NULL, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "caller,kept");
+	unsetenv("LDVM_T1");
+	unsetenv("LDVM_T2");
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
 Suite *
 ctx_suite(void)
 {
@@ -131,6 +158,7 @@ ctx_suite(void)
 	tcase_add_test(c, signal_before_wait);
 	tcase_add_test(c, wait_times_out);
 	tcase_add_test(c, child_exec_prep);
+	tcase_add_test(c, run_child_env);
 	tcase_set_timeout(c, 30);
 	suite_add_tcase(s, c);
 	return s;

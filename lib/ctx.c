@@ -255,6 +255,7 @@ static void
 verr(struct ldvm_ctx *ctx, const char *fmt, va_list ap)
 {
 	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+	ctx->syserr = 0;
 }
 
 int
@@ -280,6 +281,7 @@ ldvm__errno(struct ldvm_ctx *ctx, int code, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(ctx->err);
 	snprintf(ctx->err + n, sizeof(ctx->err) - n, ": %s", strerror(saved));
+	ctx->syserr = saved;
 	if (saved == ENOMEM)
 		return LDVM_ENOMEM;
 	return code;

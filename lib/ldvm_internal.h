@@ -38,6 +38,7 @@ struct ldvm_ctx {
 	struct xs_handle *xs;
 	struct ldvm__logger lg;
 	char err[512];
+	int syserr;                 /* errno behind err (ldvm__errno), or 0 */
 	char xlmsg[384];            /* last error libxl logged */
 	ldvm_log_fn *logfn;
 	void *logarg;
@@ -74,7 +75,7 @@ struct ldvm_template {
 /* Sets ctx's message and returns code. */
 LDVM_HIDDEN int ldvm__err(struct ldvm_ctx *ctx, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Same, with ": strerror(errno)" appended. */
+/* Same, with ": strerror(errno)" appended; ctx->syserr keeps errno. */
 LDVM_HIDDEN int ldvm__errno(struct ldvm_ctx *ctx, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Same, for a libxl return code, with what libxl logged appended. */

@@ -20,6 +20,8 @@
 /* lvm(8)'s environment: it need not warn of the descriptors it inherits. */
 static const char *const lvm_env[] = { "LVM_SUPPRESS_FD_WARNINGS=1", NULL };
 
+static int lv_exists(struct ldvm_ctx *, const char *, const char *);
+
 /* Splits /dev/VG/LV; false when path is not of that form. */
 bool
 ldvm__lvm_split(const char *path, char *vg, size_t vgsz, char *lv,
@@ -81,8 +83,12 @@ ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst)
 		    origin, dst);
 	snprintf(src, sizeof(src), "%s/%s", vg, lv);
 	rc = ldvm__run(ctx, argv, lvm_env);
-	/* Never reuse a volume of that name: the caller decides. */
-	if (rc != 0 && strstr(ldvm_errmsg(ctx), "already exists") != NULL)
+	/*
+	 * Never reuse a volume of that name: the caller decides.  lvcreate
+	 * undoes what it made when it fails, so an LV of that name after a
+	 * failure was there before.
+	 */
+	if (rc != 0 && lv_exists(ctx, dvg, dlv) == 1)
 		return ldvm__err(ctx, LDVM_EEXIST, "create %s: it exists",
 		    dst);
 	return rc;
@@ -147,6 +153,7 @@ ldvm__lvm_list(struct ldvm_ctx *ctx, const char *vg, ldvm__lvm_fn *fn,
 
 struct has_tag {
 	const char *lv;
+	bool found;
 	bool tagged;
 };
 
@@ -158,9 +165,28 @@ note_tag(struct ldvm_ctx *ctx, void *arg, const char *vg, const char *lv,
 
 	(void)ctx;
 	(void)vg;
-	if (strcmp(lv, h->lv) == 0)
+	if (strcmp(lv, h->lv) == 0) {
+		h->found = true;
 		h->tagged = tagged;
+	}
 	return 0;
+}
+
+/*
+ * Whether vg holds lv, as lvs(8) lists it, never as a failed command's
+ * words tell: 1 or 0, -1 when lvs failed.  ctx's message stays as it was.
+ */
+static int
+lv_exists(struct ldvm_ctx *ctx, const char *vg, const char *lv)
+{
+	struct has_tag h = { .lv = lv };
+	char msg[sizeof(ctx->err)];
+	int rc;
+
+	memcpy(msg, ctx->err, sizeof(msg));
+	rc = ldvm__lvm_list(ctx, vg, note_tag, &h);
+	memcpy(ctx->err, msg, sizeof(msg));
+	return rc != 0 ? -1 : h.found;
 }
 
 bool
@@ -189,7 +215,7 @@ ldvm__lvm_remove(struct ldvm_ctx *ctx, const char *path)
 	rc = ldvm__run(ctx, argv, lvm_env);
 	/* Absent (never made, or removed before a crash) is success. */
 	if (rc != 0 && stat(path, &st) < 0 && errno == ENOENT &&
-	    strstr(ldvm_errmsg(ctx), "Failed to find") != NULL)
+	    lv_exists(ctx, vg, lv) == 0)
 		return 0;
 	return rc;
 }

@@ -169,7 +169,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	ctx->guard = NULL;
 	setrlimit(RLIMIT_FSIZE, &old);
 	if (rc != 0) {
-		if (strstr(ctx->err, strerror(EFBIG)) != NULL) {
+		if (ctx->syserr == EFBIG) {
 			rc = too_much(ctx, cap);
 			*pub = "the disposable sent back more than the size limit";
 		}

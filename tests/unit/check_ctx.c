@@ -149,6 +149,30 @@ START_TEST(run_child_env)
 }
 END_TEST
 
+/* A failure is told apart by the errno behind it, not by its words. */
+START_TEST(errno_kept)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(ctx->syserr, 0);
+	errno = EFBIG;
+	ck_assert_int_eq(ldvm__errno(ctx, LDVM_ESYS, "output"), LDVM_ESYS);
+	ck_assert_int_eq(ctx->syserr, EFBIG);
+	ck_assert_str_eq(ldvm_errmsg(ctx), "output: File too large");
+	errno = EFBIG;
+	ck_assert_int_eq(ldvm__err(ctx, LDVM_EPROTO, "File too large"),
+	    LDVM_EPROTO);
+	ck_assert_int_eq(ctx->syserr, 0);
+	errno = ENOMEM;
+	ck_assert_int_eq(ldvm__errno(ctx, LDVM_ESYS, "malloc"), LDVM_ENOMEM);
+	ck_assert_int_eq(ctx->syserr, ENOMEM);
+	ck_assert_int_eq(ldvm__xlerr(ctx, ERROR_FAIL, "libxl"), LDVM_EXEN);
+	ck_assert_int_eq(ctx->syserr, 0);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
 Suite *
 ctx_suite(void)
 {
@@ -159,6 +183,7 @@ ctx_suite(void)
 	tcase_add_test(c, wait_times_out);
 	tcase_add_test(c, child_exec_prep);
 	tcase_add_test(c, run_child_env);
+	tcase_add_test(c, errno_kept);
 	tcase_set_timeout(c, 30);
 	suite_add_tcase(s, c);
 	return s;

@@ -544,8 +544,8 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		return ldvm__err(ctx, LDVM_EPROTO, "bad own domain id");
 	}
 	free(id);
-	if ((rc = ldvm__path(ctx, base, sizeof(base),
-	    "/local/domain/%lu/data/litedvm", domid)) != 0)
+	if ((rc = ldvm__area_path(ctx, base, sizeof(base), (uint32_t)domid,
+	    NULL)) != 0)
 		return rc;
 	/*
 	 * Whatever an earlier agent left is stale now, but dom0 remembers the

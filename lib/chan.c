@@ -353,8 +353,8 @@ ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
 	int rc, watching = 0;
 
 	*out = NULL;
-	if ((rc = ldvm__path(ctx, c.listen_path, sizeof(c.listen_path),
-	    "/local/domain/%u/data/litedvm/listen", domid)) != 0)
+	if ((rc = ldvm__area_path(ctx, c.listen_path, sizeof(c.listen_path),
+	    domid, "/listen")) != 0)
 		return rc;
 	for (;;) {
 		int64_t left;
@@ -383,8 +383,8 @@ ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
 		ldvm__xs_unwatch(ctx, c.listen_path, "claim");
 	if (rc != 0)
 		return rc;
-	if ((rc = ldvm__path(ctx, vpath, sizeof(vpath),
-	    "/local/domain/%u/data/litedvm/vchan/%lu", domid, c.seq)) != 0)
+	if ((rc = ldvm__area_path(ctx, vpath, sizeof(vpath), domid,
+	    "/vchan/%lu", c.seq)) != 0)
 		return rc;
 	return ldvm__chan_connect(ctx, domid, vpath, out);
 }

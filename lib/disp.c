@@ -342,8 +342,8 @@ wait_ready(struct ldvm_ctx *ctx, struct ldvm_disp *d, int timeout_s)
 	int64_t deadline = ldvm__now_ms() + (int64_t)timeout_s * 1000;
 	int rc;
 
-	if ((rc = ldvm__path(ctx, path, sizeof(path),
-	    "/local/domain/%u/data/litedvm/listen", d->domid)) != 0)
+	if ((rc = ldvm__area_path(ctx, path, sizeof(path), d->domid,
+	    "/listen")) != 0)
 		return rc;
 	if ((rc = ldvm__xs_watch(ctx, path, "ready")) != 0)
 		return rc;

@@ -150,6 +150,16 @@ LDVM_HIDDEN void ldvm__filter_escapes(uint8_t *p, size_t n);
 /* Formats a path into buf and validates it; LDVM_EINVAL if it is not one. */
 LDVM_HIDDEN int ldvm__path(struct ldvm_ctx *ctx, char *buf, size_t size,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A domain's own area of litedvm's: LDVM__AREA_PRE <domid> LDVM__AREA_POST. */
+#define LDVM__AREA_PRE "/local/domain/"
+#define LDVM__AREA_POST "/data/litedvm"
+/*
+ * Same, for the path in domid's area that fmt names ("/listen",
+ * "/open/%s", ...; NULL: the area itself).
+ */
+LDVM_HIDDEN int ldvm__area_path(struct ldvm_ctx *ctx, char *buf, size_t size,
+    uint32_t domid, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
 typedef int ldvm__txn_fn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg);
 /*

@@ -427,8 +427,8 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 		rc = ldvm__err(ctx, LDVM_EXEN, "bad domid '%s'", id);
 		goto out;
 	}
-	if ((rc = ldvm__path(ctx, r.base, sizeof(r.base),
-	    "/local/domain/%lu/data/litedvm/open", domid)) != 0)
+	if ((rc = ldvm__area_path(ctx, r.base, sizeof(r.base),
+	    (uint32_t)domid, "/open")) != 0)
 		goto out;
 	/* Whatever an earlier, killed dvm-open left. */
 	if ((rc = ldvm__xs_rm(ctx, XBT_NULL, r.base)) != 0 ||

@@ -84,8 +84,7 @@ static int
 req_path(struct ldvm_ctx *ctx, uint32_t domid, const char *key, char *buf,
     size_t size)
 {
-	return ldvm__path(ctx, buf, size,
-	    "/local/domain/%u/data/litedvm/open/%s", domid, key);
+	return ldvm__area_path(ctx, buf, size, domid, "/open/%s", key);
 }
 
 static struct guest *
@@ -504,8 +503,8 @@ reap(struct serve *s, bool block)
 static bool
 domid_of(const char *path, uint32_t *domid)
 {
-	static const char pre[] = "/local/domain/";
-	static const char post[] = "/data/litedvm/open/request";
+	static const char pre[] = LDVM__AREA_PRE;
+	static const char post[] = LDVM__AREA_POST "/open/request";
 	const char *p = path + sizeof(pre) - 1, *e;
 	unsigned long id;
 

@@ -258,8 +258,8 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
 	const char *pub = "dom0 could not store the file";
 	int in = -1, out = -1, rc, changed = 0;
 
-	if ((rc = ldvm__path(ctx, path, sizeof(path),
-	    "/local/domain/%u/data/litedvm/open/vchan", domid)) != 0 ||
+	if ((rc = ldvm__area_path(ctx, path, sizeof(path), domid,
+	    "/open/vchan")) != 0 ||
 	    (rc = ldvm__chan_connect(ctx, domid, path, &ch)) != 0 ||
 	    (rc = ldvm__chan_hello(ctx, ch)) != 0)
 		goto out;

@@ -14,6 +14,18 @@
 /* A transaction that keeps conflicting this often is a livelock, not luck. */
 #define TXN_TRIES 64
 
+/* What ldvm__path says of buf, formatted in n bytes (< 0: failed). */
+static int
+path_ok(struct ldvm_ctx *ctx, const char *buf, size_t size, int n)
+{
+	if (n < 0 || (size_t)n >= size)
+		return ldvm__err(ctx, LDVM_EINVAL, "xenstore path too long");
+	if (!ldvm__valid_xs_path(buf))
+		return ldvm__err(ctx, LDVM_EINVAL,
+		    "invalid xenstore path '%s'", buf);
+	return 0;
+}
+
 int
 ldvm__path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
 {
@@ -23,12 +35,24 @@ ldvm__path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
-		return ldvm__err(ctx, LDVM_EINVAL, "xenstore path too long");
-	if (!ldvm__valid_xs_path(buf))
-		return ldvm__err(ctx, LDVM_EINVAL,
-		    "invalid xenstore path '%s'", buf);
-	return 0;
+	return path_ok(ctx, buf, size, n);
+}
+
+int
+ldvm__area_path(struct ldvm_ctx *ctx, char *buf, size_t size, uint32_t domid,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n, m;
+
+	n = snprintf(buf, size, LDVM__AREA_PRE "%u" LDVM__AREA_POST, domid);
+	if (fmt != NULL && n >= 0 && (size_t)n < size) {
+		va_start(ap, fmt);
+		m = vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+		va_end(ap);
+		n = m < 0 ? m : n + m;
+	}
+	return path_ok(ctx, buf, size, n);
 }
 
 static void

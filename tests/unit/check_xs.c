@@ -24,6 +24,31 @@ START_TEST(path_building)
 }
 END_TEST
 
+/* A domain's own area, and the paths in it, made in one place. */
+START_TEST(area_path)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	char buf[64], small[24];
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(ldvm__area_path(ctx, buf, sizeof(buf), 3, NULL), 0);
+	ck_assert_str_eq(buf, "/local/domain/3/data/litedvm");
+	ck_assert_int_eq(ldvm__area_path(ctx, buf, sizeof(buf), 12,
+	    "/vchan/%lu", 7UL), 0);
+	ck_assert_str_eq(buf, "/local/domain/12/data/litedvm/vchan/7");
+	ck_assert_int_eq(ldvm__area_path(ctx, buf, sizeof(buf), 5,
+	    "/open/%s", "a b"), LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "invalid xenstore path") != NULL);
+	/* Cut in the area's own part or in fmt's: refused either way. */
+	ck_assert_int_eq(ldvm__area_path(ctx, small, sizeof(small), 5, NULL),
+	    LDVM_EINVAL);
+	ck_assert_int_eq(ldvm__area_path(ctx, buf, 30, 5, "/listen"),
+	    LDVM_EINVAL);
+	ck_assert(strstr(ldvm_errmsg(ctx), "too long") != NULL);
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(path_truncation)
 {
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
@@ -90,6 +115,7 @@ xs_suite(void)
 	TCase *limits = tcase_create("limits");
 
 	tcase_add_test(core, path_building);
+	tcase_add_test(core, area_path);
 	tcase_add_test(core, needs_connection);
 	tcase_add_test(core, errors_named);
 	tcase_add_test(core, no_xen_named);

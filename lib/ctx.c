@@ -311,6 +311,27 @@ ldvm__xlerr(struct ldvm_ctx *ctx, int xlrc, const char *fmt, ...)
 	return LDVM_EXEN;
 }
 
+int
+ldvm__first_note(struct ldvm_ctx *ctx, struct ldvm__first *f, int rc)
+{
+	if (rc != 0 && f->rc == 0) {
+		f->rc = rc;
+		f->syserr = ctx->syserr;
+		memcpy(f->msg, ctx->err, sizeof(f->msg));
+	}
+	return rc;
+}
+
+int
+ldvm__first_end(struct ldvm_ctx *ctx, const struct ldvm__first *f)
+{
+	if (f->rc != 0) {
+		memcpy(ctx->err, f->msg, sizeof(ctx->err));
+		ctx->syserr = f->syserr;
+	}
+	return f->rc;
+}
+
 void
 ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...)
 {

@@ -267,22 +267,19 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 	char **vols = NULL, sub[LDVM_XS_PATH_MAX], fields[512];
 	unsigned i, n = 0;
 	uint32_t domid;
-	int rc, first = 0;
+	struct ldvm__first f = { 0 };
+	int rc;
 
 	ldvm__journal_fields(ctx, name, fields, sizeof(fields));
 	/* Best effort: a missing record only means there is less to do. */
 	ldvm__rec_write(ctx, XBT_NULL, name, "state", "dying");
 	ldvm__pool_forget(ctx, name);
-	if ((rc = recorded_domid(ctx, name, &domid)) != 0)
-		first = rc;
-	if (domid != (uint32_t)INVALID_DOMID && domid != 0) {
-		rc = ldvm_domain_destroy(ctx, domid);
-		if (rc != 0 && rc != LDVM_ENOENT && first == 0)
-			first = rc;
-	}
+	ldvm__first_note(ctx, &f, recorded_domid(ctx, name, &domid));
+	if (domid != (uint32_t)INVALID_DOMID && domid != 0 &&
+	    (rc = ldvm_domain_destroy(ctx, domid)) != LDVM_ENOENT)
+		ldvm__first_note(ctx, &f, rc);
 	snprintf(sub, sizeof(sub), LDVM_XS_ROOT "/disp/%s/volumes", name);
-	if ((rc = ldvm__rec_list(ctx, sub, &vols, &n)) != 0 && first == 0)
-		first = rc;
+	ldvm__first_note(ctx, &f, ldvm__rec_list(ctx, sub, &vols, &n));
 	for (i = 0; i < n; i++) {
 		char key[96], *path;
 
@@ -290,32 +287,30 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 		if (ldvm__rec_read(ctx, XBT_NULL, name, key, &path) != 0)
 			continue;
 		/* Only volumes we could have made: ours by name. */
-		if (made_by(path, name)) {
-			rc = ldvm__vol_remove(ctx, path);
-			if (rc != 0 && first == 0)
-				first = rc;
-		}
+		if (made_by(path, name))
+			ldvm__first_note(ctx, &f, ldvm__vol_remove(ctx, path));
 		free(path);
 	}
 	free(vols);
 	/* xenconsoled's log of the guest's console (with --log=guest) would
 	 * outlive it: no trace is left. */
 	snprintf(sub, sizeof(sub), LDVM_CONSOLE_LOG_DIR "/guest-%s.log", name);
-	if (unlink(sub) < 0 && errno != ENOENT && first == 0)
-		first = ldvm__errno(ctx, LDVM_ESYS, "remove %s", sub);
+	if (unlink(sub) < 0 && errno != ENOENT)
+		ldvm__first_note(ctx, &f, ldvm__errno(ctx, LDVM_ESYS,
+		    "remove %s", sub));
 	/* Keep the record while anything it describes may still exist. */
-	if (first == 0) {
+	if (f.rc == 0) {
 		ldvm__journal(ctx, "destroyed", name, "%s", fields);
-		first = ldvm__rec_rm(ctx, name);
+		ldvm__first_note(ctx, &f, ldvm__rec_rm(ctx, name));
 	}
-	if (first != 0) {
+	if ((rc = ldvm__first_end(ctx, &f)) != 0) {
 		char why[256];
 
 		ldvm__journal_text(why, sizeof(why), ctx->err);
 		ldvm__journal(ctx, "destroy-failed", name, "%s error=%s",
 		    fields, why);
 	}
-	return first;
+	return rc;
 }
 
 /* Why a guest never announced its agent, and what to do about it. */
@@ -505,11 +500,11 @@ fail:
 	libxl_domain_config_dispose(&cfg);
 	{
 		/* Keep the first error's message over the teardown's. */
-		char msg[sizeof(ctx->err)];
+		struct ldvm__first f = { 0 };
 
-		memcpy(msg, ctx->err, sizeof(msg));
+		ldvm__first_note(ctx, &f, rc);
 		ldvm__teardown(ctx, name);
-		memcpy(ctx->err, msg, sizeof(msg));
+		ldvm__first_end(ctx, &f);
 	}
 	free(d);
 	return rc;
@@ -890,7 +885,8 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 {
 	char **names = NULL;
 	unsigned i, n = 0;
-	int rc, first = 0;
+	struct ldvm__first f = { 0 };
+	int rc;
 
 	*removed = 0;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
@@ -906,11 +902,8 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 		rc = ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
 		if (rc == LDVM_ENOENT)
 			owner = NULL;   /* half-written record: nobody has it */
-		else if (rc != 0) {
-			if (first == 0)
-				first = rc;
+		else if (ldvm__first_note(ctx, &f, rc) != 0)
 			continue;
-		}
 		alive = owner != NULL && (ldvm__owner_alive(owner) ||
 		    ldvm__pool_keeps(ctx, names[i]));
 		/* No owner at all: a used one handed to its teardown. */
@@ -929,18 +922,15 @@ ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
 		    "tearing down", names[i]);
 		if (!handoff)
 			ldvm__journal_rec(ctx, "collected", names[i], extra);
-		if ((rc = ldvm__teardown(ctx, names[i])) != 0) {
-			if (first == 0)
-				first = rc;
-			continue;
-		}
-		(*removed)++;
+		if (ldvm__first_note(ctx, &f,
+		    ldvm__teardown(ctx, names[i])) == 0)
+			(*removed)++;
 	}
 	free(names);
 	/* Then volumes no record describes: a reboot emptied xenstore. */
-	rc = ldvm__leftovers(ctx, &n);
+	ldvm__first_note(ctx, &f, ldvm__leftovers(ctx, &n));
 	*removed += n;
-	return first != 0 ? first : rc;
+	return ldvm__first_end(ctx, &f);
 }
 
 int

@@ -28,6 +28,9 @@
 #define LDVM_XS_PATH_MAX 1024
 #define LDVM_XS_VALUE_MAX 2048
 
+/* The size of a context's error message. */
+#define LDVM__ERR_MAX 512
+
 struct ldvm__logger {
 	xentoollog_logger vtable;   /* must be first: libxl casts to it */
 	struct ldvm_ctx *ctx;
@@ -37,7 +40,7 @@ struct ldvm_ctx {
 	libxl_ctx *xl;
 	struct xs_handle *xs;
 	struct ldvm__logger lg;
-	char err[512];
+	char err[LDVM__ERR_MAX];
 	int syserr;                 /* errno behind err (ldvm__errno), or 0 */
 	char xlmsg[384];            /* last error libxl logged */
 	ldvm_log_fn *logfn;
@@ -83,6 +86,23 @@ LDVM_HIDDEN int ldvm__xlerr(struct ldvm_ctx *ctx, int xlrc, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 LDVM_HIDDEN void ldvm__log(struct ldvm_ctx *ctx, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * The first error wins: work that goes on past a failure (a teardown, a
+ * sweep, cleanup after an error) notes each result in a struct
+ * ldvm__first initialised to { 0 }; the first failure's code, message and
+ * errno are kept, and ldvm__first_end puts them back over later ones.
+ */
+struct ldvm__first {
+	int rc;
+	int syserr;
+	char msg[LDVM__ERR_MAX];
+};
+/* Keeps rc and ctx's message when rc is the first failure; returns rc. */
+LDVM_HIDDEN int ldvm__first_note(struct ldvm_ctx *ctx, struct ldvm__first *f,
+    int rc);
+/* The first failure's code, its message in ctx again; 0 when none. */
+LDVM_HIDDEN int ldvm__first_end(struct ldvm_ctx *ctx,
+    const struct ldvm__first *f);
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
 /* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
 LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);

@@ -74,7 +74,7 @@ struct places {
 	unsigned ndirs;
 	bool lvm;               /* some template is on LVM */
 	unsigned removed;
-	int first;
+	struct ldvm__first first;
 };
 
 static void
@@ -143,17 +143,12 @@ static void
 collect(struct ldvm_ctx *ctx, struct places *pl, const char *disp,
     const char *path)
 {
-	int rc;
-
 	if (!ldvm__vol_unclaimed(ctx, disp, false))
 		return;
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s: left by %s, which has no record "
 	    "and no domain: removing", path, disp);
-	if ((rc = ldvm__vol_remove(ctx, path)) != 0) {
-		if (pl->first == 0)
-			pl->first = rc;
+	if (ldvm__first_note(ctx, &pl->first, ldvm__vol_remove(ctx, path)) != 0)
 		return;
-	}
 	pl->removed++;
 	{
 		char v[300];
@@ -170,8 +165,9 @@ sweep_dir(struct ldvm_ctx *ctx, struct places *pl, const char *dir)
 	DIR *d;
 
 	if ((d = opendir(dir)) == NULL) {
-		if (errno != ENOENT && pl->first == 0)
-			pl->first = ldvm__errno(ctx, LDVM_ESYS, "%s", dir);
+		if (errno != ENOENT)
+			ldvm__first_note(ctx, &pl->first, ldvm__errno(ctx,
+			    LDVM_ESYS, "%s", dir));
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -224,13 +220,12 @@ ldvm__leftovers(struct ldvm_ctx *ctx, unsigned *removed)
 		goto out;
 	for (i = 0; i < pl.ndirs; i++)
 		sweep_dir(ctx, &pl, pl.dirs[i]);
-	if ((rc = ldvm__ram_sweep(ctx, sweep_ram, &pl)) != 0 && pl.first == 0)
-		pl.first = rc;
-	if (pl.lvm && (rc = ldvm__lvm_list(ctx, NULL, sweep_lv, &pl)) != 0 &&
-	    pl.first == 0)
-		pl.first = rc;
+	ldvm__first_note(ctx, &pl.first, ldvm__ram_sweep(ctx, sweep_ram, &pl));
+	if (pl.lvm)
+		ldvm__first_note(ctx, &pl.first, ldvm__lvm_list(ctx, NULL,
+		    sweep_lv, &pl));
 	ldvm__vol_unlock(lock);
-	rc = pl.first;
+	rc = ldvm__first_end(ctx, &pl.first);
 	*removed = pl.removed;
 out:
 	for (i = 0; i < pl.ndirs; i++)

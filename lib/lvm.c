@@ -20,7 +20,7 @@
 /* lvm(8)'s environment: it need not warn of the descriptors it inherits. */
 static const char *const lvm_env[] = { "LVM_SUPPRESS_FD_WARNINGS=1", NULL };
 
-static int lv_exists(struct ldvm_ctx *, const char *, const char *);
+static int lv_there(struct ldvm_ctx *, int, const char *, const char *);
 
 /* Splits /dev/VG/LV; false when path is not of that form. */
 bool
@@ -88,7 +88,7 @@ ldvm__lvm_snapshot(struct ldvm_ctx *ctx, const char *origin, const char *dst)
 	 * undoes what it made when it fails, so an LV of that name after a
 	 * failure was there before.
 	 */
-	if (rc != 0 && lv_exists(ctx, dvg, dlv) == 1)
+	if (rc != 0 && lv_there(ctx, rc, dvg, dlv) == 1)
 		return ldvm__err(ctx, LDVM_EEXIST, "create %s: it exists",
 		    dst);
 	return rc;
@@ -173,20 +173,21 @@ note_tag(struct ldvm_ctx *ctx, void *arg, const char *vg, const char *lv,
 }
 
 /*
- * Whether vg holds lv, as lvs(8) lists it, never as a failed command's
- * words tell: 1 or 0, -1 when lvs failed.  ctx's message stays as it was.
+ * After lvm(8) failed on vg/lv with rc: whether vg holds lv, as lvs(8)
+ * lists it, never as the failed command's words tell: 1 or 0, -1 when
+ * lvs failed.  The failure's message stays.
  */
 static int
-lv_exists(struct ldvm_ctx *ctx, const char *vg, const char *lv)
+lv_there(struct ldvm_ctx *ctx, int rc, const char *vg, const char *lv)
 {
 	struct has_tag h = { .lv = lv };
-	char msg[sizeof(ctx->err)];
-	int rc;
+	struct ldvm__first f = { 0 };
+	int lrc;
 
-	memcpy(msg, ctx->err, sizeof(msg));
-	rc = ldvm__lvm_list(ctx, vg, note_tag, &h);
-	memcpy(ctx->err, msg, sizeof(msg));
-	return rc != 0 ? -1 : h.found;
+	ldvm__first_note(ctx, &f, rc);
+	lrc = ldvm__lvm_list(ctx, vg, note_tag, &h);
+	ldvm__first_end(ctx, &f);
+	return lrc != 0 ? -1 : h.found;
 }
 
 bool
@@ -215,7 +216,7 @@ ldvm__lvm_remove(struct ldvm_ctx *ctx, const char *path)
 	rc = ldvm__run(ctx, argv, lvm_env);
 	/* Absent (never made, or removed before a crash) is success. */
 	if (rc != 0 && stat(path, &st) < 0 && errno == ENOENT &&
-	    lv_exists(ctx, vg, lv) == 0)
+	    lv_there(ctx, rc, vg, lv) == 0)
 		return 0;
 	return rc;
 }

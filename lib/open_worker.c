@@ -194,16 +194,14 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	}
 out:
 	if (d != NULL) {
-		int drc;
-		char keep[sizeof(ctx->err)];
+		struct ldvm__first f = { 0 };
 
 		/* Teardown errors must not hide the session's. */
-		snprintf(keep, sizeof(keep), "%s", ctx->err);
-		drc = ldvm_disp_destroy(ctx, d);
-		ldvm_disp_free(d);
-		if (rc == 0 && drc != 0)
+		ldvm__first_note(ctx, &f, rc);
+		if (ldvm_disp_destroy(ctx, d) != 0 && rc == 0)
 			ldvm__log(ctx, LDVM_LOG_WARN, "%s", ctx->err);
-		snprintf(ctx->err, sizeof(ctx->err), "%s", keep);
+		ldvm_disp_free(d);
+		ldvm__first_end(ctx, &f);
 	}
 	close(err);
 	return rc;
@@ -253,7 +251,8 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
     const struct ldvm__openreq *q, const struct ldvm_template *t,
     uint64_t cap)
 {
-	char path[LDVM_XS_PATH_MAX], msg[sizeof(ctx->err)];
+	char path[LDVM_XS_PATH_MAX];
+	struct ldvm__first f = { 0 };
 	struct ldvm__chan *ch = NULL;
 	const char *pub = "dom0 could not store the file";
 	int in = -1, out = -1, rc, changed = 0;
@@ -281,9 +280,9 @@ fail:
 	 * The guest learns why in general terms; the detail (dom0 paths,
 	 * libxl's words) is the caller's to log.
 	 */
-	snprintf(msg, sizeof(msg), "%s", ctx->err);
+	ldvm__first_note(ctx, &f, rc);
 	send_result(ctx, ch, LDVM_RESULT_FAILED, -1, pub);
-	snprintf(ctx->err, sizeof(ctx->err), "%s", msg);
+	ldvm__first_end(ctx, &f);
 out:
 	ldvm__chan_close(ch);
 	if (in >= 0)

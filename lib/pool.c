@@ -175,7 +175,8 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 {
 	char **names;
 	unsigned i, n;
-	int rc, first = 0;
+	struct ldvm__first f = { 0 };
+	int rc;
 
 	*removed = 0;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
@@ -187,14 +188,12 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 
 		if (why == NULL)
 			continue;
-		if ((rc = discard(ctx, t->name, names[i], why)) != 0) {
-			if (first == 0)
-				first = rc;
-		} else
+		if (ldvm__first_note(ctx, &f, discard(ctx, t->name, names[i],
+		    why)) == 0)
 			(*removed)++;
 	}
 	free(names);
-	return first;
+	return ldvm__first_end(ctx, &f);
 }
 
 int
@@ -203,7 +202,8 @@ ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
 {
 	char **names;
 	unsigned i, n;
-	int rc, first = 0;
+	struct ldvm__first f = { 0 };
+	int rc;
 
 	*removed = 0;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
@@ -215,14 +215,12 @@ ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
 	/* The newest go: claims take the oldest.  One claimed meanwhile is
 	 * no member any more, and discard leaves it alone. */
 	for (i = n; i > (unsigned)keep; i--) {
-		if ((rc = discard(ctx, t->name, names[i - 1], "surplus")) != 0) {
-			if (first == 0)
-				first = rc;
-		} else
+		if (ldvm__first_note(ctx, &f, discard(ctx, t->name,
+		    names[i - 1], "surplus")) == 0)
 			(*removed)++;
 	}
 	free(names);
-	return first;
+	return ldvm__first_end(ctx, &f);
 }
 
 /* Records of pool members, listed or still being built. */

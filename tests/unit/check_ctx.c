@@ -173,6 +173,33 @@ START_TEST(errno_kept)
 }
 END_TEST
 
+/* Work that goes on past failures reports the first: code and words. */
+START_TEST(first_error_wins)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	struct ldvm__first f = { 0 }, none = { 0 };
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_int_eq(ldvm__first_note(ctx, &f, 0), 0);
+	errno = EFBIG;
+	ck_assert_int_eq(ldvm__first_note(ctx, &f, ldvm__errno(ctx, LDVM_ESYS,
+	    "first")), LDVM_ESYS);
+	ck_assert_int_eq(ldvm__first_note(ctx, &f, ldvm__err(ctx, LDVM_EPROTO,
+	    "second")), LDVM_EPROTO);
+	ck_assert_int_eq(ldvm__first_note(ctx, &f, 0), 0);
+	ck_assert_str_eq(ldvm_errmsg(ctx), "second");
+	ck_assert_int_eq(ldvm__first_end(ctx, &f), LDVM_ESYS);
+	ck_assert_str_eq(ldvm_errmsg(ctx), "first: File too large");
+	ck_assert_int_eq(ctx->syserr, EFBIG);
+	/* Nothing failed: the message is left alone. */
+	ldvm__err(ctx, LDVM_EINVAL, "untouched");
+	ck_assert_int_eq(ldvm__first_note(ctx, &none, 0), 0);
+	ck_assert_int_eq(ldvm__first_end(ctx, &none), 0);
+	ck_assert_str_eq(ldvm_errmsg(ctx), "untouched");
+	ldvm_ctx_free(ctx);
+}
+END_TEST
+
 Suite *
 ctx_suite(void)
 {
@@ -184,6 +211,7 @@ ctx_suite(void)
 	tcase_add_test(c, child_exec_prep);
 	tcase_add_test(c, run_child_env);
 	tcase_add_test(c, errno_kept);
+	tcase_add_test(c, first_error_wins);
 	tcase_set_timeout(c, 30);
 	suite_add_tcase(s, c);
 	return s;

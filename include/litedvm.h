@@ -251,14 +251,6 @@ LDVM_API int ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
  */
 LDVM_API int ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d);
 LDVM_API void ldvm_disp_free(struct ldvm_disp *d);
-/* Destroys the disposable called name, whoever owns it. */
-LDVM_API int ldvm_disp_remove(struct ldvm_ctx *ctx, const char *name);
-/* The owner recorded for name ("<pid>:<start time>"). */
-LDVM_API int ldvm_disp_owner(struct ldvm_ctx *ctx, const char *name,
-    char *buf, size_t size);
-/* Makes the caller the owner, if the owner is still 'from'. */
-LDVM_API int ldvm_disp_adopt(struct ldvm_ctx *ctx, const char *name,
-    const char *from, struct ldvm_disp **out);
 /* Waits for d's domain to shut down or die, then tears d down. */
 LDVM_API int ldvm_disp_monitor(struct ldvm_ctx *ctx, struct ldvm_disp *d);
 /* ---- preload pool ------------------------------------------------- */

@@ -3,7 +3,6 @@
  * collect the garbage of dead owners.  Safe from cron or a timer at any
  * rate, concurrently with itself and with dvm-run.
  */
-#include <dirent.h>
 #include <err.h>
 #include <getopt.h>
 #include <signal.h>
@@ -107,28 +106,30 @@ fill(struct ldvm_ctx *ctx, const char *tname, int count, int all)
 	return rc != 0;
 }
 
+struct fill_all {
+	struct ldvm_ctx *ctx;
+	int failed;
+};
+
+static int
+fill_one(void *arg, const char *name)
+{
+	struct fill_all *fa = arg;
+
+	if (stop)
+		return 1;
+	fa->failed |= fill(fa->ctx, name, -1, 1);
+	return 0;
+}
+
 static int
 fill_all(struct ldvm_ctx *ctx)
 {
-	struct dirent *e;
-	DIR *d;
-	int failed = 0;
+	struct fill_all fa = { .ctx = ctx };
 
-	if ((d = opendir(ldvm_confdir())) == NULL)
-		err(1, "%s", ldvm_confdir());
-	while ((e = readdir(d)) != NULL && !stop) {
-		char name[LDVM_NAME_MAX + 1];
-		size_t n = strlen(e->d_name);
-
-		if (n <= 4 || n - 4 > LDVM_NAME_MAX ||
-		    strcmp(e->d_name + n - 4, ".cfg") != 0)
-			continue;
-		memcpy(name, e->d_name, n - 4);
-		name[n - 4] = '\0';
-		failed |= fill(ctx, name, -1, 1);
-	}
-	closedir(d);
-	return failed;
+	if (ldvm_template_list(ctx, fill_one, &fa) < 0)
+		errx(1, "%s", ldvm_errmsg(ctx));
+	return fa.failed;
 }
 
 int

@@ -121,6 +121,17 @@ LDVM_API const char *ldvm_confdir(void);
  */
 LDVM_API int ldvm_default_template(struct ldvm_ctx *ctx, char *buf,
     size_t size);
+/*
+ * Calls fn(arg, name) for each file <confdir>/<name>.cfg, in directory
+ * order; name is at most LDVM_NAME_MAX bytes, and otherwise unchecked
+ * (ldvm_template_load says whether it is a template).  A non-zero return
+ * from fn ends the walk and is returned.  LDVM_ENOENT when the directory
+ * does not exist.
+ */
+typedef int ldvm_template_fn(void *arg, const char *name);
+LDVM_API int ldvm_template_list(struct ldvm_ctx *ctx, ldvm_template_fn *fn,
+    void *arg);
+#define LDVM_HAVE_TEMPLATE_LIST 1
 /* Loads <confdir>/<name>.cfg. */
 LDVM_API int ldvm_template_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_template **out);

@@ -3,6 +3,7 @@
  * libxl_domain_config, plus litedvm's own keys.  Needs no hypervisor, so it
  * is unit-tested on any machine.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -39,6 +40,31 @@ ldvm_confdir(void)
 	const char *d = getenv("LITEDVM_CONFDIR");
 
 	return d != NULL && d[0] != '\0' ? d : LDVM_SYSCONFDIR "/litedvm";
+}
+
+int
+ldvm_template_list(struct ldvm_ctx *ctx, ldvm_template_fn *fn, void *arg)
+{
+	struct dirent *e;
+	DIR *d;
+	int rc = 0;
+
+	if ((d = opendir(ldvm_confdir())) == NULL)
+		return ldvm__errno(ctx, errno == ENOENT ? LDVM_ENOENT :
+		    LDVM_ESYS, "%s", ldvm_confdir());
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char name[LDVM_NAME_MAX + 1];
+		size_t n = strlen(e->d_name);
+
+		if (n <= 4 || n - 4 > LDVM_NAME_MAX ||
+		    strcmp(e->d_name + n - 4, ".cfg") != 0)
+			continue;
+		memcpy(name, e->d_name, n - 4);
+		name[n - 4] = '\0';
+		rc = fn(arg, name);
+	}
+	closedir(d);
+	return rc;
 }
 
 /*

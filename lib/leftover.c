@@ -70,6 +70,7 @@ ldvm__vol_unclaimed(struct ldvm_ctx *ctx, const char *disp, bool mine)
 }
 
 struct places {
+	struct ldvm_ctx *ctx;
 	char **dirs;            /* LDVM_VOL_DIR directories */
 	unsigned ndirs;
 	bool lvm;               /* some template is on LVM */
@@ -97,45 +98,31 @@ add_dir(struct places *pl, const char *origin)
 		pl->ndirs++;
 }
 
-/* Where the configured templates' disposables keep their volumes. */
+/* Where template name's disposables keep their volumes. */
 static int
-find_places(struct ldvm_ctx *ctx, struct places *pl)
+add_places(void *arg, const char *name)
 {
-	struct dirent *e;
-	DIR *d;
+	struct places *pl = arg;
+	struct ldvm_ctx *ctx = pl->ctx;
+	struct ldvm_template *t;
+	int i;
 
-	if ((d = opendir(ldvm_confdir())) == NULL)
-		return errno == ENOENT ? 0 : ldvm__errno(ctx, LDVM_ESYS, "%s",
-		    ldvm_confdir());
-	while ((e = readdir(d)) != NULL) {
-		char name[LDVM_NAME_MAX + 1];
-		struct ldvm_template *t;
-		size_t n = strlen(e->d_name);
-		int i;
-
-		if (n <= 4 || n - 4 > LDVM_NAME_MAX ||
-		    strcmp(e->d_name + n - 4, ".cfg") != 0)
-			continue;
-		memcpy(name, e->d_name, n - 4);
-		name[n - 4] = '\0';
-		if (ldvm_template_load(ctx, name, &t) != 0) {
-			ldvm__log(ctx, LDVM_LOG_INFO, "gc: skipping template "
-			    "%s: %s", name, ldvm_errmsg(ctx));
-			continue;
-		}
-		for (i = 0; i < t->cfg.num_disks; i++) {
-			const char *o = t->cfg.disks[i].pdev_path;
-
-			if (!t->cfg.disks[i].readwrite || o == NULL)
-				continue;
-			if (ldvm__lvm_is_lv(ctx, o))
-				pl->lvm = true;
-			else
-				add_dir(pl, o);
-		}
-		ldvm_template_free(t);
+	if (ldvm_template_load(ctx, name, &t) != 0) {
+		ldvm__log(ctx, LDVM_LOG_INFO, "gc: skipping template %s: %s",
+		    name, ldvm_errmsg(ctx));
+		return 0;
 	}
-	closedir(d);
+	for (i = 0; i < t->cfg.num_disks; i++) {
+		const char *o = t->cfg.disks[i].pdev_path;
+
+		if (!t->cfg.disks[i].readwrite || o == NULL)
+			continue;
+		if (ldvm__lvm_is_lv(ctx, o))
+			pl->lvm = true;
+		else
+			add_dir(pl, o);
+	}
+	ldvm_template_free(t);
 	return 0;
 }
 
@@ -209,12 +196,14 @@ sweep_lv(struct ldvm_ctx *ctx, void *arg, const char *vg, const char *lv,
 int
 ldvm__leftovers(struct ldvm_ctx *ctx, unsigned *removed)
 {
-	struct places pl = { 0 };
+	struct places pl = { .ctx = ctx };
 	unsigned i;
 	int rc, lock;
 
 	*removed = 0;
-	if ((rc = find_places(ctx, &pl)) != 0)
+	/* Where the configured templates' disposables keep their volumes. */
+	if ((rc = ldvm_template_list(ctx, add_places, &pl)) != 0 &&
+	    rc != LDVM_ENOENT)
 		return rc;
 	if ((rc = ldvm__vol_lock(ctx, true, &lock)) != 0)
 		goto out;

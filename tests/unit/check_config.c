@@ -298,6 +298,68 @@ START_TEST(version_tracks_changes)
 }
 END_TEST
 
+struct seen {
+	char names[8][64];
+	int n, stop_at;
+};
+
+static int
+note_name(void *arg, const char *name)
+{
+	struct seen *sn = arg;
+
+	if (sn->n < 8)
+		snprintf(sn->names[sn->n], sizeof(sn->names[0]), "%s", name);
+	return ++sn->n == sn->stop_at ? 7 : 0;
+}
+
+static bool
+seen(const struct seen *sn, const char *name)
+{
+	for (int i = 0; i < sn->n && i < 8; i++)
+		if (strcmp(sn->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The configured templates: every NAME.cfg, and nothing else. */
+START_TEST(template_list)
+{
+	char dir[] = "/tmp/ldvm-conf-XXXXXX", path[128];
+	const char *files[] = { "a.cfg", "b-2.cfg", ".cfg", "c.cfg.bak",
+	    "d.txt", "litedvm.conf",
+	    "x23456789012345678901234567890123456789012345678901234567890123"
+	    "45.cfg" };
+	struct seen sn = { .n = 0 };
+	size_t i;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT, 0600), 0);
+		close(fd);
+	}
+	setenv("LITEDVM_CONFDIR", dir, 1);
+	ck_assert_int_eq(ldvm_template_list(ctx, note_name, &sn), 0);
+	ck_assert_int_eq(sn.n, 2);
+	ck_assert(seen(&sn, "a") && seen(&sn, "b-2"));
+	/* fn's non-zero return ends the walk and is the result. */
+	memset(&sn, 0, sizeof(sn));
+	sn.stop_at = 1;
+	ck_assert_int_eq(ldvm_template_list(ctx, note_name, &sn), 7);
+	ck_assert_int_eq(sn.n, 1);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	ck_assert_int_eq(ldvm_template_list(ctx, note_name, &sn), LDVM_ENOENT);
+	ck_assert(strstr(ldvm_errmsg(ctx), dir) != NULL);
+	unsetenv("LITEDVM_CONFDIR");
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -311,6 +373,7 @@ config_suite(void)
 	tcase_add_test(core, defaults);
 	tcase_add_test(core, pvh_and_cmdline);
 	tcase_add_test(core, confdir_lookup);
+	tcase_add_test(core, template_list);
 	tcase_add_test(core, version_tracks_changes);
 	tcase_add_loop_test(limits, refusals, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(limits, bad_names_and_files);

@@ -1,0 +1,74 @@
+#!/bin/sh
+# tests/install.sh BUILDDIR: make install into a scratch DESTDIR, then make
+# uninstall, and the same for install-guest and uninstall-guest: every
+# file and link an install put there must be gone after its uninstall.
+# Also: make install builds no test program and needs no check (it runs
+# here with a pkg-config that knows no "check").
+B=${1:-build}
+MAKE=${MAKE:-make}
+d=$(mktemp -d) || exit 1
+trap 'rm -rf "$d"' EXIT
+passed=0 failed=0
+check() {
+	if eval "$2"; then passed=$((passed + 1)); else
+		echo "FAIL: $1"; failed=$((failed + 1)); fi
+}
+
+real=$(command -v pkg-config) || { echo "install: no pkg-config"; exit 1; }
+mkdir "$d/bin"
+cat > "$d/bin/pkg-config" <<EOS
+#!/bin/sh
+for a; do [ "\$a" = check ] && exit 1; done
+exec "$real" "\$@"
+EOS
+chmod +x "$d/bin/pkg-config"
+PATH="$d/bin:$PATH"
+export PATH
+
+# From nothing, install would build the library and the tools, nothing else.
+$MAKE -n install B="$d/fresh" DESTDIR="$d/root" > "$d/plan" 2>&1
+rc=$?
+check "make -n install without check succeeds ($rc)" 'test $rc = 0'
+check "make install would build no test program" \
+	'! grep -q "tests/" "$d/plan"'
+check "make install would build the tools" \
+	'grep -q -- "-o $d/fresh/cmd/dvm-run " "$d/plan"'
+check "make -n installed nothing" 'test ! -e "$d/root"'
+
+# install-target uninstall-target least-files
+for pair in "install uninstall 30" "install-guest uninstall-guest 10"; do
+	set -- $pair
+	in=$1 un=$2 least=$3 root=$d/root-$1
+	$MAKE "$in" B="$B" DESTDIR="$root" > "$d/log" 2>&1
+	rc=$?
+	[ $rc = 0 ] || cat "$d/log"
+	check "make $in succeeds ($rc)" 'test $rc = 0'
+	n=$(find "$root" ! -type d | wc -l)
+	check "make $in installs at least $least files ($n)" \
+		'test "$n" -ge "$least"'
+	# One of each kind: man page, completions, unit, pkg-config file.
+	case $in in
+	install) files="man/man3/liblitedvm.3 man/man7/litedvm.7
+	    bash-completion/completions/dvm-create
+	    zsh/vendor-completions/_litedvm pkgconfig/litedvm.pc
+	    systemd/system/dvm-preload.timer" ;;
+	*) files="man/man8/dvm-agent.8 bash-completion/completions/dvm-open
+	    zsh/vendor-completions/_litedvm systemd/system/dvm-agent.service"
+	esac
+	for f in $files; do
+		case $f in
+		pkgconfig/*|systemd/*) p=$root/usr/local/lib/$f ;;
+		*) p=$root/usr/local/share/$f ;;
+		esac
+		check "make $in installs $f" 'test -e "$p"'
+	done
+	$MAKE "$un" B="$B" DESTDIR="$root" > "$d/log" 2>&1
+	rc=$?
+	[ $rc = 0 ] || cat "$d/log"
+	check "make $un succeeds ($rc)" 'test $rc = 0'
+	find "$root" ! -type d > "$d/left"
+	check "make $un leaves nothing of make $in's" 'test ! -s "$d/left"'
+	sed "s|^$root|  left: |" "$d/left"
+done
+echo "install: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -247,15 +247,18 @@ out_done(int fd, const struct outq *q)
 static int
 lookup_user(struct ldvm_ctx *ctx, const char *name, struct runas *ru)
 {
-	struct passwd *pw;
+	struct passwd pwd, *pw = NULL;
+	char buf[8192];         /* the entry's strings: no static storage */
+	int e;
 
-	errno = 0;
-	pw = name != NULL ? getpwnam(name) : getpwuid(geteuid());
+	e = name != NULL ? getpwnam_r(name, &pwd, buf, sizeof(buf), &pw) :
+	    getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw);
 	if (pw == NULL && name == NULL)
 		return ldvm__err(ctx, LDVM_ENOENT, "the agent's user is not "
 		    "in the disposable's passwd");
+	errno = e;
 	if (pw == NULL)
-		return errno != 0 && errno != ENOENT && errno != ESRCH ?
+		return e != 0 && e != ENOENT && e != ESRCH ?
 		    ldvm__errno(ctx, LDVM_ESYS, "user %s", name) :
 		    ldvm__err(ctx, LDVM_ENOENT, "no user %s in the disposable",
 		    name);

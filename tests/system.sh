@@ -6,10 +6,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
 cd "$top"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-status=0
+trap 'rm -f "$log" "$log".*' EXIT
 
-# POSIX sh has no pipefail: run the harness in a subshell that saves its status.
+# POSIX sh has no pipefail: run the harness in a subshell that saves its
+# status.  A boot's checks go to $log (the lane's own, in a lane).
 boot() {
 	script=$1
 	echo "== $script" >&2
@@ -20,7 +20,6 @@ boot() {
 	echo "== $script: $(($(date +%s) - t0)) s" >&2
 	if [ "$rc" != 0 ]; then
 		echo "FAIL: $script exited $rc" | tee -a "$log"
-		status=1
 	fi
 }
 
@@ -29,49 +28,84 @@ hcheck() {
 	if [ "$2" = "$3" ]; then echo "PASS: harness: $1"; else
 		echo "FAIL: harness: $1 (got $2, want $3)"; fi | tee -a "$log"
 }
-head -c 1048576 /dev/urandom > "$log.bin"
-cp "$log.bin" "$B/harness.bin"
-tests/xen/run tests/sys/harness.sh "$B/harness.bin" > "$log.out" 2> "$log.err"
-hcheck "script status passed on" $? 3
-hcheck "stdout apart from stderr" "$(head -n 1 "$log.out")" to-stdout
-hcheck "stderr apart from stdout" "$(grep -c . "$log.err")" 1
-hcheck "1 MiB of output arrives whole" "$(tail -c +11 "$log.out" | sha256sum)" "$(sha256sum < "$log.bin")"
-XENVM_TIMEOUT=5 tests/xen/run tests/sys/harness-sleep.sh > /dev/null 2>&1
-hcheck "a script past XENVM_TIMEOUT gives 124" $? 124
-XENVM_BOOT_TIMEOUT=1 tests/xen/run tests/sys/harness.sh "$B/harness.bin" > /dev/null 2>&1
-hcheck "a host that does not boot gives 2" $? 2
-rm -f "$log.bin" "$log.out" "$log.err" "$B/harness.bin"
+harness() {
+	h=$B/harness-$$
+	head -c 1048576 /dev/urandom > "$h.bin"
+	cp "$h.bin" "$B/harness.bin"
+	tests/xen/run tests/sys/harness.sh "$B/harness.bin" > "$h.out" 2> "$h.err"
+	hcheck "script status passed on" $? 3
+	hcheck "stdout apart from stderr" "$(head -n 1 "$h.out")" to-stdout
+	hcheck "stderr apart from stdout" "$(grep -c . "$h.err")" 1
+	hcheck "1 MiB of output arrives whole" "$(tail -c +11 "$h.out" | sha256sum)" "$(sha256sum < "$h.bin")"
+	XENVM_TIMEOUT=5 tests/xen/run tests/sys/harness-sleep.sh > /dev/null 2>&1
+	hcheck "a script past XENVM_TIMEOUT gives 124" $? 124
+	XENVM_BOOT_TIMEOUT=1 tests/xen/run tests/sys/harness.sh "$B/harness.bin" > /dev/null 2>&1
+	hcheck "a host that does not boot gives 2" $? 2
+	rm -f "$h.bin" "$h.out" "$h.err" "$B/harness.bin"
+}
 
-# A bound on each boot's script: the longest (disp, pool, crash) take
-# several minutes under emulation.
+# A bound on each boot's script (XENVM_TIMEOUT): the longest take several
+# minutes under emulation.  The boots run in two lanes, two emulated hosts
+# at once (XENVM_LANES=1: one after the other): a host keeps about one of
+# the machine's cores busy, so two finish the suite in some two thirds of
+# the time.  Each lane has its own console log.
+lane_a() {
+	# A real Debian 12 guest boots for a minute or more under emulation.
+	XENVM_TIMEOUT=1800
+	boot tests/sys/debian.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/ptyrun" "$B/tests/guestrun" "$B/tests/elapsed"
+	# Some 20 disposables over three volume drivers; the pool tests
+	# build some 30 members.
+	XENVM_TIMEOUT=1200
+	boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
+	boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
+	XENVM_TIMEOUT=900
+	boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
+	harness
+}
+lane_b() {
+	boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
+	boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/sys-chan" "$B/tests/hostile-agent"
+	boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
+	# Names of one's own, users, a template's time limit.
+	boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait"
+	boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
+	boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
+	# README's and the man pages' examples, extracted at test time.
+	boot tests/sys/examples.sh tests/sys/lib.sh tests/sys/examples.awk README \
+		man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
+	# RAM-only volumes: a marker scanned for on every disk, pools, dvm-open, gc.
+	boot tests/sys/ram.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
+}
 export XENVM_TIMEOUT=900
-boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
-	"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
-boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \
-	"$B/tests/sys-chan" "$B/tests/hostile-agent"
-boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
-# Names of one's own, users, a template's time limit.
-boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait"
-boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
-# The pool tests build some 30 members: more time than the others.
-XENVM_TIMEOUT=1200
-boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
-XENVM_TIMEOUT=900
-boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
-# README's and the man pages' examples, extracted at test time.
-boot tests/sys/examples.sh tests/sys/lib.sh tests/sys/examples.awk README \
-	man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
-boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
-# RAM-only volumes: a marker scanned for on every disk, pools, dvm-open, gc.
-boot tests/sys/ram.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
-# Some 20 disposables over three volume drivers.
-boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
-# A real Debian 12 guest boots for a minute or more under emulation.
-export XENVM_TIMEOUT=1800
-boot tests/sys/debian.sh tests/sys/lib.sh "$B/tests/xswait" \
-	"$B/tests/ptyrun" "$B/tests/guestrun" "$B/tests/elapsed"
+X=${XENVM_DIR:-$top/build/xen}
+# Build the host once, before the lanes share it.
+mkdir -p "$X"
+flock "$X/.build.lock" tests/xen/build.sh > "$X/build.log" 2>&1 || {
+	tail -n 5 "$X/build.log" >&2
+	echo "FAIL: the emulated host did not build (see $X/build.log)"
+	exit 1
+}
+if [ "${XENVM_LANES:-2}" = 1 ]; then
+	lane_a
+	lane_b
+else
+	# Each lane's output is shown whole once it ends, not interleaved.
+	(log=$log.a; export XENVM_CONSOLE=$X/console-a.log; lane_a) > "$log.a.out" 2>&1 &
+	a=$!
+	(log=$log.b; export XENVM_CONSOLE=$X/console-b.log; lane_b) > "$log.b.out" 2>&1 &
+	b=$!
+	wait $b
+	cat "$log.b.out"
+	wait $a
+	cat "$log.a.out"
+	cat "$log.a" "$log.b" >> "$log" 2>/dev/null
+	rm -f "$log.a" "$log.b" "$log.a.out" "$log.b.out"
+fi
 
 passed=$(grep -c '^PASS: ' "$log")
 failed=$(grep -c '^FAIL: ' "$log")
 echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "$status" = 0 ]
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]

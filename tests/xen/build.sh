@@ -195,7 +195,7 @@ extra = "console=hvc0 root=/dev/xvda rw quiet"
 disk = [ "format=raw, vdev=xvda, access=rw, target=/var/lib/litedvm/templates/default/root.img" ]
 litedvm_dispvm_template = 1
 litedvm_preload = 0
-litedvm_ready_timeout = 60
+litedvm_ready_timeout = 180
 CFG
 	rm -f "$X/tmpl.img"
 	truncate -s 512M "$X/tmpl.img"

@@ -40,13 +40,8 @@ main(int argc, char *argv[])
 		usage(2);
 	tool_signals(NULL, 1, 0);
 
-	if ((ctx = ldvm_ctx_new()) == NULL)
-		errx(1, "out of memory");
-	tool_interrupt(ctx);
-	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_DEBUG :
-	    LDVM_LOG_WARN);
-	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
-		errx(1, "%s", ldvm_errmsg(ctx));
+	ctx = tool_ctx(&(struct tool_setup){ .connect = LDVM_CONNECT_XS,
+	    .level = verbose ? LDVM_LOG_DEBUG : LDVM_LOG_WARN, .status = 1 });
 	ldvm_agent_serve(ctx);
 	if (stop)
 		return 0;

@@ -38,14 +38,9 @@ open_ctx(int verbose)
 {
 	struct ldvm_ctx *ctx;
 
-	if ((ctx = ldvm_ctx_new()) == NULL)
-		errx(1, "out of memory");
-	tool_interrupt(ctx);
-	tool_journal(ctx);
-	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_INFO :
-	    LDVM_LOG_WARN);
-	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
-		errx(1, "%s", ldvm_errmsg(ctx));
+	ctx = tool_ctx(&(struct tool_setup){
+	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
+	    .level = verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN, .status = 1 });
 	return ctx;
 }
 

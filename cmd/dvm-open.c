@@ -83,10 +83,8 @@ main(int argc, char *argv[])
 	}
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 
-	if ((ctx = ldvm_ctx_new()) == NULL)
-		errx(EX_FAILED, "out of memory");
-	tool_interrupt(ctx);
-	ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_WARN);
+	ctx = tool_ctx(&(struct tool_setup){ .level = LDVM_LOG_WARN,
+	    .status = EX_FAILED });
 	if (session) {
 		if (ldvm_open_session(ctx, argv[0], view_only, wait, argv + 1,
 		    0, 1, &changed) != 0)

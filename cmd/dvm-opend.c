@@ -44,14 +44,9 @@ main(int argc, char *argv[])
 	}
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 
-	if ((ctx = ldvm_ctx_new()) == NULL)
-		errx(1, "out of memory");
-	tool_interrupt(ctx);
-	tool_journal(ctx);
-	ldvm_set_log(ctx, tool_log, NULL, verbose ? LDVM_LOG_DEBUG :
-	    LDVM_LOG_INFO);
-	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
-		errx(1, "%s", ldvm_errmsg(ctx));
+	ctx = tool_ctx(&(struct tool_setup){
+	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
+	    .level = verbose ? LDVM_LOG_DEBUG : LDVM_LOG_INFO, .status = 1 });
 	ldvm_open_serve(ctx);
 	if (stop) {
 		ldvm_ctx_free(ctx);

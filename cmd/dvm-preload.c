@@ -198,14 +198,10 @@ main(int argc, char *argv[])
 
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 
-	if ((ctx = ldvm_ctx_new()) == NULL)
-		errx(1, "out of memory");
-	tool_interrupt(ctx);
-	tool_journal(ctx);
-	ldvm_set_log(ctx, logline, NULL, verbose ? LDVM_LOG_INFO :
-	    LDVM_LOG_WARN);
-	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
-		errx(1, "%s", ldvm_errmsg(ctx));
+	ctx = tool_ctx(&(struct tool_setup){
+	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
+	    .level = verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN, .status = 1,
+	    .log = logline });
 
 	if (list) {
 		printf("%-12s %-12s %-9s %6s %7s %6s %s\n", "NAME", "TEMPLATE",

@@ -167,16 +167,10 @@ main(int argc, char *argv[])
 	}
 
 	catch_signals();
-	if ((ctx = ldvm_ctx_new()) == NULL)
-		errx(EXIT_LITEDVM, "out of memory");
-	tool_interrupt(ctx);
-	tool_journal(ctx);
-	if (verbose)
-		ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_INFO);
-	else
-		ldvm_set_log(ctx, tool_log, NULL, LDVM_LOG_WARN);
-	if (ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL) != 0)
-		errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+	ctx = tool_ctx(&(struct tool_setup){
+	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
+	    .level = verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN,
+	    .status = EXIT_LITEDVM });
 
 	if (dname != NULL) {
 		if (ldvm_disp_open(ctx, dname, &d) != 0)

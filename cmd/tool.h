@@ -8,6 +8,7 @@
 #ifndef TOOL_H
 #define TOOL_H
 
+#include <err.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,36 @@ tool_log(void *arg, int level, const char *msg)
 	(void)arg;
 	(void)level;
 	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+/* How a tool sets its context up: see tool_ctx. */
+struct tool_setup {
+	int connect;            /* LDVM_CONNECT_* flags; 0 connects nothing */
+	int level;              /* the least LDVM_LOG_* level shown */
+	int journal;            /* keep the lifecycle journal in syslog */
+	int status;             /* the exit status when set-up fails */
+	ldvm_log_fn *log;       /* NULL: tool_log */
+};
+
+/*
+ * The one context set-up of every tool: a new context that watches the
+ * interrupt flag, logs (and journals) as asked and is connected; exits
+ * with s->status and the reason when any of it fails.
+ */
+static inline struct ldvm_ctx *
+tool_ctx(const struct tool_setup *s)
+{
+	struct ldvm_ctx *ctx;
+
+	if ((ctx = ldvm_ctx_new()) == NULL)
+		errx(s->status, "out of memory");
+	tool_interrupt(ctx);
+	if (s->journal)
+		tool_journal(ctx);
+	ldvm_set_log(ctx, s->log != NULL ? s->log : tool_log, NULL, s->level);
+	if (s->connect != 0 && ldvm_connect(ctx, s->connect) != 0)
+		errx(s->status, "%s", ldvm_errmsg(ctx));
+	return ctx;
 }
 
 #endif

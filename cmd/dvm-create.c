@@ -123,26 +123,28 @@ creator(const char *tname, const char *dname, int verbose, unsigned lifetime,
 	_exit(0);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct opts {
+	const char *tname, *dname;
+	int verbose, gc;
+	unsigned lifetime;              /* seconds; 0: none */
+};
+
+static void
+parse(int argc, char *argv[], struct opts *o)
 {
-	const char *tname = NULL, *dname = NULL;
-	char name[LDVM_NAME_MAX + 2];
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "lifetime", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *errstr;
-	int ch, verbose = 0, dogc = 0, p[2], st;
-	unsigned lifetime = 0;
-	ssize_t n, got = 0;
-	pid_t pid;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "GhN:t:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'L':
-			lifetime = (unsigned)strtonum(optarg, 1, 31536000,
+			o->lifetime = (unsigned)strtonum(optarg, 1, 31536000,
 			    &errstr);
 			if (errstr != NULL) {
 				warnx("--lifetime %s: %s (seconds, 1 to "
@@ -151,7 +153,7 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'G':
-			dogc = 1;
+			o->gc = 1;
 			break;
 		case 'h':
 			usage_exit(0);
@@ -162,45 +164,42 @@ main(int argc, char *argv[])
 				    "letter or digit)", optarg, LDVM_NAME_MAX);
 				usage();
 			}
-			dname = optarg;
+			o->dname = optarg;
 			break;
 		case 't':
-			tname = optarg;
+			o->tname = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			o->verbose = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 0) {
-		warnx("unexpected argument '%s'", argv[0]);
+	if (argc != optind) {
+		warnx("unexpected argument '%s'", argv[optind]);
 		usage();
 	}
-	if (dogc && (tname != NULL || dname != NULL || verbose || lifetime)) {
+	if (o->gc && (o->tname != NULL || o->dname != NULL || o->verbose ||
+	    o->lifetime)) {
 		warnx("-G takes no other option");
 		usage();
 	}
-	if (dogc)
-		return gc();
+}
 
-	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0, 0);
+/*
+ * The name the creator pid writes to fd, printed on standard output;
+ * returns the exit status (1 when it gave none: it said why).
+ */
+static int
+print_name(int fd, pid_t pid)
+{
+	char name[LDVM_NAME_MAX + 2];
+	ssize_t n, got = 0;
+	int st;
 
-	/* Fork before libxl exists: the child owns the disposable for life. */
-	if (pipe2(p, O_CLOEXEC) < 0)
-		err(1, "pipe");
-	if ((pid = fork()) < 0)
-		err(1, "fork");
-	if (pid == 0) {
-		close(p[0]);
-		creator(tname, dname, verbose, lifetime, p[1]);
-	}
-	close(p[1]);
 	while ((size_t)got < sizeof(name) - 1) {
-		n = read(p[0], name + got, sizeof(name) - 1 - got);
+		n = read(fd, name + got, sizeof(name) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -210,7 +209,6 @@ main(int argc, char *argv[])
 			break;
 	}
 	if (got == 0 || name[got - 1] != '\n') {
-		/* The child said why on stderr. */
 		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 			;
 		return 1;
@@ -218,4 +216,28 @@ main(int argc, char *argv[])
 	name[got] = '\0';
 	fputs(name, stdout);
 	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { 0 };
+	int p[2];
+	pid_t pid;
+
+	parse(argc, argv, &o);
+	if (o.gc)
+		return gc();
+	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0, 0);
+	/* Fork before libxl exists: the child owns the disposable for life. */
+	if (pipe2(p, O_CLOEXEC) < 0)
+		err(1, "pipe");
+	if ((pid = fork()) < 0)
+		err(1, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		creator(o.tname, o.dname, o.verbose, o.lifetime, p[1]);
+	}
+	close(p[1]);
+	return print_name(p[0], pid);
 }

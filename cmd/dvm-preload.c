@@ -132,8 +132,15 @@ fill_all(struct ldvm_ctx *ctx)
 	return fa.failed;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct opts {
+	const char *tname;
+	int list, gc, drain;
+	int count;                      /* -1: the template's litedvm_preload */
+};
+
+static void
+parse(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "drain", no_argument, NULL, 'D' },
@@ -142,10 +149,8 @@ main(int argc, char *argv[])
 		{ "list", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *tname = NULL, *errstr;
-	struct ldvm_ctx *ctx;
-	int ch, list = 0, gc = 0, drain = 0, count = -1, rc;
-	unsigned removed;
+	const char *errstr;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "Ghln:qt:v", longopts,
 	    NULL)) != -1) {
@@ -153,16 +158,16 @@ main(int argc, char *argv[])
 		case 'h':
 			usage_exit(0);
 		case 'D':
-			drain = 1;
+			o->drain = 1;
 			break;
 		case 'G':
-			gc = 1;
+			o->gc = 1;
 			break;
 		case 'l':
-			list = 1;
+			o->list = 1;
 			break;
 		case 'n':
-			count = (int)strtonum(optarg, 0, 64, &errstr);
+			o->count = (int)strtonum(optarg, 0, 64, &errstr);
 			if (errstr != NULL) {
 				warnx("count %s: %s", optarg, errstr);
 				usage();
@@ -172,7 +177,7 @@ main(int argc, char *argv[])
 			quiet = 1;
 			break;
 		case 't':
-			tname = optarg;
+			o->tname = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -181,36 +186,66 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	argc -= optind;
-	if (argc != 0) {
+	if (argc != optind) {
 		warnx("unexpected argument '%s'", argv[optind]);
 		usage();
 	}
-	if (list + gc + drain > 1 || ((list || gc || drain) &&
-	    (tname != NULL || count >= 0))) {
+	if (o->list + o->gc + o->drain > 1 || ((o->list || o->gc ||
+	    o->drain) && (o->tname != NULL || o->count >= 0))) {
 		warnx("-l, -G and --drain take no other option");
 		usage();
 	}
-	if (count >= 0 && tname == NULL) {
+	if (o->count >= 0 && o->tname == NULL) {
 		warnx("-n needs -t");
 		usage();
 	}
+}
 
+/* -l: the disposables, one line each; returns the exit status. */
+static int
+list_all(struct ldvm_ctx *ctx)
+{
+	int rc;
+
+	printf("%-12s %-12s %-9s %6s %7s %6s %s\n", "NAME", "TEMPLATE",
+	    "STATE", "DOMID", "MEM_MB", "AGE_S", "OWNER");
+	if ((rc = ldvm_list(ctx, show, NULL)) != 0)
+		warnx("%s", ldvm_errmsg(ctx));
+	return rc != 0;
+}
+
+/* --drain: every pool emptied; returns the exit status. */
+static int
+drain_all(struct ldvm_ctx *ctx)
+{
+	unsigned removed;
+	int rc;
+
+	if ((rc = ldvm_pool_drain(ctx, DRAIN_TIMEOUT_S, &removed)) != 0)
+		warnx("%s", ldvm_errmsg(ctx));
+	else if (verbose)
+		fprintf(stderr, "%s: drained %u\n", getprogname(), removed);
+	return rc != 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { .count = -1 };
+	struct ldvm_ctx *ctx;
+	unsigned removed;
+	int rc;
+
+	parse(argc, argv, &o);
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
-
 	ctx = tool_ctx(&(struct tool_setup){
 	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
 	    .level = verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN, .status = 1,
 	    .log = logline });
-
-	if (list) {
-		printf("%-12s %-12s %-9s %6s %7s %6s %s\n", "NAME", "TEMPLATE",
-		    "STATE", "DOMID", "MEM_MB", "AGE_S", "OWNER");
-		rc = ldvm_list(ctx, show, NULL);
-		if (rc != 0)
-			warnx("%s", ldvm_errmsg(ctx));
+	if (o.list) {
+		rc = list_all(ctx);
 		ldvm_ctx_free(ctx);
-		return rc != 0;
+		return rc;
 	}
 	/* Every run collects garbage first: a killed filler's leftovers. */
 	rc = ldvm_gc(ctx, &removed);
@@ -219,21 +254,14 @@ main(int argc, char *argv[])
 	else if (removed > 0 && !quiet)
 		fprintf(stderr, "%s: removed %u left by dead owners or a crash\n",
 		    getprogname(), removed);
-	if (gc) {
-		ldvm_ctx_free(ctx);
-		return rc != 0;
-	}
-	if (drain) {
-		rc = ldvm_pool_drain(ctx, DRAIN_TIMEOUT_S, &removed);
-		if (rc != 0)
-			warnx("%s", ldvm_errmsg(ctx));
-		else if (verbose)
-			fprintf(stderr, "%s: drained %u\n", getprogname(),
-			    removed);
-		ldvm_ctx_free(ctx);
-		return rc != 0;
-	}
-	rc = tname != NULL ? fill(ctx, tname, count, 0) : fill_all(ctx);
+	if (o.gc)
+		rc = rc != 0;
+	else if (o.drain)
+		rc = drain_all(ctx);
+	else if (o.tname != NULL)
+		rc = fill(ctx, o.tname, o.count, 0);
+	else
+		rc = fill_all(ctx);
 	ldvm_ctx_free(ctx);
 	return rc;
 }

@@ -94,15 +94,18 @@ raw_tty(void)
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct opts {
+	const char *tname, *dname, *user;
+	char **argv;                    /* the command */
+	int verbose;
+	int filter;                     /* 1, 0, or -1: by the terminal */
+	long long timeout;              /* -1: the template's default */
+};
+
+static void
+parse(int argc, char *argv[], struct opts *o)
 {
-	const char *tname = NULL, *dname = NULL, *user = NULL;
-	char defname[LDVM_NAME_MAX + 1];
-	struct ldvm_template *t = NULL;
-	struct ldvm_disp *d = NULL;
-	struct ldvm_ctx *ctx;
-	struct ldvm_run run;
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "timeout", required_argument, NULL, 'T' },
@@ -111,14 +114,12 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *errstr;
-	int ch, verbose = 0, tty, rc, status = EXIT_LITEDVM, filter = -1;
-	int flags;
-	long long timeout = -1;         /* -1: the template's default */
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+hn:t:u:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'T':
-			timeout = strtonum(optarg, 0, 31536000, &errstr);
+			o->timeout = strtonum(optarg, 0, 31536000, &errstr);
 			if (errstr != NULL) {
 				warnx("--timeout %s: %s (seconds, 0 to 31536000)",
 				    optarg, errstr);
@@ -128,16 +129,16 @@ main(int argc, char *argv[])
 		case 'h':
 			usage_exit(0);
 		case 'F':
-			filter = 1;
+			o->filter = 1;
 			break;
 		case 'R':
-			filter = 0;
+			o->filter = 0;
 			break;
 		case 'n':
-			dname = optarg;
+			o->dname = optarg;
 			break;
 		case 't':
-			tname = optarg;
+			o->tname = optarg;
 			break;
 		case 'u':
 			if (!ldvm_user_name_ok(optarg)) {
@@ -146,78 +147,90 @@ main(int argc, char *argv[])
 				    "with '-' or '.')", optarg);
 				usage();
 			}
-			user = optarg;
+			o->user = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			o->verbose = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
+	o->argv = argv + optind;
+	if (argc == optind) {
 		warnx("no command given");
 		usage();
 	}
-	if (tname != NULL && dname != NULL) {
+	if (o->tname != NULL && o->dname != NULL) {
 		warnx("-t and -n exclude each other");
 		usage();
 	}
+}
 
-	catch_signals();
-	ctx = tool_ctx(&(struct tool_setup){
-	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
-	    .level = verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN,
-	    .status = EXIT_LITEDVM });
+/*
+ * The disposable to run in: the one named, or a fresh one of the template
+ * (*tp, which the caller frees) from its pool or cold.
+ */
+static struct ldvm_disp *
+acquire(struct ldvm_ctx *ctx, const struct opts *o, struct ldvm_template **tp)
+{
+	char defname[LDVM_NAME_MAX + 1];
+	const char *tname = o->tname;
+	struct ldvm_disp *d = NULL;
 
-	if (dname != NULL) {
-		if (ldvm_disp_open(ctx, dname, &d) != 0)
+	if (o->dname != NULL) {
+		if (ldvm_disp_open(ctx, o->dname, &d) != 0)
 			errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
-	} else {
-		if (tname == NULL) {
-			if (ldvm_default_template(ctx, defname,
-			    sizeof(defname)) != 0)
-				errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
-			tname = defname;
-		}
-		if (ldvm_template_load(ctx, tname, &t) != 0)
-			errx(EXIT_LITEDVM, "template %s: %s", tname,
-			    ldvm_errmsg(ctx));
-		if (ldvm_disp_acquire(ctx, t, &d) != 0)
-			errx(stop ? 128 + stop : EXIT_LITEDVM, "%s",
-			    ldvm_errmsg(ctx));
-		if (verbose && ldvm_disp_from_pool(d))
-			fprintf(stderr, "%s: %s: domain %u, from the preload "
-			    "pool\n", getprogname(), ldvm_disp_name(d),
-			    ldvm_disp_domid(d));
-		else if (verbose)
-			fprintf(stderr, "%s: %s: domain %u, cold, volumes by "
-			    "%s\n", getprogname(), ldvm_disp_name(d),
-			    ldvm_disp_domid(d), ldvm_disp_voldriver(d));
+		return d;
 	}
+	if (tname == NULL) {
+		if (ldvm_default_template(ctx, defname, sizeof(defname)) != 0)
+			errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+		tname = defname;
+	}
+	if (ldvm_template_load(ctx, tname, tp) != 0)
+		errx(EXIT_LITEDVM, "template %s: %s", tname, ldvm_errmsg(ctx));
+	if (ldvm_disp_acquire(ctx, *tp, &d) != 0)
+		errx(stop ? 128 + stop : EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+	if (o->verbose && ldvm_disp_from_pool(d))
+		fprintf(stderr, "%s: %s: domain %u, from the preload pool\n",
+		    getprogname(), ldvm_disp_name(d), ldvm_disp_domid(d));
+	else if (o->verbose)
+		fprintf(stderr, "%s: %s: domain %u, cold, volumes by %s\n",
+		    getprogname(), ldvm_disp_name(d), ldvm_disp_domid(d),
+		    ldvm_disp_voldriver(d));
+	return d;
+}
+
+/*
+ * Runs the command in d, the terminal raw while a pty carries it, within
+ * timeout seconds (0: none); returns the status dvm-run exits with.
+ */
+static int
+run_in(struct ldvm_ctx *ctx, struct ldvm_disp *d, const struct opts *o,
+    long long timeout)
+{
+	struct ldvm_run run;
+	int tty, rc, status = EXIT_LITEDVM;
 
 	tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	flags = tty ? LDVM_RUN_TTY : 0;
-	/* Without a pty, what reaches a terminal is filtered by default. */
-	if (filter == 1 || (filter == -1 && !tty && isatty(STDOUT_FILENO)))
-		flags |= LDVM_RUN_FILTER_OUT;
-	if (filter == 1 || (filter == -1 && !tty && isatty(STDERR_FILENO)))
-		flags |= LDVM_RUN_FILTER_ERR;
-	if (tty)
-		raw_tty();
-	/* The limit counts the command's time, not the disposable's boot. */
-	if (timeout < 0)
-		timeout = t != NULL ? ldvm_template_timeout(t) : 0;
-	alarm((unsigned)timeout);
 	ldvm_run_init(&run);
-	run.argv = argv;
-	run.user = user;
-	run.flags = flags;
+	run.argv = o->argv;
+	run.user = o->user;
+	run.flags = tty ? LDVM_RUN_TTY : 0;
+	/* Without a pty, what reaches a terminal is filtered by default. */
+	if (o->filter == 1 || (o->filter == -1 && !tty &&
+	    isatty(STDOUT_FILENO)))
+		run.flags |= LDVM_RUN_FILTER_OUT;
+	if (o->filter == 1 || (o->filter == -1 && !tty &&
+	    isatty(STDERR_FILENO)))
+		run.flags |= LDVM_RUN_FILTER_ERR;
 	run.in = STDIN_FILENO;
 	run.out = STDOUT_FILENO;
 	run.err = STDERR_FILENO;
+	if (tty)
+		raw_tty();
+	alarm((unsigned)timeout);
 	rc = ldvm_disp_exec(ctx, d, &run, &status);
 	alarm(0);
 	restore_tty();
@@ -230,13 +243,34 @@ main(int argc, char *argv[])
 		warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
 		status = stop ? 128 + stop : EXIT_LITEDVM;
 	}
-	if (t != NULL) {
-		if (ldvm_disp_destroy(ctx, d) != 0) {
-			warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
-			status = EXIT_LITEDVM;
-		}
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { .filter = -1, .timeout = -1 };
+	struct ldvm_template *t = NULL;
+	struct ldvm_disp *d;
+	struct ldvm_ctx *ctx;
+	int status;
+
+	parse(argc, argv, &o);
+	catch_signals();
+	ctx = tool_ctx(&(struct tool_setup){
+	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
+	    .level = o.verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN,
+	    .status = EXIT_LITEDVM });
+	d = acquire(ctx, &o, &t);
+	/* The limit counts the command's time, not the disposable's boot. */
+	if (o.timeout < 0)
+		o.timeout = t != NULL ? ldvm_template_timeout(t) : 0;
+	status = run_in(ctx, d, &o, o.timeout);
+	if (t != NULL && ldvm_disp_destroy(ctx, d) != 0) {
+		warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
+		status = EXIT_LITEDVM;
 	}
-	if (verbose)
+	if (o.verbose)
 		phases(d, 0);
 	ldvm_disp_free(d);
 	ldvm_template_free(t);

@@ -322,6 +322,155 @@ worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
 	_exit(rc == 0 ? 0 : 1);
 }
 
+/*
+ * Who asks: the name the toolstack gave domid (the guest cannot write
+ * it), whether it is a disposable, its root guest, and the name the log
+ * uses ("disp3, a disposable of work": whose share it uses).  False, the
+ * request refused, when any of it cannot be told.
+ */
+static bool
+identify(struct serve *s, struct guest *g, uint32_t domid, char **dname,
+    bool *disp, char **root, char **name)
+{
+	struct ldvm_ctx *ctx = s->ctx;
+	char why[LDVM_ERROR_MAX];
+
+	if ((*dname = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
+		refuse(s, g, "an unnamed guest", "domain has no name", true);
+		return false;
+	}
+	if (whose(ctx, domid, *dname, disp, root) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse_as(s, g, *dname, why, "dom0 cannot tell who asks", true);
+		return false;
+	}
+	if (*disp && asprintf(name, "%s, a disposable of %s", *dname,
+	    *root) < 0)
+		*name = NULL;
+	if (*name == NULL && (*name = strdup(*dname)) == NULL) {
+		refuse(s, g, *dname, "dom0 is out of memory", true);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The limits on what is in progress, for the guest, its root and dom0,
+ * that a well-formed request must pass; false when it is refused.
+ */
+static bool
+admit(struct serve *s, struct guest *g, const struct root *r,
+    const char *name, const char *root, const struct ldvm__openreq *q)
+{
+	char why[LDVM_ERROR_MAX];
+
+	if (g->worker != 0) {
+		refuse(s, g, name, "a request of this guest is in progress", true);
+		return false;
+	}
+	if (r->busy >= s->max_guest) {
+		snprintf(why, sizeof(why), "%d requests of %s in progress "
+		    "(open_max_guest)", r->busy, root);
+		refuse_as(s, g, name, why, "too many requests in progress",
+		    true);
+		return false;
+	}
+	if (s->nworkers >= MAX_WORKERS) {
+		refuse(s, g, name, "dom0 is busy", true);
+		return false;
+	}
+	if (q->size > s->max_size) {
+		snprintf(why, sizeof(why), "file of %llu bytes is over the "
+		    "%llu-byte limit", (unsigned long long)q->size,
+		    (unsigned long long)s->max_size);
+		refuse(s, g, name, why, true);
+		return false;
+	}
+	/*
+	 * A worker holds the guest's file and what comes back, each in a
+	 * temporary file: their sum over all workers stays within the budget.
+	 */
+	if (q->size + s->max_size > s->max_total - s->in_flight) {
+		snprintf(why, sizeof(why), "%llu bytes in transit, %llu more "
+		    "would pass open_max_total", (unsigned long long)
+		    s->in_flight, (unsigned long long)(q->size + s->max_size));
+		refuse_as(s, g, name, why, "dom0 is busy", true);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The template the policy gives the request q of dname (a disposable when
+ * disp), loaded, its name in tmpl; NULL when the request is refused.
+ */
+static struct ldvm_template *
+decide(struct serve *s, struct guest *g, const char *name, const char *dname,
+    bool disp, const struct ldvm__openreq *q, char *tmpl, size_t tmplsz)
+{
+	struct ldvm_ctx *ctx = s->ctx;
+	struct ldvm__policy *pol = NULL;
+	struct ldvm_template *t = NULL;
+	char why[LDVM_ERROR_MAX];
+	int rc;
+
+	if (ldvm__policy_load(ctx, &pol) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse_as(s, g, name, why, "dom0 has no usable policy", true);
+		return NULL;
+	}
+	rc = ldvm__policy_decide(ctx, pol, dname, disp, q->tmpl, tmpl, tmplsz);
+	ldvm__policy_free(pol);
+	if (rc != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse(s, g, name, why, true);
+		return NULL;
+	}
+	if (ldvm_template_load(ctx, tmpl, &t) != 0) {
+		snprintf(why, sizeof(why), "%s", ctx->err);
+		refuse_as(s, g, name, why, "template cannot be loaded", true);
+		return NULL;
+	}
+	if (!t->dispvm) {
+		snprintf(why, sizeof(why), "template %s is not for disposables",
+		    tmpl);
+		refuse(s, g, name, why, true);
+		ldvm_template_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Starts the worker of an admitted request; its share is counted. */
+static void
+start(struct serve *s, struct guest *g, struct root *r, uint32_t domid,
+    const char *name, const char *root, const struct ldvm__openreq *q,
+    const struct ldvm_template *t)
+{
+	char *rootdup;
+	pid_t pid;
+
+	if ((rootdup = strdup(root)) == NULL) {
+		refuse(s, g, name, "dom0 is out of memory", true);
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		refuse(s, g, name, "dom0 cannot fork", true);
+		free(rootdup);
+		return;
+	}
+	if (pid == 0)
+		worker(s, domid, name, root, q, t);
+	g->worker = pid;
+	g->root = rootdup;
+	r->busy++;
+	g->ended = false;
+	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	g->reserved = q->size + s->max_size;
+	s->in_flight += g->reserved;
+	s->nworkers++;
+}
+
 static void
 request(struct serve *s, uint32_t domid)
 {
@@ -329,13 +478,11 @@ request(struct serve *s, uint32_t domid)
 	struct guest *g = find(s, domid);
 	struct root *r;
 	struct ldvm__openreq q;
-	struct ldvm__policy *pol = NULL;
 	struct ldvm_template *t = NULL;
 	char path[LDVM_XS_PATH_MAX], why[LDVM_ERROR_MAX], tmpl[LDVM_NAME_MAX + 1];
-	char *val, *dname = NULL, *root = NULL, *rootdup = NULL, *name = NULL;
+	char *val, *dname = NULL, *root = NULL, *name = NULL;
 	unsigned int len;
-	bool disp;
-	pid_t pid;
+	bool disp = false;
 
 	if (g == NULL || req_path(ctx, domid, "request", path, sizeof(path)) != 0)
 		return;
@@ -343,24 +490,8 @@ request(struct serve *s, uint32_t domid)
 	if ((val = xs_read(ctx->xs, XBT_NULL, path, &len)) == NULL)
 		return;
 	xs_rm(ctx->xs, XBT_NULL, path);
-	/* The name the toolstack gave the domain; the guest cannot write it. */
-	if ((dname = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
-		refuse(s, g, "an unnamed guest", "domain has no name", true);
+	if (!identify(s, g, domid, &dname, &disp, &root, &name))
 		goto out;
-	}
-	if (whose(ctx, domid, dname, &disp, &root) != 0) {
-		snprintf(why, sizeof(why), "%s", ctx->err);
-		refuse_as(s, g, dname, why, "dom0 cannot tell who asks", true);
-		goto out;
-	}
-	/* Logged as "disp3, a disposable of work": whose share it uses. */
-	if (disp && asprintf(&name, "%s, a disposable of %s", dname,
-	    root) < 0)
-		name = NULL;
-	if (name == NULL && (name = strdup(dname)) == NULL) {
-		refuse(s, g, dname, "dom0 is out of memory", true);
-		goto out;
-	}
 	if ((r = root_get(s, root)) == NULL) {
 		refuse(s, g, name, "dom0 is out of memory", true);
 		goto out;
@@ -376,87 +507,15 @@ request(struct serve *s, uint32_t domid)
 		refuse(s, g, name, why, true);
 		goto out;
 	}
-	if (g->worker != 0) {
-		refuse(s, g, name, "a request of this guest is in progress", true);
+	if (!admit(s, g, r, name, root, &q) ||
+	    (t = decide(s, g, name, dname, disp, &q, tmpl, sizeof(tmpl))) == NULL)
 		goto out;
-	}
-	if (r->busy >= s->max_guest) {
-		snprintf(why, sizeof(why), "%d requests of %s in progress "
-		    "(open_max_guest)", r->busy, root);
-		refuse_as(s, g, name, why, "too many requests in progress",
-		    true);
-		goto out;
-	}
-	if (s->nworkers >= MAX_WORKERS) {
-		refuse(s, g, name, "dom0 is busy", true);
-		goto out;
-	}
-	if (q.size > s->max_size) {
-		snprintf(why, sizeof(why), "file of %llu bytes is over the "
-		    "%llu-byte limit", (unsigned long long)q.size,
-		    (unsigned long long)s->max_size);
-		refuse(s, g, name, why, true);
-		goto out;
-	}
-	/*
-	 * A worker holds the guest's file and what comes back, each in a
-	 * temporary file: their sum over all workers stays within the budget.
-	 */
-	if (q.size + s->max_size > s->max_total - s->in_flight) {
-		snprintf(why, sizeof(why), "%llu bytes in transit, %llu more "
-		    "would pass open_max_total", (unsigned long long)
-		    s->in_flight, (unsigned long long)(q.size + s->max_size));
-		refuse_as(s, g, name, why, "dom0 is busy", true);
-		goto out;
-	}
-	if (ldvm__policy_load(ctx, &pol) != 0) {
-		snprintf(why, sizeof(why), "%s", ctx->err);
-		refuse_as(s, g, name, why, "dom0 has no usable policy", true);
-		goto out;
-	}
-	if (ldvm__policy_decide(ctx, pol, dname, disp, q.tmpl, tmpl,
-	    sizeof(tmpl)) != 0) {
-		snprintf(why, sizeof(why), "%s", ctx->err);
-		refuse(s, g, name, why, true);
-		goto out;
-	}
-	if (ldvm_template_load(ctx, tmpl, &t) != 0) {
-		snprintf(why, sizeof(why), "%s", ctx->err);
-		refuse_as(s, g, name, why, "template cannot be loaded", true);
-		goto out;
-	}
-	if (!t->dispvm) {
-		snprintf(why, sizeof(why), "template %s is not for disposables",
-		    tmpl);
-		refuse(s, g, name, why, true);
-		goto out;
-	}
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s (domain %u) opens %s (%llu bytes) in "
 	    "a disposable of %s", name, domid, q.name,
 	    (unsigned long long)q.size, tmpl);
-	if ((rootdup = strdup(root)) == NULL) {
-		refuse(s, g, name, "dom0 is out of memory", true);
-		goto out;
-	}
-	if ((pid = fork()) < 0) {
-		refuse(s, g, name, "dom0 cannot fork", true);
-		goto out;
-	}
-	if (pid == 0)
-		worker(s, domid, name, root, &q, t);
-	g->worker = pid;
-	g->root = rootdup;
-	rootdup = NULL;
-	r->busy++;
-	g->ended = false;
-	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	g->reserved = q.size + s->max_size;
-	s->in_flight += g->reserved;
-	s->nworkers++;
+	start(s, g, r, domid, name, root, &q, t);
 out:
 	ldvm_template_free(t);
-	ldvm__policy_free(pol);
-	free(rootdup);
 	free(root);
 	free(name);
 	free(dname);

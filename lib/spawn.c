@@ -92,6 +92,53 @@ child_env(const char *const add[])
 	return env;
 }
 
+/* The child: /dev/null in, out (or /dev/null) out, err for errors. */
+static void __attribute__((noreturn))
+exec_child(char *const argv[], char **env, int out, int err)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(out >= 0 ? out : fd, STDOUT_FILENO);
+	}
+	dup2(err, STDERR_FILENO);
+	ldvm__child_exec_prep();
+	if (env != NULL)
+		execvpe(argv[0], argv, env);
+	else
+		execvp(argv[0], argv);
+	_exit(127);
+}
+
+/*
+ * Reads fd to its end: the first size - 1 bytes into buf, NUL-terminated,
+ * the rest drained so that the writer never blocks; returns how many
+ * bytes were kept.
+ */
+static size_t
+read_all(int fd, char *buf, size_t size)
+{
+	char sink[256];
+	size_t got = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (got < size - 1)
+			n = read(fd, buf + got, size - 1 - got);
+		else
+			n = read(fd, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (got < size - 1)
+			got += (size_t)n;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
 /*
  * Runs argv (never through a shell) and waits for it; its standard error
  * becomes part of the message when it fails.  Returns 0 when it exited 0.
@@ -105,10 +152,9 @@ ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
     const char *const add[], char *obuf, size_t outsz)
 {
 	char out[512], **env = NULL;
-	size_t got = 0, ogot = 0;
+	size_t got;
 	int p[2] = { -1, -1 }, o[2] = { -1, -1 }, st, e, i;
 	pid_t pid = 0;
-	ssize_t n;
 
 	if (add != NULL && (env = child_env(add)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
@@ -117,68 +163,22 @@ ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
 		e = errno;
 		goto fail;
 	}
-	if (obuf != NULL && outsz > 0)
-		obuf[0] = '\0';
 	if ((pid = fork()) < 0) {
 		e = errno;
 		goto fail;
 	}
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(o[1] >= 0 ? o[1] : fd, STDOUT_FILENO);
-		}
-		dup2(p[1], STDERR_FILENO);
-		ldvm__child_exec_prep();
-		if (env != NULL)
-			execvpe(argv[0], argv, env);
-		else
-			execvp(argv[0], argv);
-		_exit(127);
-	}
+	if (pid == 0)
+		exec_child(argv, env, o[1], p[1]);
 	free(env);
 	close(p[1]);
 	if (o[1] >= 0) {
 		/* Output first; what lvm(8) says on stderr fits its pipe. */
 		close(o[1]);
-		for (;;) {
-			char sink[256];
-
-			if (ogot < outsz - 1)
-				n = read(o[0], obuf + ogot, outsz - 1 - ogot);
-			else
-				n = read(o[0], sink, sizeof(sink));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			if (ogot < outsz - 1)
-				ogot += (size_t)n;
-		}
+		read_all(o[0], obuf, outsz);
 		close(o[0]);
-		obuf[ogot] = '\0';
 	}
-	for (;;) {
-		n = read(p[0], out + got, sizeof(out) - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got == sizeof(out) - 1) {
-			char sink[256];
-
-			/* Keep draining so the child never blocks on us. */
-			while ((n = read(p[0], sink, sizeof(sink))) > 0 ||
-			    (n < 0 && errno == EINTR))
-				;
-			break;
-		}
-	}
+	got = read_all(p[0], out, sizeof(out));
 	close(p[0]);
-	out[got] = '\0';
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return ldvm__errno(ctx, LDVM_ESYS, "wait for %s",

@@ -557,8 +557,9 @@ START_TEST(room_taken_back)
 		ring(room - 1);
 		ck_assert_int_eq(ldvm__pump_next(&pump, &d), LDVM_PUMP_DONE);
 		ck_assert_int_eq(d.rc, LDVM_EPROTO);
-		ck_assert_str_eq(d.why, role == LDVM_PUMP_DOM0 ? "agent took "
-		    "back room in the ring" : "dom0 took back room in the ring");
+		ck_assert_str_eq(d.why, role == LDVM_PUMP_DOM0 ?
+		    "agent took back room in the ring" :
+		    "dom0 took back room in the ring");
 	}
 	/* A SEND proposed that the ring then had no room for. */
 	agent();
@@ -895,12 +896,221 @@ START_TEST(agent_ends)
 }
 END_TEST
 
+/* ---- both ends at once ---- */
+
+/*
+ * A dom0 pump and an agent pump joined by two simulated rings, the agent
+ * running a simulated cat(1) with a pipe of CAT_PIPE bytes each way and a
+ * message on stderr: whatever goes in comes back out whole, through slow
+ * and fast readers, and both sessions end with success.
+ */
+#define CAT_PIPE 65536
+
+static struct ldvm__pump pd, pa;
+static struct ldvm__rx rxd, rxa;
+static struct ring {
+	uint8_t b[RING];
+	size_t len;
+} tod, toa;
+static struct {
+	uint8_t in[CAT_PIPE], out[CAT_PIPE];
+	size_t inlen, outlen, errsent;
+	bool in_closed, exited;
+} cat;
+static uint8_t input[300000], got[2][300000];
+static size_t inlen, inoff, gotlen[2];
+static unsigned seed;
+
+static size_t
+roll(size_t max)
+{
+	seed = seed * 1103515245 + 12345;
+	return max == 0 ? 0 : 1 + (seed >> 8) % max;
+}
+
+/* Does what p asks, its frames into r; false once it is over. */
+static bool
+side(struct ldvm__pump *p, struct ring *r)
+{
+	struct ldvm__pump_do d;
+	enum ldvm__pump_act a;
+
+	ldvm__pump_room(p, (long)(RING - r->len), RING);
+	while ((a = ldvm__pump_next(p, &d)) != LDVM_PUMP_WAIT) {
+		if (a == LDVM_PUMP_DONE) {
+			ck_assert_msg(d.rc == 0, "%s", d.why);
+			return false;
+		}
+		if (a == LDVM_PUMP_END && p == &pa)
+			cat.in_closed = true;
+		if (a != LDVM_PUMP_SEND)
+			continue;
+		ck_assert_uint_le(r->len + LDVM_FRAME_HDR + d.len, RING);
+		ldvm__put32(r->b + r->len, d.type);
+		ldvm__put32(r->b + r->len + 4, (uint32_t)d.len);
+		if (d.len > 0)
+			memcpy(r->b + r->len + LDVM_FRAME_HDR, d.data, d.len);
+		r->len += LDVM_FRAME_HDR + d.len;
+		ldvm__pump_sent(p);
+	}
+	return true;
+}
+
+/* Frames from r while p takes them, at most max bytes of the ring. */
+static void
+take(struct ldvm__pump *p, struct ldvm__rx *rx, struct ring *r, size_t max)
+{
+	char why[128];
+	size_t used;
+	int f;
+
+	while (ldvm__pump_takes(p) && r->len > 0 && max > 0) {
+		f = ldvm__rx_feed(rx, r->b, r->len < max ? r->len : max, &used,
+		    why, sizeof(why));
+		ck_assert_msg(f >= 0, "%s", why);
+		memmove(r->b, r->b + used, r->len - used);
+		r->len -= used;
+		max -= used;
+		if (f == 1 && ldvm__pump_frame(p, rx->type, rx->buf, rx->len))
+			ldvm__rx_next(rx);
+	}
+}
+
+/* dom0's terminal: types, and reads its output slowly or quickly. */
+static void
+dom0_local(size_t wmax)
+{
+	const uint8_t *data;
+	uint8_t *buf;
+	size_t n, max;
+	int sink;
+
+	if ((max = ldvm__pump_read_room(&pd, 0, &buf)) > 0) {
+		n = roll(inlen - inoff < max ? inlen - inoff : max);
+		memcpy(buf, input + inoff, n);
+		inoff += n;
+		ldvm__pump_input(&pd, 0, n);    /* 0: the end */
+	}
+	if ((n = ldvm__pump_output(&pd, &sink, &data)) > 0) {
+		n = roll(n < wmax ? n : wmax);
+		ck_assert_uint_le(gotlen[sink] + n, sizeof(got[0]));
+		memcpy(got[sink] + gotlen[sink], data, n);
+		gotlen[sink] += n;
+		if (ldvm__pump_wrote(&pd, n))
+			ldvm__rx_next(&rxd);
+	}
+}
+
+/* cat in the guest: copies its stdin to its stdout, then exits 3. */
+static void
+agent_local(void)
+{
+	static const char msg[] = "cat: a word on stderr\n";
+	const uint8_t *data;
+	uint8_t *buf;
+	size_t n, max;
+	int sink;
+
+	if ((n = ldvm__pump_output(&pa, &sink, &data)) > 0) {
+		n = roll(n < CAT_PIPE - cat.inlen ? n : CAT_PIPE - cat.inlen);
+		memcpy(cat.in + cat.inlen, data, n);
+		cat.inlen += n;
+		if (n > 0 && ldvm__pump_wrote(&pa, n))
+			ldvm__rx_next(&rxa);
+	}
+	n = roll(cat.inlen < CAT_PIPE - cat.outlen ? cat.inlen :
+	    CAT_PIPE - cat.outlen);
+	memcpy(cat.out + cat.outlen, cat.in, n);
+	memmove(cat.in, cat.in + n, cat.inlen - n);
+	cat.inlen -= n;
+	cat.outlen += n;
+	if (cat.in_closed && cat.inlen == 0 && !cat.exited) {
+		cat.exited = true;
+		ldvm__pump_exited(&pa, false, 3);
+	}
+	if ((max = ldvm__pump_read_room(&pa, 0, &buf)) > 0) {
+		n = roll(cat.outlen < max ? cat.outlen : max);
+		memcpy(buf, cat.out, n);
+		memmove(cat.out, cat.out + n, cat.outlen - n);
+		cat.outlen -= n;
+		if (n > 0 || cat.exited)
+			ldvm__pump_input(&pa, 0, n);
+	}
+	if (ldvm__pump_read_room(&pa, 1, &buf) > 0) {
+		n = cat.errsent < sizeof(msg) - 1 ? 5 : 0;
+		if (n > sizeof(msg) - 1 - cat.errsent)
+			n = sizeof(msg) - 1 - cat.errsent;
+		memcpy(buf, msg + cat.errsent, n);
+		cat.errsent += n;
+		ldvm__pump_input(&pa, 1, n);
+	}
+}
+
+static void
+session(size_t len, size_t wmax, unsigned s)
+{
+	struct ldvm__pump_cfg cd = { .role = LDVM_PUMP_DOM0, .src = { true },
+	    .sink = { true, true } };
+	struct ldvm__pump_cfg ca = { .role = LDVM_PUMP_AGENT,
+	    .src = { true, true }, .sink = { true } };
+	bool dlive = true, alive = true;
+	struct ldvm__pump_do d;
+	size_t k;
+	long steps = 0;
+
+	ldvm__pump_init(&pd, &cd);
+	ldvm__pump_init(&pa, &ca);
+	ldvm__rx_init(&rxd, LDVM_TO_DOM0);
+	ldvm__rx_init(&rxa, LDVM_TO_AGENT);
+	tod.len = toa.len = 0;
+	memset(&cat, 0, sizeof(cat));
+	seed = s;
+	for (k = 0; k < len; k++)
+		input[k] = (uint8_t)(k * 31 + k / 977);
+	inlen = len;
+	inoff = gotlen[0] = gotlen[1] = 0;
+	while (dlive || alive) {
+		ck_assert_int_lt(steps++, 1000000);
+		if (alive) {
+			take(&pa, &rxa, &toa, roll(3 * LDVM_FRAME_MAX));
+			agent_local();
+			alive = side(&pa, &tod);
+		}
+		if (dlive) {
+			take(&pd, &rxd, &tod, roll(3 * LDVM_FRAME_MAX));
+			dom0_local(wmax);
+			dlive = side(&pd, &toa);
+		}
+	}
+	ck_assert_int_eq(ldvm__pump_next(&pd, &d), LDVM_PUMP_DONE);
+	ck_assert_int_eq(d.status, 3);
+	ck_assert_uint_eq(gotlen[0], len);
+	ck_assert(memcmp(got[0], input, len) == 0);
+	ck_assert_uint_eq(gotlen[1], 22);
+	ck_assert(memcmp(got[1], "cat: a word on stderr\n", 22) == 0);
+}
+
+START_TEST(both_ends)
+{
+	static const size_t lens[] = { 0, 1, 4097, sizeof(input) };
+	static const size_t wmax[] = { 1, 100, LDVM_FRAME_MAX };
+	size_t i, j;
+
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 3; j++)
+			if (lens[i] < 100000 || wmax[j] > 1)
+				session(lens[i], wmax[j],
+				    (unsigned)(i * 3 + j + 1));
+}
+END_TEST
+
 Suite *
 pump_suite(void)
 {
 	Suite *s = suite_create("pump");
 	TCase *d = tcase_create("dom0");
 	TCase *a = tcase_create("agent");
+	TCase *b = tcase_create("both");
 
 	tcase_add_test(d, dom0_frame_orders);
 	tcase_add_test(d, dom0_output_before_exit);
@@ -921,6 +1131,8 @@ pump_suite(void)
 	tcase_add_test(a, agent_tty_streams);
 	tcase_add_test(a, agent_ends);
 	suite_add_tcase(s, d);
+	tcase_add_test(b, both_ends);
 	suite_add_tcase(s, a);
+	suite_add_tcase(s, b);
 	return s;
 }

@@ -614,6 +614,7 @@ struct ldvm__pump {
 	bool ws_due;            /* agent: a RESIZE to report */
 	int sending;            /* what the last SEND was: a source, or -1
 	                           WINSIZE, -2 EXIT, -3 none */
+	size_t sending_len;     /* and its payload's length */
 	uint8_t ctl[8];         /* payload of WINSIZE or EXIT */
 	int status;             /* the command's exit status, -1: none */
 	int rc;                 /* LDVM_PUMP_OVER: 0 or an LDVM_E* code */
@@ -675,7 +676,7 @@ LDVM_HIDDEN size_t ldvm__pump_output(const struct ldvm__pump *p, int *sink,
 LDVM_HIDDEN int ldvm__pump_wrote(struct ldvm__pump *p, size_t n);
 /* Sink i takes nothing more: its output is dropped; 1 as wrote. */
 LDVM_HIDDEN int ldvm__pump_sink_gone(struct ldvm__pump *p, int i);
-/* The last SEND went into the ring. */
+/* The last SEND went into the ring (before the next ldvm__pump_room). */
 LDVM_HIDDEN void ldvm__pump_sent(struct ldvm__pump *p);
 /* dom0: the terminal's size now. */
 LDVM_HIDDEN void ldvm__pump_winch(struct ldvm__pump *p, uint16_t rows,

@@ -157,6 +157,7 @@ ldvm__pump_init(struct ldvm__pump *p, const struct ldvm__pump_cfg *cfg)
 	p->ws[1] = p->ws_new[1] = cfg->cols;
 	p->ws_due = false;
 	p->sending = SENT_NONE;
+	p->sending_len = 0;
 	p->status = -1;
 	p->rc = 0;
 	p->why[0] = '\0';
@@ -375,26 +376,29 @@ ldvm__pump_sink_gone(struct ldvm__pump *p, int i)
 	return p->held == i ? release(p) : 0;
 }
 
+/*
+ * The frame proposed went out.  A source may have read more since: what
+ * was sent leaves its buffer, the rest stays.
+ */
 void
 ldvm__pump_sent(struct ldvm__pump *p)
 {
-	size_t len = 0;
+	size_t len = p->sending_len;
 
 	if (p->sending == SENT_NONE)
 		return;
 	if (p->sending == SENT_WINSIZE) {
 		p->ws[0] = (uint16_t)(p->ctl[0] | p->ctl[1] << 8);
 		p->ws[1] = (uint16_t)(p->ctl[2] | p->ctl[3] << 8);
-		len = 4;
-	} else if (p->sending == SENT_EXIT) {
+	} else if (p->sending == SENT_EXIT)
 		p->phase = LDVM_PUMP_OVER;      /* rc 0: done */
-		len = 8;
-	} else {
+	else {
 		struct ldvm__pump_src *s = &p->src[p->sending];
 
-		if ((len = s->len) == 0)
+		if (len == 0)
 			s->st = LDVM_PUMP_ENDED;
-		s->len = 0;
+		memmove(s->buf, s->buf + len, s->len - len);
+		s->len -= len;
 	}
 	p->room -= LDVM_FRAME_HDR + len;
 	p->idle = false;
@@ -485,6 +489,7 @@ propose(struct ldvm__pump *p, struct ldvm__pump_do *d, int what, uint32_t type,
     const uint8_t *data, size_t len)
 {
 	p->sending = what;
+	p->sending_len = len;
 	d->act = LDVM_PUMP_SEND;
 	d->type = type;
 	d->data = data;

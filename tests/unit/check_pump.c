@@ -680,6 +680,7 @@ END_TEST
 START_TEST(agent_batching)
 {
 	static char big[LDVM_PUMP_BATCH];
+	struct ldvm__pump_do d;
 	uint8_t *buf;
 
 	setup(LDVM_PUMP_AGENT, false, true, true, true, false);
@@ -712,6 +713,19 @@ START_TEST(agent_batching)
 	ck_assert_int_eq(nsent, 4);
 	assert_sent(2, LDVM_F_STDOUT, "c", 1);
 	assert_sent(3, LDVM_F_STDOUT, "", 0);
+	/* Read more between the SEND and its sending: the rest stays. */
+	drained();
+	read_in(1, "xy", 2);
+	ck_assert_int_eq(ldvm__pump_next(&pump, &d), LDVM_PUMP_SEND);
+	ck_assert_uint_eq(d.len, 2);
+	read_in(1, "z", 1);
+	ldvm__pump_sent(&pump);
+	room -= LDVM_FRAME_HDR + 2;
+	ldvm__pump_eof(&pump, 1);
+	ck_assert_int_eq(run(), LDVM_PUMP_WAIT);
+	ck_assert_int_eq(nsent, 6);
+	assert_sent(4, LDVM_F_STDERR, "z", 1);
+	assert_sent(5, LDVM_F_STDERR, "", 0);
 }
 END_TEST
 

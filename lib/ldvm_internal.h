@@ -555,6 +555,149 @@ LDVM_HIDDEN int ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
 /* Agent: serves one command on a connected channel. */
 LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 
+/* ---- one side of a session, without I/O (pump.c) ---- */
+/*
+ * The core both ends of a command's session share: the caller reports
+ * events and asks what to do next; the core makes no system call.  See
+ * the comment at the top of pump.c.
+ */
+#define LDVM_PUMP_BATCH (LDVM_FRAME_MAX / 2) /* agent: output worth a frame */
+#define LDVM_PUMP_WINCH_MS 500          /* dom0, tty: look at the size again */
+#define LDVM_PUMP_LINGER_MS 30000       /* agent: wait for room for EXIT */
+#define LDVM_PUMP_WHY_MAX 1100          /* an agent's ERROR fits */
+enum ldvm__pump_role { LDVM_PUMP_DOM0, LDVM_PUMP_AGENT };
+/* A local stream: a source (read, sent) or a sink (received, written). */
+enum ldvm__pump_stream {
+	LDVM_PUMP_ABSENT,       /* no descriptor: nothing to read or write */
+	LDVM_PUMP_OPEN,
+	LDVM_PUMP_ENDING,       /* its end came; still to be passed on */
+	LDVM_PUMP_ENDED
+};
+enum ldvm__pump_phase {
+	LDVM_PUMP_RUN,          /* the command runs */
+	LDVM_PUMP_EXITED,       /* it exited: dom0 got EXIT, or the agent's
+	                           child was reaped; output still drains */
+	LDVM_PUMP_OVER          /* the session is over: see rc */
+};
+struct ldvm__pump_cfg {
+	enum ldvm__pump_role role;
+	/*
+	 * Sources: dom0 0 = stdin (STDIN frames); agent 0 = the command's
+	 * stdout, 1 = its stderr.  Sinks: dom0 0 = stdout, 1 = stderr;
+	 * agent 0 = the command's stdin.  false: absent (dom0 without
+	 * standard input: present, and ldvm__pump_eof at once).
+	 */
+	bool src[2], sink[2];
+	bool filter[2];         /* sinks whose bytes ldvm__filter_escapes */
+	bool tty;               /* dom0 sends WINSIZE, the agent applies it */
+	uint16_t rows, cols;    /* dom0: the size the EXEC frame carried */
+};
+struct ldvm__pump_src {
+	enum ldvm__pump_stream st;
+	size_t len;             /* read and not yet sent */
+	uint8_t buf[LDVM_FRAME_MAX];
+};
+struct ldvm__pump {
+	enum ldvm__pump_role role;
+	enum ldvm__pump_phase phase;
+	bool tty, peer_closed;
+	bool filter[2];
+	enum ldvm__pump_stream sink[2];
+	struct ldvm__pump_src src[2];
+	int held;               /* sink of the output held, -1: none */
+	uint8_t *out;           /* the held frame's payload (the caller's) */
+	size_t out_off, out_len;
+	size_t room;            /* free bytes in the ring towards the peer */
+	bool idle;              /* the peer has read everything */
+	uint16_t ws[2];         /* dom0: size sent; agent: size to apply */
+	uint16_t ws_new[2];     /* dom0: the terminal's size now */
+	bool ws_due;            /* agent: a RESIZE to report */
+	int sending;            /* what the last SEND was: a source, or -1
+	                           WINSIZE, -2 EXIT, -3 none */
+	size_t sending_len;     /* and its payload's length */
+	uint8_t ctl[8];         /* payload of WINSIZE or EXIT */
+	int status;             /* the command's exit status, -1: none */
+	int rc;                 /* LDVM_PUMP_OVER: 0 or an LDVM_E* code */
+	char why[LDVM_PUMP_WHY_MAX];
+};
+/* What the core asks of its caller (ldvm__pump_next). */
+enum ldvm__pump_act {
+	LDVM_PUMP_WAIT,         /* nothing now: poll as ldvm__pump_wants says */
+	LDVM_PUMP_SEND,         /* send this frame, then ldvm__pump_sent */
+	LDVM_PUMP_RESIZE,       /* agent: set the terminal to rows x cols */
+	LDVM_PUMP_END,          /* the peer's stream for sink ended */
+	LDVM_PUMP_DONE          /* over: rc, status, why */
+};
+struct ldvm__pump_do {
+	enum ldvm__pump_act act;
+	uint32_t type;          /* SEND: the frame */
+	const uint8_t *data;
+	size_t len;
+	uint16_t rows, cols;    /* RESIZE */
+	int sink;               /* END */
+	int rc, status;         /* DONE */
+	const char *why;        /* DONE with rc != 0: the message */
+};
+/* What to poll for; timeout_ms -1: none (then ldvm__pump_timeout). */
+struct ldvm__pump_wants {
+	bool frames;            /* take received frames (ldvm__pump_takes) */
+	bool read[2];           /* sources to poll for reading */
+	bool write[2];          /* sinks to poll for writing */
+	int timeout_ms;
+};
+LDVM_HIDDEN void ldvm__pump_init(struct ldvm__pump *p,
+    const struct ldvm__pump_cfg *cfg);
+/* Events. */
+/*
+ * The ring towards the peer has space free bytes of size (also after a
+ * SEND found no room); less than the frames sent left, the peer took room
+ * back: over with LDVM_EPROTO.
+ */
+LDVM_HIDDEN void ldvm__pump_room(struct ldvm__pump *p, long space, long size);
+/*
+ * A whole frame received (payload stays the caller's): 1 when it may be
+ * forgotten now (ldvm__rx_next), 0 when held as output until
+ * ldvm__pump_wrote or ldvm__pump_sink_gone says 1, <0 when the session is
+ * over with that code.
+ */
+LDVM_HIDDEN int ldvm__pump_frame(struct ldvm__pump *p, uint32_t type,
+    uint8_t *payload, size_t len);
+/* Where to read source i into, and how much at most (0: do not read). */
+LDVM_HIDDEN size_t ldvm__pump_read_room(struct ldvm__pump *p, int i,
+    uint8_t **buf);
+/* n bytes were read into it; 0: end of file. */
+LDVM_HIDDEN void ldvm__pump_input(struct ldvm__pump *p, int i, size_t n);
+/* Source i ended (end of file, or an error reading it). */
+LDVM_HIDDEN void ldvm__pump_eof(struct ldvm__pump *p, int i);
+/* The held output still to write: its sink and bytes; 0 when none. */
+LDVM_HIDDEN size_t ldvm__pump_output(const struct ldvm__pump *p, int *sink,
+    const uint8_t **data);
+/* n bytes of it were written: 1 when the frame is done with. */
+LDVM_HIDDEN int ldvm__pump_wrote(struct ldvm__pump *p, size_t n);
+/* Sink i takes nothing more: its output is dropped; 1 as wrote. */
+LDVM_HIDDEN int ldvm__pump_sink_gone(struct ldvm__pump *p, int i);
+/* The last SEND went into the ring (before the next ldvm__pump_room). */
+LDVM_HIDDEN void ldvm__pump_sent(struct ldvm__pump *p);
+/* dom0: the terminal's size now. */
+LDVM_HIDDEN void ldvm__pump_winch(struct ldvm__pump *p, uint16_t rows,
+    uint16_t cols);
+/* Agent: the command exited (signaled: value is the signal). */
+LDVM_HIDDEN void ldvm__pump_exited(struct ldvm__pump *p, bool signaled,
+    int value);
+/* The peer closed the channel; drained: nothing of it is left unread. */
+LDVM_HIDDEN void ldvm__pump_peer_closed(struct ldvm__pump *p, bool drained);
+/* The wait of wants.timeout_ms passed with no event. */
+LDVM_HIDDEN void ldvm__pump_timeout(struct ldvm__pump *p);
+/* Ends the session with rc (an interrupt, a requester or domain gone). */
+LDVM_HIDDEN void ldvm__pump_abort(struct ldvm__pump *p, int rc,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Decisions. */
+LDVM_HIDDEN bool ldvm__pump_takes(const struct ldvm__pump *p);
+LDVM_HIDDEN void ldvm__pump_wants(const struct ldvm__pump *p,
+    struct ldvm__pump_wants *w);
+LDVM_HIDDEN enum ldvm__pump_act ldvm__pump_next(struct ldvm__pump *p,
+    struct ldvm__pump_do *d);
+
 /* ---- dvm-open requests and file names (openreq.c) ---- */
 #define LDVM_OPEN_REQ_MAX 512           /* bytes of a request value */
 #define LDVM_OPEN_NAME_MAX 255          /* bytes of a file name */

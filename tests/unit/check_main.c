@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, frame_suite());
 	srunner_add_suite(sr, open_suite());
 	srunner_add_suite(sr, ctx_suite());
+	srunner_add_suite(sr, pump_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

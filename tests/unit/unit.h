@@ -13,5 +13,6 @@ Suite *state_suite(void);
 Suite *frame_suite(void);
 Suite *open_suite(void);
 Suite *ctx_suite(void);
+Suite *pump_suite(void);
 
 #endif

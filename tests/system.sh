@@ -61,9 +61,9 @@ lane_a() {
 	boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 	XENVM_TIMEOUT=900
 	boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
-	harness
 }
 lane_b() {
+	harness
 	boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
 	boot tests/sys/chan.sh tests/sys/lib.sh "$B/tests/xswait" \

@@ -170,77 +170,6 @@ closefd(int *fd)
 }
 
 /*
- * A command's output on its way to the channel, gathered into one frame:
- * every frame costs both sides a wake-up, so while dom0 still has frames
- * to read, output waits here until it fills half a frame (see out_flush).
- */
-#define OUT_BATCH (LDVM_FRAME_MAX / 2)
-
-struct outq {
-	uint32_t type;
-	size_t len;
-	bool eof, eof_sent;
-	uint8_t buf[LDVM_FRAME_MAX];
-};
-
-/* Reads what the command wrote, as much as the queue holds. */
-static void
-out_fill(int *fd, struct outq *q)
-{
-	ssize_t n = 1;
-
-	while (q->len < sizeof(q->buf)) {
-		n = read(*fd, q->buf + q->len, sizeof(q->buf) - q->len);
-		if (n > 0)
-			q->len += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else
-			break;
-	}
-	if (n < 0 && errno == EAGAIN)
-		return;
-	if (n <= 0) {
-		/* EOF; a pty master says EIO once the last writer is gone. */
-		closefd(fd);
-		q->eof = true;
-	}
-}
-
-/*
- * Sends the queue as one frame when the ring has room for it and dom0 has
- * read everything before (nothing is held back from a waiting reader), or
- * the queue holds half a frame, or the stream ended; then the end itself.
- * 0 when done or waiting for room, <0 on an error.
- */
-static int
-out_flush(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct outq *q)
-{
-	struct libxenvchan *v = ch->v;
-	bool idle = libxenvchan_buffer_space(v) == 1 << v->write.order;
-	int r;
-
-	if (q->len > 0 && (idle || q->len >= OUT_BATCH || q->eof)) {
-		if ((r = ldvm__chan_send(ctx, ch, q->type, q->buf, q->len)) != 1)
-			return r;
-		q->len = 0;
-	}
-	if (q->len == 0 && q->eof && !q->eof_sent) {
-		if ((r = ldvm__chan_send(ctx, ch, q->type, NULL, 0)) != 1)
-			return r;
-		q->eof_sent = true;
-	}
-	return 0;
-}
-
-/* Everything of a stream is in the channel (or it never was open). */
-static bool
-out_done(int fd, const struct outq *q)
-{
-	return fd < 0 && q->len == 0 && (!q->eof || q->eof_sent);
-}
-
-/*
  * dom0 names the user (NULL: the agent's own); the disposable's passwd
  * says who that is.
  */
@@ -278,189 +207,125 @@ lookup_user(struct ldvm_ctx *ctx, const char *name, struct runas *ru)
 	return 0;
 }
 
+/* A session's command and its descriptors, as the pump sees them. */
+struct session {
+	struct child c;
+	struct ldvm__pump_fds fds;      /* src: stdout, stderr; sink: stdin */
+};
+
+/* A reaped child's pidfd reports POLLHUP for ever: it is polled no more. */
+static int
+agent_fd(struct ldvm_ctx *ctx, void *arg)
+{
+	struct session *s = arg;
+
+	(void)ctx;
+	return s->c.exited ? -1 : s->c.pidfd;
+}
+
+static int
+agent_ready(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg)
+{
+	struct session *s = arg;
+	int ws;
+
+	(void)ctx;
+	if (s->c.exited ||
+	    waitpid(s->c.pid, &s->c.wstatus, WNOHANG) != s->c.pid)
+		return 0;
+	s->c.exited = true;
+	ws = s->c.wstatus;
+	ldvm__pump_exited(p, WIFSIGNALED(ws), WIFSIGNALED(ws) ? WTERMSIG(ws) :
+	    WEXITSTATUS(ws));
+	return 0;
+}
+
+/*
+ * The end of dom0's input closes the command's (a terminal gets its
+ * end-of-file character instead); a new size goes to the terminal.
+ */
+static void
+agent_act(struct ldvm__pump_fds *fds, const struct ldvm__pump_do *d,
+    void *arg)
+{
+	struct session *s = arg;
+	struct winsize ws = { .ws_row = d->rows, .ws_col = d->cols };
+	char eof = 4;
+
+	if (fds->sink[0] < 0)
+		return;
+	if (d->act == LDVM_PUMP_RESIZE && s->c.tty)
+		ioctl(fds->sink[0], TIOCSWINSZ, &ws);
+	else if (d->act == LDVM_PUMP_END && s->c.tty)
+		(void)write(fds->sink[0], &eof, 1);
+	else if (d->act == LDVM_PUMP_END)
+		closefd(&fds->sink[0]);
+}
+
+/* Ends the command if it still runs (the session broke), and its fds. */
+static void
+reap(struct session *s)
+{
+	if (!s->c.exited && s->c.pid > 0) {
+		kill(-s->c.pid, SIGKILL);
+		kill(s->c.pid, SIGKILL);
+		waitpid(s->c.pid, &s->c.wstatus, 0);
+	}
+	closefd(&s->c.in);
+	closefd(&s->c.out);
+	closefd(&s->c.err);
+	closefd(&s->c.pidfd);
+	closefd(&s->fds.src[0]);
+	closefd(&s->fds.src[1]);
+	closefd(&s->fds.sink[0]);
+}
+
+/* Pumps the spawned command's session; the descriptors become the pump's. */
+static int
+pump_child(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct session *s,
+    struct ldvm__pump *p)
+{
+	struct ldvm__pump_hooks h = { .fd = agent_fd, .ready = agent_ready,
+	    .act = agent_act, .arg = s };
+	struct ldvm__pump_cfg cfg = { .role = LDVM_PUMP_AGENT };
+
+	s->fds.src[0] = s->c.out;
+	s->fds.src[1] = s->c.err;
+	s->fds.sink[0] = s->c.in;
+	s->c.out = s->c.err = s->c.in = -1;
+	cfg.src[0] = true;
+	cfg.src[1] = s->fds.src[1] >= 0;
+	cfg.sink[0] = true;
+	cfg.tty = s->c.tty;
+	ldvm__pump_init(p, &cfg);
+	return ldvm__chan_pump(ctx, ch, p, &s->fds, &h, NULL);
+}
+
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
     unsigned flags, uint16_t rows, uint16_t cols)
 {
-	struct libxenvchan *v = ch->v;
-	struct ldvm__rx *rx = &ch->rx;
-	struct child c;
+	struct session s = { .fds = { { -1, -1 }, { -1, -1 }, true } };
+	struct ldvm__pump *p;
 	struct runas ru;
 	bool has_ru;
-	size_t in_off = 0, in_len = 0;      /* pending stdin, in rx->buf */
-	bool in_close = false;
-	struct outq *qo = calloc(1, sizeof(*qo)), *qe = calloc(1, sizeof(*qe));
 	int rc;
 
-	if (qo == NULL || qe == NULL) {
-		free(qo);
-		free(qe);
-		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
-	}
-	qo->type = LDVM_F_STDOUT;
-	qe->type = LDVM_F_STDERR;
 	if ((flags & LDVM_EXEC_USER) && (rc = lookup_user(ctx, argv[0],
-	    &ru)) != 0) {
-		free(qo);
-		free(qe);
+	    &ru)) != 0)
 		return rc;
-	}
 	/* By default the agent's own user, with its login environment. */
 	has_ru = (flags & LDVM_EXEC_USER) || lookup_user(ctx, NULL, &ru) == 0;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	rc = spawn(ctx, flags & LDVM_EXEC_USER ? argv + 1 : argv,
-	    has_ru ? &ru : NULL, flags & LDVM_EXEC_TTY, rows, cols, &c);
-	if (rc != 0) {
-		free(qo);
-		free(qe);
-		return rc;
-	}
-	for (;;) {
-		struct pollfd p[5];
-		int n = 0, iv, ip, io = -1, ie = -1, ii = -1;
-
-		/* dom0's frames, while no stdin is waiting to be written. */
-		while (in_len == 0 && !in_close) {
-			int r = ldvm__chan_recv(ctx, ch);
-
-			if (r < 0) {
-				rc = r;
-				goto out;
-			}
-			if (r == 0)
-				break;
-			if (rx->type == LDVM_F_STDIN) {
-				if (rx->len == 0) {
-					in_close = true;
-					ldvm__rx_next(rx);
-				} else {
-					in_off = 0;
-					in_len = rx->len;
-				}
-			} else if (rx->type == LDVM_F_WINSIZE) {
-				struct winsize ws = {
-					.ws_row = (uint16_t)(rx->buf[0] |
-					    rx->buf[1] << 8),
-					.ws_col = (uint16_t)(rx->buf[2] |
-					    rx->buf[3] << 8) };
-
-				if (c.tty && c.in >= 0)
-					ioctl(c.in, TIOCSWINSZ, &ws);
-				ldvm__rx_next(rx);
-			} else {
-				rc = ldvm__err(ctx, LDVM_EPROTO, "unexpected %s "
-				    "frame", ldvm__frame_name(rx->type));
-				goto out;
-			}
-		}
-		/* End of input: close the pipe (a pty gets an end-of-file). */
-		if (in_close && in_len == 0 && c.in >= 0) {
-			if (c.tty) {
-				char eof = 4;
-
-				(void)write(c.in, &eof, 1);
-				in_close = false;   /* once */
-			} else
-				closefd(&c.in);
-		}
-		if (out_flush(ctx, ch, qo) < 0 || out_flush(ctx, ch, qe) < 0) {
-			rc = LDVM_EPROTO;
-			goto out;
-		}
-		if (c.exited && out_done(c.out, qo) && out_done(c.err, qe)) {
-			uint8_t ex[8];
-			bool sig = WIFSIGNALED(c.wstatus);
-
-			ldvm__exit_encode(ex, sig, sig ? WTERMSIG(c.wstatus) :
-			    WEXITSTATUS(c.wstatus));
-			while ((rc = ldvm__chan_send(ctx, ch, LDVM_F_EXIT, ex, 8)) == 0) {
-				struct pollfd pw = {
-				    .fd = libxenvchan_fd_for_select(v),
-				    .events = POLLIN };
-
-				if (ldvm__poll(ctx, &pw, 1, 30000) <= 0)
-					break;
-				libxenvchan_wait(v);
-			}
-			rc = rc == 1 ? 0 : rc < 0 ? rc : ldvm__err(ctx,
-			    LDVM_ETIMEDOUT, "dom0 stopped reading");
-			goto out;
-		}
-		if (!libxenvchan_is_open(v)) {
-			rc = ldvm__err(ctx, LDVM_EPROTO, "dom0 closed the channel");
-			goto out;
-		}
-
-		p[n].fd = libxenvchan_fd_for_select(v);
-		p[n].events = POLLIN;
-		iv = n++;
-		/* A reaped child's pidfd reports POLLHUP for ever: drop it. */
-		p[n].fd = c.exited ? -1 : c.pidfd;
-		p[n].events = POLLIN;
-		ip = n++;
-		if (c.out >= 0 && qo->len < sizeof(qo->buf)) {
-			p[n].fd = c.out;
-			p[n].events = POLLIN;
-			io = n++;
-		}
-		if (c.err >= 0 && qe->len < sizeof(qe->buf)) {
-			p[n].fd = c.err;
-			p[n].events = POLLIN;
-			ie = n++;
-		}
-		if (in_len > 0 && c.in >= 0) {
-			p[n].fd = c.in;
-			p[n].events = POLLOUT;
-			ii = n++;
-		}
-		if ((rc = ldvm__interrupted(ctx)) != 0)
-			goto out;
-		if (ldvm__poll(ctx, p, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
-			goto out;
-		}
-		if (p[iv].revents)
-			libxenvchan_wait(v);
-		if (!c.exited && (p[ip].revents & POLLIN)) {
-			if (waitpid(c.pid, &c.wstatus, WNOHANG) == c.pid)
-				c.exited = true;
-		}
-		if (io >= 0 && p[io].revents)
-			out_fill(&c.out, qo);
-		if (ie >= 0 && p[ie].revents)
-			out_fill(&c.err, qe);
-		if (ii >= 0 && p[ii].revents) {
-			ssize_t w = write(c.in, rx->buf + in_off, in_len);
-
-			if (w > 0) {
-				in_off += (size_t)w;
-				in_len -= (size_t)w;
-			} else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				/* The command closed its input: drop the rest. */
-				in_len = 0;
-				closefd(&c.in);
-			}
-			if (in_len == 0)
-				ldvm__rx_next(rx);
-		} else if (in_len > 0 && c.in < 0) {
-			in_len = 0;
-			ldvm__rx_next(rx);
-		}
-	}
-out:
-	if (!c.exited && c.pid > 0) {
+	    has_ru ? &ru : NULL, flags & LDVM_EXEC_TTY, rows, cols, &s.c);
+	if (rc == 0) {
+		rc = pump_child(ctx, ch, &s, p);
 		/* dom0 went away or the session broke: end the command. */
-		kill(-c.pid, SIGKILL);
-		kill(c.pid, SIGKILL);
-		waitpid(c.pid, &c.wstatus, 0);
+		reap(&s);
 	}
-	closefd(&c.in);
-	closefd(&c.out);
-	closefd(&c.err);
-	closefd(&c.pidfd);
-	free(qo);
-	free(qe);
+	free(p);
 	return rc;
 }
 

@@ -415,12 +415,6 @@ ldvm__chan_connect(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
 	return 0;
 }
 
-/* Output waiting to be written to out_fd or err_fd, from ch->rx.buf. */
-struct pending {
-	int fd;
-	size_t off, len;
-};
-
 /*
  * How much may be written to fd after POLLOUT without blocking for long:
  * anything to a non-blocking descriptor, a regular file or a device that
@@ -465,6 +459,276 @@ pipe_room(int fd)
 	return pages * pg > PIPE_BUF ? (size_t)(pages * pg) : PIPE_BUF;
 }
 
+/* ---- the session's loop, both sides: I/O around the pump core ---- */
+
+/* The ring towards the peer, as the core counts it. */
+static void
+pump_room(struct ldvm__pump *p, struct ldvm__chan *ch)
+{
+	ldvm__pump_room(p, libxenvchan_buffer_space(ch->v),
+	    1L << ch->v->write.order);
+}
+
+/* Frames, while the core takes them: 0, or <0 on a channel error. */
+static int
+pump_recv(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p)
+{
+	int r;
+
+	while (ldvm__pump_takes(p)) {
+		if ((r = ldvm__chan_recv(ctx, ch)) <= 0)
+			return r;
+		r = ldvm__pump_frame(p, ch->rx.type, ch->rx.buf, ch->rx.len);
+		if (r < 0)
+			return 0;       /* over: ldvm__pump_next says DONE */
+		if (r == 1)
+			ldvm__rx_next(&ch->rx);
+	}
+	return 0;
+}
+
+/*
+ * Does what the core asks until it waits (0) or is done (1), or a channel
+ * error (<0).  A frame that finds the channel closed is the peer's close:
+ * a command that ended needs no more input, and what the peer sent before
+ * closing (dom0: the exit status) may still be unread.
+ */
+static int
+pump_act(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
+    struct ldvm__pump_fds *fds, const struct ldvm__pump_hooks *h,
+    struct ldvm__pump_do *d)
+{
+	int r;
+
+	for (;;) {
+		switch (ldvm__pump_next(p, d)) {
+		case LDVM_PUMP_DONE:
+			return 1;
+		case LDVM_PUMP_WAIT:
+			return 0;
+		case LDVM_PUMP_END:
+		case LDVM_PUMP_RESIZE:
+			if (h->act != NULL)
+				h->act(fds, d, h->arg);
+			break;
+		case LDVM_PUMP_SEND:
+			r = ldvm__chan_send(ctx, ch, d->type, d->data, d->len);
+			if (r == 1)
+				ldvm__pump_sent(p);
+			else if (r == 0)
+				pump_room(p, ch);       /* fits no more now */
+			else if (!libxenvchan_is_open(ch->v))
+				ldvm__pump_peer_closed(p,
+				    ldvm__chan_unread(ch) == 0);
+			else
+				return r;
+			break;
+		}
+	}
+}
+
+/*
+ * Source i is readable: read what the core has room for.  An end of file
+ * or an error ends it (a pty master says EIO once the last writer is
+ * gone).
+ */
+static void
+pump_read(struct ldvm__pump *p, struct ldvm__pump_fds *fds, int i)
+{
+	uint8_t *b;
+	size_t max;
+	ssize_t n;
+
+	while ((max = ldvm__pump_read_room(p, i, &b)) > 0) {
+		if ((n = read(fds->src[i], b, max)) > 0) {
+			ldvm__pump_input(p, i, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		ldvm__pump_eof(p, i);
+		if (fds->own)
+			close(fds->src[i]);
+		fds->src[i] = -1;
+		return;
+	}
+}
+
+/*
+ * The held output's sink is writable: never more than fits, so a write
+ * does not block.  A sink that fails is the session's end on dom0 (the
+ * caller's descriptor), and closed with its output dropped where the
+ * session owns it (the command closed its input).
+ */
+static int
+pump_write(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
+    struct ldvm__pump_fds *fds, const size_t wmax[2])
+{
+	const uint8_t *b;
+	size_t len, max;
+	ssize_t w;
+	int i, done;
+
+	if ((len = ldvm__pump_output(p, &i, &b)) == 0)
+		return 0;
+	if ((max = wmax[i]) == 0)
+		max = pipe_room(fds->sink[i]);
+	w = write(fds->sink[i], b, len < max ? len : max);
+	if (w >= 0 || errno == EAGAIN || errno == EINTR)
+		done = w > 0 ? ldvm__pump_wrote(p, (size_t)w) : 0;
+	else if (!fds->own)
+		return ldvm__errno(ctx, LDVM_ESYS, "output closed");
+	else {
+		close(fds->sink[i]);
+		fds->sink[i] = -1;
+		done = ldvm__pump_sink_gone(p, i);
+	}
+	if (done == 1)
+		ldvm__rx_next(&ch->rx);
+	return 0;
+}
+
+static int
+add_fd(struct pollfd *pf, int *n, int fd, short events)
+{
+	pf[*n].fd = fd;
+	pf[*n].events = events;
+	pf[*n].revents = 0;
+	return (*n)++;
+}
+
+/* What became ready in pf: the channel, the abort, the side's own. */
+static int
+pump_ready(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
+    const struct ldvm__pump_hooks *h, const struct pollfd *pf, int ia,
+    int ih)
+{
+	int rc;
+
+	if (pf[0].revents) {
+		if (h->floods && (rc = chan_woke(ctx, ch)) != 0)
+			return rc;
+		if (!h->floods)
+			(void)libxenvchan_wait(ch->v);
+	}
+	if (ia >= 0 && pf[ia].revents &&
+	    (rc = h->abort->check(ctx, h->abort->arg)) != 0)
+		return rc;
+	return ih >= 0 && pf[ih].revents ? h->ready(ctx, p, h->arg) : 0;
+}
+
+/* Polls for what the core wants, then does the I/O that became ready. */
+static int
+pump_poll(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
+    struct ldvm__pump_fds *fds, const struct ldvm__pump_hooks *h,
+    const size_t wmax[2])
+{
+	struct pollfd pf[7];
+	struct ldvm__pump_wants w;
+	int n = 0, i, ia = -1, ih = -1, is[2] = { -1, -1 };
+	int ik[2] = { -1, -1 }, r;
+
+	ldvm__pump_wants(p, &w);
+	add_fd(pf, &n, libxenvchan_fd_for_select(ch->v), POLLIN);
+	if (h->abort != NULL && h->abort->fd >= 0)
+		ia = add_fd(pf, &n, h->abort->fd, POLLIN);
+	for (i = 0; i < 2; i++) {
+		if (w.read[i] && fds->src[i] >= 0)
+			is[i] = add_fd(pf, &n, fds->src[i], POLLIN);
+		if (w.write[i] && fds->sink[i] >= 0)
+			ik[i] = add_fd(pf, &n, fds->sink[i], POLLOUT);
+	}
+	if (h->fd != NULL && (r = h->fd(ctx, h->arg)) >= 0)
+		ih = add_fd(pf, &n, r, POLLIN);
+	if ((r = ldvm__poll(ctx, pf, (nfds_t)n, w.timeout_ms)) <= 0) {
+		if (r == 0)
+			ldvm__pump_timeout(p);
+		else if (errno != EINTR)
+			return ldvm__errno(ctx, LDVM_ESYS, "poll");
+		return 0;
+	}
+	if ((r = pump_ready(ctx, ch, p, h, pf, ia, ih)) != 0)
+		return r;
+	for (i = 0; i < 2; i++)
+		if (ik[i] >= 0 && pf[ik[i]].revents &&
+		    (r = pump_write(ctx, ch, p, fds, wmax)) != 0)
+			return r;
+	for (i = 0; i < 2; i++)
+		if (is[i] >= 0 && pf[is[i]].revents)
+			pump_read(p, fds, i);
+	return 0;
+}
+
+/*
+ * One round after another: the ring's room and the peer's close, the
+ * role's events, the frames the core takes, what it asks for, then a poll.
+ * Errors of the I/O keep their own message; the core's end its reason.
+ */
+static int
+pump_loop(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
+    struct ldvm__pump_fds *fds, const struct ldvm__pump_hooks *h)
+{
+	struct ldvm__pump_do d;
+	size_t wmax[2];
+	int rc;
+
+	wmax[0] = write_max(fds->sink[0]);
+	wmax[1] = write_max(fds->sink[1]);
+	for (;;) {
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
+		pump_room(p, ch);
+		if (!libxenvchan_is_open(ch->v))
+			ldvm__pump_peer_closed(p, ldvm__chan_unread(ch) == 0);
+		if (h->round != NULL)
+			h->round(p, h->arg);
+		if ((rc = pump_recv(ctx, ch, p)) != 0 ||
+		    (rc = pump_act(ctx, ch, p, fds, h, &d)) < 0)
+			return rc;
+		if (rc == 1)
+			return d.rc < 0 ? ldvm__err(ctx, d.rc, "%s", d.why) : 0;
+		if ((rc = pump_poll(ctx, ch, p, fds, h, wmax)) != 0)
+			return rc;
+	}
+}
+
+int
+ldvm__chan_pump(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    struct ldvm__pump *p, struct ldvm__pump_fds *fds,
+    const struct ldvm__pump_hooks *h, int *status)
+{
+	int rc = pump_loop(ctx, ch, p, fds, h);
+
+	if (status != NULL)
+		*status = p->status;
+	return rc;
+}
+
+/* ---- the abort of a requester gone ---- */
+
+static int
+guard_check(struct ldvm_ctx *ctx, void *arg)
+{
+	struct ldvm__chan *g = arg;
+	int rc;
+
+	if ((rc = chan_woke(ctx, g)) != 0)
+		return rc;
+	if (!libxenvchan_is_open(g->v))
+		return ldvm__err(ctx, LDVM_EINTR, "the requester went away");
+	return 0;
+}
+
+void
+ldvm__chan_guard(struct ldvm__chan *guard, struct ldvm__abort *ab)
+{
+	ab->fd = libxenvchan_fd_for_select(guard->v);
+	ab->check = guard_check;
+	ab->arg = guard;
+}
+
+/* ---- dom0 side of a session ---- */
+
 /*
  * False once the domain is gone or shut down: a domain that powered itself
  * off never closes its end of the channel.  Without libxl (a guest), only
@@ -503,306 +767,159 @@ term_fd(int in, int out)
 	return -1;
 }
 
-/* The terminal's size as a WINSIZE payload; false when it has none. */
+/* The terminal's size, rows and columns; false when it has none. */
 static bool
-term_size(int fd, uint8_t ws[4])
+term_size(int fd, uint16_t ws[2])
 {
 	struct winsize w;
 
 	if (fd < 0 || ioctl(fd, TIOCGWINSZ, &w) < 0 || w.ws_row == 0 ||
 	    w.ws_col == 0)
 		return false;
-	ws[0] = (uint8_t)w.ws_row;
-	ws[1] = (uint8_t)(w.ws_row >> 8);
-	ws[2] = (uint8_t)w.ws_col;
-	ws[3] = (uint8_t)(w.ws_col >> 8);
+	ws[0] = w.ws_row;
+	ws[1] = w.ws_col;
 	return true;
 }
 
-/*
- * With tty, the command's terminal follows the size of ours: it is looked
- * at again whenever poll returns, which a SIGWINCH handler of the caller's
- * makes immediate and a half-second timeout makes sure of otherwise.
- */
 int
 ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
     char *const argv[], int flags, int in, int out, int err, int *status)
 {
-	return ldvm__chan_run_as(ctx, ch, domid, argv, NULL, flags, in, out,
-	    err, status);
-}
+	struct ldvm_run r = { .argv = argv, .flags = flags, .in = in,
+	    .out = out, .err = err };
 
-/*
- * A frame towards the command, as ldvm__chan_send; 2 when the agent closed
- * the channel already: a command that ended needs no more input, and what
- * the agent sent before closing (its exit status) is still to be read.
- */
-static int
-send_input(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t type,
-    const void *p, size_t len)
-{
-	int r = ldvm__chan_send(ctx, ch, type, p, len);
-
-	return r < 0 && !libxenvchan_is_open(ch->v) ? 2 : r;
+	return ldvm__chan_run_as(ctx, ch, domid, &r, NULL, status);
 }
 
 /* The EXEC payload of argv, run as user when not NULL, into buf. */
 static size_t
-exec_payload(uint8_t *buf, bool tty, const uint8_t ws[4], char *const argv[],
-    const char *user)
+exec_payload(uint8_t *buf, bool tty, const uint16_t ws[2],
+    char *const argv[], const char *user)
 {
+	unsigned fl = tty ? LDVM_EXEC_TTY : 0;
 	char **av;
 	size_t n, len;
 
 	if (user == NULL)
-		return ldvm__exec_encode(buf, LDVM_FRAME_MAX, tty ?
-		    LDVM_EXEC_TTY : 0, (uint16_t)(ws[0] | ws[1] << 8),
-		    (uint16_t)(ws[2] | ws[3] << 8), argv);
+		return ldvm__exec_encode(buf, LDVM_FRAME_MAX, fl, ws[0], ws[1],
+		    argv);
 	for (n = 0; argv[n] != NULL; n++)
 		;
 	if (n == 0 || (av = calloc(n + 2, sizeof(*av))) == NULL)
 		return 0;
 	av[0] = (char *)user;
 	memcpy(av + 1, argv, n * sizeof(*av));
-	len = ldvm__exec_encode(buf, LDVM_FRAME_MAX, (tty ? LDVM_EXEC_TTY :
-	    0) | LDVM_EXEC_USER, (uint16_t)(ws[0] | ws[1] << 8),
-	    (uint16_t)(ws[2] | ws[3] << 8), av);
+	len = ldvm__exec_encode(buf, LDVM_FRAME_MAX, fl | LDVM_EXEC_USER,
+	    ws[0], ws[1], av);
 	free(av);
 	return len;
 }
 
-int
-ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
-    char *const argv[], const char *user, int flags, int in, int out, int err,
-    int *status)
+/* The handshake and the EXEC frame of r, for a terminal of size ws. */
+static int
+dom0_start(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    const struct ldvm_run *r, const uint16_t ws[2])
 {
-	struct pending pend = { .fd = -1 };
-	bool tty = flags & LDVM_RUN_TTY;
-	size_t inlen = 0;
-	bool in_eof = in < 0, eof_sent = false, exited = false;
-	int rc, watching = 0, tfd = tty ? term_fd(in, out) : -1;
-	size_t outmax = write_max(out), errmax = write_max(err);
-	uint8_t *inbuf, ws[4] = { 24, 0, 80, 0 }, nws[4];
-	size_t elen;
+	uint8_t *buf;
+	size_t len;
+	int rc;
 
-	*status = -1;
-	if (tfd >= 0)
-		term_size(tfd, ws);
-	/* One buffer for the EXEC frame, then for standard input. */
-	if ((inbuf = malloc(LDVM_FRAME_MAX)) == NULL)
+	if ((buf = malloc(LDVM_FRAME_MAX)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
-	if (user != NULL && !ldvm__valid_user(user)) {
+	if (r->user != NULL && !ldvm__valid_user(r->user))
 		rc = ldvm__err(ctx, LDVM_EINVAL, "invalid user name '%s'",
-		    user);
-		goto out;
-	}
-	elen = exec_payload(inbuf, tty, ws, argv, user);
-	if (elen == 0) {
+		    r->user);
+	else if ((len = exec_payload(buf, r->flags & LDVM_RUN_TTY, ws,
+	    r->argv, r->user)) == 0)
 		rc = ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
 		    "empty");
-		goto out;
-	}
-	if ((rc = ldvm__chan_hello(ctx, ch)) != 0 ||
-	    (rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, inbuf, elen,
-	    LDVM_HELLO_TIMEOUT_MS)) != 0)
-		goto out;
-	/* A domain that dies never closes its end: watch for that too. */
-	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "chanrun")) != 0)
-		goto out;
-	watching = 1;
+	else if ((rc = ldvm__chan_hello(ctx, ch)) == 0)
+		rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, buf, len,
+		    LDVM_HELLO_TIMEOUT_MS);
+	free(buf);
+	return rc;
+}
 
-	for (;;) {
-		struct pollfd p[4];
-		int n = 0, iv, ii = -1, io = -1, ix, ig = -1;
+/* dom0's own events beside the channel: the terminal and the domain. */
+struct dom0 {
+	uint32_t domid;
+	int tfd;                /* the terminal followed, -1: none */
+};
 
-		if ((rc = ldvm__interrupted(ctx)) != 0)
-			break;
-		/* Deliver frames only while no output is waiting. */
-		while (pend.fd < 0 && !exited) {
-			int r = ldvm__chan_recv(ctx, ch);
+/*
+ * With a terminal, the command's follows the size of ours: it is looked
+ * at again whenever poll returns, which a SIGWINCH handler of the caller's
+ * makes immediate and the core's half-second timeout makes sure of.
+ */
+static void
+dom0_round(struct ldvm__pump *p, void *arg)
+{
+	struct dom0 *s = arg;
+	uint16_t ws[2];
 
-			if (r < 0) {
-				rc = r;
-				goto out;
-			}
-			if (r == 0)
-				break;
-			switch (ch->rx.type) {
-			case LDVM_F_STDOUT:
-			case LDVM_F_STDERR:
-				pend.fd = ch->rx.type == LDVM_F_STDOUT ? out :
-				    err;
-				pend.off = 0;
-				pend.len = ch->rx.len;
-				if (flags & (ch->rx.type == LDVM_F_STDOUT ?
-				    LDVM_RUN_FILTER_OUT : LDVM_RUN_FILTER_ERR))
-					ldvm__filter_escapes(ch->rx.buf,
-					    pend.len);
-				if (pend.len == 0 || pend.fd < 0) {
-					pend.fd = -1;
-					ldvm__rx_next(&ch->rx);
-				}
-				break;
-			case LDVM_F_EXIT:
-				if (ldvm__exit_decode(ch->rx.buf, status)) {
-					rc = ldvm__err(ctx, LDVM_EPROTO,
-					    "malformed exit status");
-					goto out;
-				}
-				exited = true;
-				ldvm__rx_next(&ch->rx);
-				break;
-			case LDVM_F_ERROR:
-				if (!ldvm__valid_text((char *)ch->rx.buf,
-				    ch->rx.len)) {
-					rc = ldvm__err(ctx, LDVM_EPROTO,
-					    "agent sent an unprintable error");
-					goto out;
-				}
-				rc = ldvm__err(ctx, LDVM_EPROTO, "agent: %.*s",
-				    (int)ch->rx.len, (char *)ch->rx.buf);
-				goto out;
-			default:
-				rc = ldvm__err(ctx, LDVM_EPROTO, "unexpected %s "
-				    "frame", ldvm__frame_name(ch->rx.type));
-				goto out;
-			}
-		}
-		if (exited && pend.fd < 0) {
-			rc = 0;
-			break;
-		}
-		/* Standard input goes out whole frames at a time. */
-		if (inlen > 0) {
-			int r = send_input(ctx, ch, LDVM_F_STDIN, inbuf, inlen);
+	if (term_size(s->tfd, ws))
+		ldvm__pump_winch(p, ws[0], ws[1]);
+}
 
-			if (r < 0) {
-				rc = r;
-				break;
-			}
-			if (r == 2)
-				in_eof = eof_sent = true;
-			if (r >= 1)
-				inlen = 0;
-		}
-		if (in_eof && inlen == 0 && !eof_sent && !exited) {
-			int r = send_input(ctx, ch, LDVM_F_STDIN, NULL, 0);
+/* A domain that dies never closes its end: @releaseDomain tells. */
+static int
+dom0_fd(struct ldvm_ctx *ctx, void *arg)
+{
+	(void)arg;
+	return xs_fileno(ctx->xs);
+}
 
-			if (r < 0) {
-				rc = r;
-				break;
-			}
-			eof_sent = r >= 1;
-		}
-		if (tfd >= 0 && !exited && term_size(tfd, nws) &&
-		    memcmp(ws, nws, sizeof(ws)) != 0) {
-			int r = send_input(ctx, ch, LDVM_F_WINSIZE, nws, 4);
+static int
+dom0_ready(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg)
+{
+	struct dom0 *s = arg;
+	char **w;
 
-			if (r < 0) {
-				rc = r;
-				break;
-			}
-			if (r >= 1)
-				memcpy(ws, nws, sizeof(ws));
-		}
-		if (!exited && !libxenvchan_is_open(ch->v) &&
-		    ldvm__chan_unread(ch) == 0) {
-			rc = ldvm__err(ctx, LDVM_EPROTO, "agent closed the "
-			    "channel without an exit status");
-			break;
-		}
+	(void)p;
+	while ((w = xs_check_watch(ctx->xs)) != NULL)
+		free(w);
+	if (!domain_alive(ctx, s->domid))
+		return ldvm__err(ctx, LDVM_ENOENT, "the disposable died");
+	return 0;
+}
 
-		p[n].fd = libxenvchan_fd_for_select(ch->v);
-		p[n].events = POLLIN;
-		iv = n++;
-		p[n].fd = xs_fileno(ctx->xs);
-		p[n].events = POLLIN;
-		ix = n++;
-		if (ctx->guard != NULL) {
-			p[n].fd = libxenvchan_fd_for_select(ctx->guard->v);
-			p[n].events = POLLIN;
-			ig = n++;
-		}
-		if (!in_eof && inlen == 0 && !exited &&
-		    libxenvchan_buffer_space(ch->v) >= LDVM_FRAME_HDR +
-		    LDVM_IN_MIN) {
-			p[n].fd = in;
-			p[n].events = POLLIN;
-			ii = n++;
-		}
-		if (pend.fd >= 0) {
-			p[n].fd = pend.fd;
-			p[n].events = POLLOUT;
-			io = n++;
-		}
-		if (ldvm__poll(ctx, p, n, tfd >= 0 ? 500 : -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
-			break;
-		}
-		if (p[iv].revents && (rc = chan_woke(ctx, ch)) != 0)
-			break;
-		if (ig >= 0 && p[ig].revents &&
-		    (rc = chan_woke(ctx, ctx->guard)) != 0)
-			break;
-		if (ig >= 0 && p[ig].revents &&
-		    !libxenvchan_is_open(ctx->guard->v)) {
-			rc = ldvm__err(ctx, LDVM_EINTR, "the requester went away");
-			break;
-		}
-		if (p[ix].revents) {
-			char **w;
+int
+ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
+    const struct ldvm_run *r, const struct ldvm__abort *ab, int *status)
+{
+	struct dom0 s = { domid, -1 };
+	struct ldvm__pump_hooks h = { .round = dom0_round, .fd = dom0_fd,
+	    .ready = dom0_ready, .floods = true, .abort = ab, .arg = &s };
+	struct ldvm__pump_fds fds = { { r->in, -1 }, { r->out, r->err },
+	    false };
+	struct ldvm__pump_cfg cfg = { .role = LDVM_PUMP_DOM0 };
+	struct ldvm__pump *p;
+	uint16_t ws[2] = { 24, 80 };
+	int rc;
 
-			while ((w = xs_check_watch(ctx->xs)) != NULL)
-				free(w);
-			if (!domain_alive(ctx, domid)) {
-				rc = ldvm__err(ctx, LDVM_ENOENT, "the disposable "
-				    "died");
-				break;
-			}
-		}
-		if (io >= 0 && p[io].revents) {
-			size_t want = pend.len - pend.off, max;
-			ssize_t w;
-
-			/* Never more than fits: a write must not block. */
-			max = pend.fd == out ? outmax : errmax;
-			if (max == 0)
-				max = pipe_room(pend.fd);
-			if (want > max)
-				want = max;
-			w = write(pend.fd, ch->rx.buf + pend.off, want);
-			if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				rc = ldvm__errno(ctx, LDVM_ESYS, "output "
-				    "closed");
-				break;
-			}
-			if (w > 0 && (pend.off += (size_t)w) == pend.len) {
-				pend.fd = -1;
-				ldvm__rx_next(&ch->rx);
-			}
-		}
-		if (ii >= 0 && p[ii].revents) {
-			long room = ldvm__stdin_room(
-			    libxenvchan_buffer_space(ch->v));
-			ssize_t r;
-
-			if (room < 0) {
-				rc = ldvm__err(ctx, LDVM_EPROTO, "agent took "
-				    "back room in the ring");
-				break;
-			}
-			r = read(in, inbuf, (size_t)room);
-			if (r > 0)
-				inlen = (size_t)r;
-			else if (r == 0 || (errno != EAGAIN && errno != EINTR))
-				in_eof = true;
-		}
-	}
-out:
-	if (watching)
+	*status = -1;
+	if (r->flags & LDVM_RUN_TTY)
+		s.tfd = term_fd(r->in, r->out);
+	term_size(s.tfd, ws);
+	if ((rc = dom0_start(ctx, ch, r, ws)) != 0)
+		return rc;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
+	cfg.src[0] = true;
+	cfg.sink[0] = r->out >= 0;
+	cfg.sink[1] = r->err >= 0;
+	cfg.filter[0] = r->flags & LDVM_RUN_FILTER_OUT;
+	cfg.filter[1] = r->flags & LDVM_RUN_FILTER_ERR;
+	cfg.tty = s.tfd >= 0;
+	cfg.rows = ws[0];
+	cfg.cols = ws[1];
+	ldvm__pump_init(p, &cfg);
+	if (r->in < 0)
+		ldvm__pump_eof(p, 0);   /* the command still gets an end */
+	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "chanrun")) == 0) {
+		rc = ldvm__chan_pump(ctx, ch, p, &fds, &h, status);
 		ldvm__xs_unwatch(ctx, "@releaseDomain", "chanrun");
-	free(inbuf);
+	}
+	free(p);
 	return rc;
 }

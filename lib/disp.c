@@ -621,20 +621,22 @@ int
 ldvm_disp_run(struct ldvm_ctx *ctx, struct ldvm_disp *d, char *const argv[],
     int flags, int in, int out, int err, int *status)
 {
-	struct ldvm_run r;
+	struct ldvm_run r = { .argv = argv, .flags = flags, .in = in,
+	    .out = out, .err = err };
 
-	ldvm_run_init(&r);
-	r.argv = argv;
-	r.flags = flags;
-	r.in = in;
-	r.out = out;
-	r.err = err;
 	return ldvm_disp_exec(ctx, d, &r, status);
 }
 
 int
 ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
     const struct ldvm_run *r, int *status)
+{
+	return ldvm__disp_exec(ctx, d, r, NULL, status);
+}
+
+int
+ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    const struct ldvm_run *r, const struct ldvm__abort *ab, int *status)
 {
 	struct ldvm__chan *ch = NULL;
 	char claim[LDVM_XS_PATH_MAX];
@@ -649,8 +651,7 @@ ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 		return rc;
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
 	phase(d, "channel connect", &t0);
-	rc = ldvm__chan_run_as(ctx, ch, d->domid, r->argv, r->user, r->flags,
-	    r->in, r->out, r->err, status);
+	rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, status);
 	ldvm__chan_close(ch);
 	phase(d, "command", &t0);
 	return rc;

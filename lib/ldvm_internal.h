@@ -54,7 +54,6 @@ struct ldvm_ctx {
 	void *journalarg;
 	int64_t deadline_ms;        /* ldvm__now_ms past which waits end; 0 */
 	unsigned open_limit_s;      /* dvm-opend's open_timeout; 0: none */
-	struct ldvm__chan *guard;   /* its peer leaving ends ldvm__chan_run */
 };
 
 struct ldvm_template {
@@ -405,6 +404,10 @@ LDVM_HIDDEN int ldvm__disp_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_disp **out);
 /* Destroys whatever the record of name describes, then the record. */
 LDVM_HIDDEN int ldvm__teardown(struct ldvm_ctx *ctx, const char *name);
+struct ldvm__abort;
+/* ldvm_disp_exec, ended early by ab (NULL: none, as ldvm_disp_exec). */
+LDVM_HIDDEN int ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    const struct ldvm_run *r, const struct ldvm__abort *ab, int *status);
 
 /* ---- preload pool (pool.c) ---- */
 /* Pool members of tmpl, oldest first; free(*names). */
@@ -548,10 +551,23 @@ LDVM_HIDDEN void ldvm__chan_close(struct ldvm__chan *ch);
 LDVM_HIDDEN int ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     uint32_t domid, char *const argv[], int flags, int in, int out, int err,
     int *status);
-/* The same, the command run as user (NULL: the agent's own, root). */
+/*
+ * An abort of the caller's beside a session (a requester gone): when fd
+ * is readable, check says whether the session goes on (0) or ends with
+ * that code (ctx's message set).
+ */
+struct ldvm__abort {
+	int fd;                 /* polled for POLLIN; -1: none */
+	int (*check)(struct ldvm_ctx *ctx, void *arg);
+	void *arg;
+};
+/* The abort for when guard's peer closes it (or floods it with events). */
+LDVM_HIDDEN void ldvm__chan_guard(struct ldvm__chan *guard,
+    struct ldvm__abort *ab);
+/* The same as ldvm__chan_run, for r (its user, if any); ab may be NULL. */
 LDVM_HIDDEN int ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
-    uint32_t domid, char *const argv[], const char *user, int flags, int in,
-    int out, int err, int *status);
+    uint32_t domid, const struct ldvm_run *r, const struct ldvm__abort *ab,
+    int *status);
 /* Agent: serves one command on a connected channel. */
 LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 
@@ -697,6 +713,43 @@ LDVM_HIDDEN void ldvm__pump_wants(const struct ldvm__pump *p,
     struct ldvm__pump_wants *w);
 LDVM_HIDDEN enum ldvm__pump_act ldvm__pump_next(struct ldvm__pump *p,
     struct ldvm__pump_do *d);
+
+/*
+ * The session's loop around the core, both sides (chan.c): the local
+ * streams' descriptors, and the hooks of each side's own events.
+ */
+struct ldvm__pump_fds {
+	int src[2];             /* the sources' descriptors; -1: none */
+	int sink[2];            /* the sinks' */
+	/*
+	 * The session's own (the agent's): a source is closed at its end, a
+	 * sink that fails is closed and its output dropped.  Else (dom0's
+	 * caller's) a sink that fails ends the session ("output closed").
+	 */
+	bool own;
+};
+struct ldvm__pump_hooks {
+	/* Each round, before the frames (dom0: the terminal's size). */
+	void (*round)(struct ldvm__pump *p, void *arg);
+	/* A descriptor of the side's own to poll for POLLIN; -1: none. */
+	int (*fd)(struct ldvm_ctx *ctx, void *arg);
+	/* It was ready: 0, or the code the session ends with. */
+	int (*ready)(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg);
+	/* LDVM_PUMP_END and LDVM_PUMP_RESIZE (the agent). */
+	void (*act)(struct ldvm__pump_fds *fds, const struct ldvm__pump_do *d,
+	    void *arg);
+	bool floods;            /* a hostile peer: its wake-ups are counted */
+	const struct ldvm__abort *abort;        /* NULL: none */
+	void *arg;
+};
+/*
+ * Pumps the session on ch, p initialised, until the core is done: 0, or
+ * an error (the I/O's own message, or the core's reason).  *status (if
+ * not NULL): the exit status the core knows of, -1: none.
+ */
+LDVM_HIDDEN int ldvm__chan_pump(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    struct ldvm__pump *p, struct ldvm__pump_fds *fds,
+    const struct ldvm__pump_hooks *h, int *status);
 
 /* ---- dvm-open requests and file names (openreq.c) ---- */
 #define LDVM_OPEN_REQ_MAX 512           /* bytes of a request value */

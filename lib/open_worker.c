@@ -99,6 +99,47 @@ too_much(struct ldvm_ctx *ctx, uint64_t cap)
 }
 
 /*
+ * Runs argv in d, the requester guest's session: a requester that goes
+ * away ends it at once, and so does open_timeout.  The disposable's answer
+ * is bounded by the file size limit of this process, lowered for the run
+ * only: a write past it fails (EFBIG).
+ */
+static int
+guarded_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
+    struct ldvm_disp *d, char **argv, uint64_t cap, int in, int out, int err,
+    int *status, const char **pub)
+{
+	struct ldvm_run r = { .argv = argv, .in = in, .out = out, .err = err };
+	struct rlimit old, lim;
+	struct ldvm__abort ab;
+	int rc;
+
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = cap + 1;
+	if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max)
+		lim.rlim_cur = old.rlim_max;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	ldvm__chan_guard(guest, &ab);
+	/* open_timeout: the session's time, from when it starts to run. */
+	ldvm__set_deadline(ctx, (int64_t)ctx->open_limit_s * 1000);
+	rc = ldvm__disp_exec(ctx, d, &r, &ab, status);
+	if (rc == LDVM_ETIMEDOUT && ctx->open_limit_s > 0 &&
+	    ldvm__interrupted(ctx) == LDVM_ETIMEDOUT) {
+		rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "the session in %s ran "
+		    "past open_timeout (%u s)", d->name, ctx->open_limit_s);
+		*pub = "the session ran past dom0's time limit";
+	}
+	ldvm__set_deadline(ctx, 0);
+	setrlimit(RLIMIT_FSIZE, &old);
+	if (rc != 0 && ctx->syserr == EFBIG) {
+		rc = too_much(ctx, cap);
+		*pub = "the disposable sent back more than the size limit";
+	}
+	return rc;
+}
+
+/*
  * Runs the session in a disposable of t, made for root: in is the file,
  * out receives the new content (at most cap bytes).  *changed tells
  * whether it did.
@@ -111,7 +152,6 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 {
 	char *argv[48], msg[256];
 	struct ldvm_disp *d = NULL;
-	struct rlimit old, lim;
 	int err = -1, rc, status = -1, n = 0;
 
 	*changed = 0;
@@ -144,37 +184,9 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s", q->name,
 	    q->view_only ? "view-only" : "read-write", d->name,
 	    d->pooled ? " (from the pool)" : "");
-	/*
-	 * The disposable's answer is bounded by the file size limit of this
-	 * process, lowered for the run only: a write past it fails (EFBIG).
-	 */
-	getrlimit(RLIMIT_FSIZE, &old);
-	lim = old;
-	lim.rlim_cur = cap + 1;
-	if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max)
-		lim.rlim_cur = old.rlim_max;
-	setrlimit(RLIMIT_FSIZE, &lim);
-	/* A requester that goes away ends the session at once. */
-	ctx->guard = guest;
-	/* open_timeout: the session's time, from when it starts to run. */
-	ldvm__set_deadline(ctx, (int64_t)ctx->open_limit_s * 1000);
-	rc = ldvm_disp_run(ctx, d, argv, 0, in, out, err, &status);
-	if (rc == LDVM_ETIMEDOUT && ctx->open_limit_s > 0 &&
-	    ldvm__interrupted(ctx) == LDVM_ETIMEDOUT) {
-		rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "the session in %s ran "
-		    "past open_timeout (%u s)", d->name, ctx->open_limit_s);
-		*pub = "the session ran past dom0's time limit";
-	}
-	ldvm__set_deadline(ctx, 0);
-	ctx->guard = NULL;
-	setrlimit(RLIMIT_FSIZE, &old);
-	if (rc != 0) {
-		if (ctx->syserr == EFBIG) {
-			rc = too_much(ctx, cap);
-			*pub = "the disposable sent back more than the size limit";
-		}
+	rc = guarded_run(ctx, guest, d, argv, cap, in, out, err, &status, pub);
+	if (rc != 0)
 		goto out;
-	}
 	if (status == SESSION_CHANGED && !q->view_only) {
 		struct stat st;
 

@@ -3,9 +3,8 @@
  * dom0 caller and the guest's agent can pump a session with.  It makes no
  * system call; its caller reads and writes the descriptors and the
  * channel, reports what happened, and asks the core what to do next.
- * (lib/chan.c's ldvm__chan_run_as and lib/agent.c's run_session still run
- * loops of their own; they are to move onto this core, the dom0 side
- * first.)
+ * (lib/chan.c's ldvm__chan_pump is the loop around it that both sides
+ * run: ldvm__chan_run_as for dom0, the agent's run_session in agent.c.)
  *
  * One state machine, parameterised by role (the table roles[] below):
  *

@@ -4,6 +4,7 @@
  * disposable.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,9 +25,69 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-r] [-t template] file\n"
-	    "       %s --session [-r] [-w exit|close] name opener [arg ...]\n",
-	    getprogname(), getprogname());
+	    "       %s --session [--terminal | --take] [-r] [-w exit|close] "
+	    "name opener [arg ...]\n"
+	    "       %s --session --put [-r] name\n",
+	    getprogname(), getprogname(), getprogname());
 	exit(status);
+}
+
+/* Only to wake the library's poll, which then looks at the window size. */
+static void
+onwinch(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The terminal a terminal opener runs on: dvm-open's own, when both its
+ * standard input and output are one.  Window size changes wake the waits.
+ */
+static int
+terminal(void)
+{
+	struct sigaction sa;
+	int fd;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+		return -1;
+	if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+		fd = STDIN_FILENO;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = onwinch;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+	return fd;
+}
+
+/* dvm-open --session: what dom0 runs in the disposable. */
+static int
+session(struct ldvm_ctx *ctx, int mode, int view_only, const char *wait,
+    char **argv)
+{
+	int changed = 0, status;
+
+	switch (mode) {
+	case 'P':
+		if (ldvm_open_stage(ctx, argv[0], view_only, STDIN_FILENO) != 0)
+			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
+		return EX_DONE;
+	case 'T':
+		if (ldvm_open_session_tty(ctx, argv[0], wait, argv + 1,
+		    &status) != 0)
+			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
+		return EX_DONE;
+	case 'K':
+		if (ldvm_open_take(ctx, argv[0], view_only, argv[1],
+		    STDOUT_FILENO, &changed) != 0)
+			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
+		break;
+	default:
+		if (ldvm_open_session(ctx, argv[0], view_only, wait, argv + 1,
+		    STDIN_FILENO, STDOUT_FILENO, &changed) != 0)
+			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
+	}
+	return changed ? EX_REPLACED : EX_DONE;
 }
 
 
@@ -35,7 +96,10 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "put", no_argument, NULL, 'P' },
 		{ "session", no_argument, NULL, 'S' },
+		{ "take", no_argument, NULL, 'K' },
+		{ "terminal", no_argument, NULL, 'T' },
 		{ "template", required_argument, NULL, 't' },
 		{ "view-only", no_argument, NULL, 'r' },
 		{ "wait", required_argument, NULL, 'w' },
@@ -44,7 +108,7 @@ main(int argc, char *argv[])
 	struct ldvm_ctx *ctx;
 	const char *tmpl = NULL, *wait = "exit";
 	char saved[PATH_MAX];
-	int ch, session = 0, view_only = 0, result, changed;
+	int ch, in_session = 0, mode = 0, view_only = 0, result, tty;
 
 	while ((ch = getopt_long(argc, argv, "+hrt:w:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -54,7 +118,17 @@ main(int argc, char *argv[])
 			view_only = 1;
 			break;
 		case 'S':
-			session = 1;
+			in_session = 1;
+			break;
+		case 'P':
+		case 'K':
+		case 'T':
+			if (mode != 0 && mode != ch) {
+				warnx("--put, --terminal and --take exclude "
+				    "one another");
+				usage(EX_USAGE);
+			}
+			mode = ch;
 			break;
 		case 't':
 			tmpl = optarg;
@@ -68,32 +142,36 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0 || (session && argc < 2) || (!session && argc > 1)) {
-		warnx(argc == 0 ? (session ? "no name given" : "no file given") :
-		    session ? "no opener given" : "too many arguments");
+	if (mode != 0 && !in_session) {
+		warnx("--put, --terminal and --take are for --session");
 		usage(EX_USAGE);
 	}
-	if (session && tmpl != NULL) {
+	if (argc == 0 || (in_session && mode != 'P' && argc < 2) ||
+	    (in_session && mode == 'P' && argc > 1) ||
+	    (!in_session && argc > 1)) {
+		warnx(argc == 0 ? (in_session ? "no name given" :
+		    "no file given") : in_session && mode != 'P' ?
+		    "no opener given" : "too many arguments");
+		usage(EX_USAGE);
+	}
+	if (in_session && tmpl != NULL) {
 		warnx("-t is for the guest side, not --session");
 		usage(EX_USAGE);
 	}
-	if (!session && strcmp(wait, "exit") != 0) {
+	if (!in_session && strcmp(wait, "exit") != 0) {
 		warnx("-w is for --session");
 		usage(EX_USAGE);
 	}
-	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0, in_session ? 0 : SIGWINCH);
 
 	ctx = tool_ctx(&(struct tool_setup){ .level = LDVM_LOG_WARN,
 	    .status = EX_FAILED });
-	if (session) {
-		if (ldvm_open_session(ctx, argv[0], view_only, wait, argv + 1,
-		    0, 1, &changed) != 0)
-			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
-		return changed ? EX_REPLACED : EX_DONE;
-	}
+	if (in_session)
+		return session(ctx, mode, view_only, wait, argv);
+	tty = terminal();
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0 ||
-	    ldvm_open_file(ctx, argv[0], tmpl, view_only, &result, saved,
-	    sizeof(saved)) != 0)
+	    ldvm_open_file_tty(ctx, argv[0], tmpl, view_only, tty, &result,
+	    saved, sizeof(saved)) != 0)
 		errx(EX_FAILED, "%s: %s", argv[0], ldvm_errmsg(ctx));
 	ldvm_ctx_free(ctx);
 	switch (result) {

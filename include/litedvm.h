@@ -365,6 +365,34 @@ LDVM_API int ldvm_open_serve(struct ldvm_ctx *ctx);
 LDVM_API int ldvm_open_session(struct ldvm_ctx *ctx, const char *name,
     int view_only, const char *wait, char *const opener[], int in, int out,
     int *changed);
+/*
+ * A session whose opener runs on the requester's terminal, in three runs
+ * in the same disposable (dvm-open --session --put, --terminal, --take):
+ * ldvm_open_stage reads the file from in and keeps it as name;
+ * ldvm_open_session_tty opens it with the opener, which inherits the
+ * caller's standard input, output and error (the terminal), and notes the
+ * opener's exit status in *status; ldvm_open_take then writes the content
+ * to out when it changed (*changed = 1), as ldvm_open_session does.
+ * opener names the opener in messages.
+ */
+LDVM_API int ldvm_open_stage(struct ldvm_ctx *ctx, const char *name,
+    int view_only, int in);
+LDVM_API int ldvm_open_session_tty(struct ldvm_ctx *ctx, const char *name,
+    const char *wait, char *const opener[], int *status);
+LDVM_API int ldvm_open_take(struct ldvm_ctx *ctx, const char *name,
+    int view_only, const char *opener, int out, int *changed);
+/*
+ * ldvm_open_file, from a terminal: tty (-1: none) is the terminal, read
+ * and written, that a template's terminal opener (litedvm_open_terminal)
+ * runs on.  While it runs, tty is in raw mode; its former mode is back
+ * before this returns.  Its window size is followed: a caller that
+ * catches SIGWINCH and lets it interrupt the waits (ldvm_set_waitmask)
+ * makes a resize seen at once.
+ */
+LDVM_API int ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path,
+    const char *tmpl, int view_only, int tty, int *result, char *saved,
+    size_t savedsz);
+#define LDVM_HAVE_OPEN_TERMINAL 1
 
 /*
  * Garbage collection: tears down every disposable whose owner is dead or

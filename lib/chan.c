@@ -136,6 +136,30 @@ ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms)
 }
 
 int
+ldvm__chan_wait_more(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    struct pollfd *more, size_t nmore, int timeout_ms)
+{
+	struct pollfd p[4];
+	int n, rc;
+
+	if (nmore > 3)
+		return ldvm__err(ctx, LDVM_EINVAL, "too many descriptors");
+	p[0] = (struct pollfd){ .fd = libxenvchan_fd_for_select(ch->v),
+	    .events = POLLIN };
+	memcpy(p + 1, more, nmore * sizeof(*more));
+	if ((rc = ldvm__interrupted(ctx)) != 0)
+		return rc;
+	n = ldvm__poll(ctx, p, nmore + 1, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return ldvm__errno(ctx, LDVM_ESYS, "poll");
+	for (size_t i = 0; i < nmore; i++)
+		more[i].revents = n > 0 ? p[i + 1].revents : 0;
+	if (n > 0 && p[0].revents != 0 && (rc = chan_woke(ctx, ch)) != 0)
+		return rc;
+	return ldvm__interrupted(ctx);
+}
+
+int
 ldvm__chan_accept(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 {
 	int rc;

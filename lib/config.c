@@ -498,8 +498,12 @@ parse_opener(struct parse *p, struct ldvm_template *t)
 	static const char *const dflt[] = { "xdg-open", "%f" };
 	XLU_ConfigList *list;
 	char *wait = NULL;
+	long term = 0;
 	int i, n, e, rc;
 
+	if ((rc = get_long(p, "litedvm_open_terminal", 0, 1, &term)) != 0)
+		return rc;
+	t->open_terminal = term != 0;
 	e = xlu_cfg_get_list(p->xlu, "litedvm_open_command", &list, &n, 1);
 	if (e == ESRCH) {
 		list = NULL;

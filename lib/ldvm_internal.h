@@ -69,6 +69,8 @@ struct ldvm_template {
 	unsigned run_timeout;       /* litedvm_timeout: dvm-run's default */
 	char **open_argv;           /* dvm-open's opener, "%f" the file */
 	char open_wait[8];          /* "exit" or "close" */
+	bool open_terminal;         /* the opener runs on the requester's
+	                               terminal (litedvm_open_terminal) */
 	uint64_t volatile_cap;      /* litedvm_volatile = "ram": bytes per
 	                               writable volume; 0: on disk */
 };
@@ -431,7 +433,10 @@ enum {
 	LDVM_F_HELLO = 1, LDVM_F_EXEC, LDVM_F_STDIN, LDVM_F_STDOUT,
 	LDVM_F_STDERR, LDVM_F_EXIT, LDVM_F_ERROR, LDVM_F_WINSIZE,
 	LDVM_F_FILE,            /* dvm-open: file data; empty at the end */
-	LDVM_F_RESULT           /* dvm-open: u32 outcome, then a message */
+	LDVM_F_RESULT,          /* dvm-open: u32 outcome, then a message */
+	/* dvm-open's terminal: the requester's keys, the opener's screen,
+	   the requester's window size (u16 rows, u16 columns) */
+	LDVM_F_TTYIN, LDVM_F_TTYOUT, LDVM_F_TTYSIZE
 };
 /* Outcomes in a RESULT frame. */
 enum { LDVM_RESULT_UNCHANGED, LDVM_RESULT_CHANGED, LDVM_RESULT_FAILED };
@@ -515,6 +520,12 @@ LDVM_HIDDEN size_t ldvm__chan_unread(struct ldvm__chan *ch);
 /* Waits for the channel's event, at most timeout_ms (-1: no bound). */
 LDVM_HIDDEN int ldvm__chan_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     int timeout_ms);
+/*
+ * ldvm__chan_wait, also woken by more[0..nmore) (at most 3; their revents
+ * set; an fd of -1 is not polled).
+ */
+LDVM_HIDDEN int ldvm__chan_wait_more(struct ldvm_ctx *ctx,
+    struct ldvm__chan *ch, struct pollfd *more, size_t nmore, int timeout_ms);
 /* Sends a whole frame if the ring has room: 1 sent, 0 not yet, <0 error. */
 LDVM_HIDDEN int ldvm__chan_send(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     uint32_t type, const void *p, size_t len);
@@ -757,6 +768,7 @@ LDVM_HIDDEN int ldvm__chan_pump(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
 #define LDVM_OPEN_SIZE_MAX (1UL << 40)  /* no file is larger, whatever the cap */
 struct ldvm__openreq {
 	bool view_only;
+	bool terminal;                  /* asked from a terminal ("rwt") */
 	char tmpl[LDVM_NAME_MAX + 1];   /* "": the guest's default */
 	uint64_t size;
 	char name[LDVM_OPEN_NAME_MAX + 1];
@@ -810,6 +822,21 @@ LDVM_HIDDEN int ldvm__policy_decide(struct ldvm_ctx *ctx,
  * The guest hears the outcome; the return value is the same for the
  * caller.
  */
+/* A terminal's rows or columns, at most, from a guest. */
+#define LDVM_TTY_DIM_MAX 4096
+/*
+ * dvm-open's terminal in dom0 (open_relay.c): a pseudo-terminal whose far
+ * end (*slave, the caller's to close) a session runs on, relayed to and
+ * from guest's channel by a thread of its own, which owns that channel
+ * until ldvm__relay_stop.  *ab ends the session when the guest leaves or
+ * breaks the protocol.  ldvm__relay_stop sends what is left of the screen,
+ * ends the thread and returns its failure, if any.
+ */
+struct ldvm__relay;
+LDVM_HIDDEN int ldvm__relay_start(struct ldvm_ctx *ctx,
+    struct ldvm__chan *guest, const uint16_t ws[2], struct ldvm__relay **out,
+    int *slave, struct ldvm__abort *ab);
+LDVM_HIDDEN int ldvm__relay_stop(struct ldvm_ctx *ctx, struct ldvm__relay *r);
 LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
     const char *root, const struct ldvm__openreq *q,
     const struct ldvm_template *t, uint64_t cap);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <libxenvchan.h>
@@ -35,6 +37,11 @@ struct req {
 	struct stat st;
 	struct ldvm__chan *ch;
 	bool watching;
+	/* The requester's terminal, when a terminal opener runs on it. */
+	int tty;
+	bool raw, keys;         /* in raw mode; its keys still read */
+	struct termios saved;
+	uint16_t ws[2];         /* the size dom0 knows */
 };
 
 static int
@@ -299,6 +306,111 @@ install(struct ldvm_ctx *ctx, struct req *r, int *result, char *saved,
 	    r->path);
 }
 
+/* The terminal's size, rows and columns; false when it has none. */
+static bool
+tty_size(int fd, uint16_t ws[2])
+{
+	struct winsize w;
+
+	if (ioctl(fd, TIOCGWINSZ, &w) < 0 || w.ws_row == 0 || w.ws_col == 0)
+		return false;
+	ws[0] = w.ws_row > LDVM_TTY_DIM_MAX ? LDVM_TTY_DIM_MAX : w.ws_row;
+	ws[1] = w.ws_col > LDVM_TTY_DIM_MAX ? LDVM_TTY_DIM_MAX : w.ws_col;
+	return true;
+}
+
+/* Tells dom0 the terminal's size when it is new: 1 told, 0 not now. */
+static int
+send_size(struct ldvm_ctx *ctx, struct req *r, bool first)
+{
+	uint16_t ws[2] = { 24, 80 };
+	uint8_t b[4];
+	int rc;
+
+	if (!tty_size(r->tty, ws) && !first)
+		return 0;
+	if (!first && ws[0] == r->ws[0] && ws[1] == r->ws[1])
+		return 0;
+	b[0] = (uint8_t)ws[0];
+	b[1] = (uint8_t)(ws[0] >> 8);
+	b[2] = (uint8_t)ws[1];
+	b[3] = (uint8_t)(ws[1] >> 8);
+	rc = first ? ldvm__chan_send_wait(ctx, r->ch, LDVM_F_TTYSIZE, b, 4,
+	    SEND_TIMEOUT_MS) : ldvm__chan_send(ctx, r->ch, LDVM_F_TTYSIZE, b, 4);
+	if (rc < 0)
+		return rc;
+	if (first || rc == 1) {
+		r->ws[0] = ws[0];
+		r->ws[1] = ws[1];
+	}
+	return 0;
+}
+
+/* The terminal in raw mode, once the opener's screen arrives. */
+static void
+go_raw(struct req *r)
+{
+	struct termios t;
+
+	if (r->raw || tcgetattr(r->tty, &r->saved) < 0)
+		return;
+	t = r->saved;
+	cfmakeraw(&t);
+	if (tcsetattr(r->tty, TCSADRAIN, &t) == 0)
+		r->raw = r->keys = true;
+}
+
+/* Keys typed, as many as the ring has room for. */
+static int
+send_keys(struct ldvm_ctx *ctx, struct req *r)
+{
+	uint8_t buf[4096];
+	int space = libxenvchan_buffer_space(r->ch->v);
+	size_t want;
+	ssize_t n;
+	int rc;
+
+	if (space <= LDVM_FRAME_HDR)
+		return 0;
+	want = (size_t)space - LDVM_FRAME_HDR;
+	if (want > sizeof(buf))
+		want = sizeof(buf);
+	if ((n = read(r->tty, buf, want)) < 0 &&
+	    (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		r->keys = false;        /* the terminal hung up */
+		return 0;
+	}
+	/* The room was there: this sends. */
+	rc = ldvm__chan_send(ctx, r->ch, LDVM_F_TTYIN, buf, (size_t)n);
+	return rc < 0 ? rc : 0;
+}
+
+/*
+ * Waits for dom0, and on a terminal in use for keys too, and tells dom0
+ * a new window size (a SIGWINCH let into the waits shows it at once, else
+ * the half-second look).
+ */
+static int
+await_more(struct ldvm_ctx *ctx, struct req *r)
+{
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	int rc;
+
+	if (!r->raw)
+		return ldvm__chan_wait(ctx, r->ch, -1);
+	if ((rc = send_size(ctx, r, false)) != 0)
+		return rc;
+	if (r->keys && libxenvchan_buffer_space(r->ch->v) > LDVM_FRAME_HDR)
+		p.fd = r->tty;
+	if ((rc = ldvm__chan_wait_more(ctx, r->ch, &p, 1, 500)) != 0)
+		return rc;
+	if (p.revents != 0)
+		return send_keys(ctx, r);
+	return 0;
+}
+
 /* Takes dom0's answer: new content, then the outcome. */
 static int
 receive(struct ldvm_ctx *ctx, struct req *r, int view_only, int *result,
@@ -315,8 +427,19 @@ receive(struct ldvm_ctx *ctx, struct req *r, int view_only, int *result,
 			    ldvm__chan_unread(r->ch) == 0)
 				return ldvm__err(ctx, LDVM_EPROTO, "dom0 closed "
 				    "the channel without an outcome");
-			if ((rc = ldvm__chan_wait(ctx, r->ch, -1)) != 0)
+			if ((rc = await_more(ctx, r)) != 0)
 				return rc;
+			continue;
+		}
+		if (r->ch->rx.type == LDVM_F_TTYOUT) {
+			if (r->tty < 0)
+				return ldvm__err(ctx, LDVM_EPROTO, "dom0 sent "
+				    "terminal output to a request without one");
+			go_raw(r);
+			if (ldvm__write_all(r->tty, r->ch->rx.buf,
+			    r->ch->rx.len) < 0)
+				return ldvm__errno(ctx, LDVM_ESYS, "terminal");
+			ldvm__rx_next(&r->ch->rx);
 			continue;
 		}
 		if (r->ch->rx.type == LDVM_F_FILE) {
@@ -369,7 +492,15 @@ int
 ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
     int view_only, int *result, char *saved, size_t savedsz)
 {
-	struct req r = { .fd = -1, .tmpfd = -1, .lock = -1 };
+	return ldvm_open_file_tty(ctx, path, tmpl, view_only, -1, result,
+	    saved, savedsz);
+}
+
+int
+ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
+    int view_only, int tty, int *result, char *saved, size_t savedsz)
+{
+	struct req r = { .fd = -1, .tmpfd = -1, .lock = -1, .tty = -1 };
 	struct ldvm__openreq q = { .view_only = view_only != 0 };
 	char p[LDVM_XS_PATH_MAX], val[LDVM_OPEN_REQ_MAX + 1], *id = NULL;
 	unsigned long domid;
@@ -398,6 +529,10 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
 	}
 	/* The size and identity sent are those seen once it is our turn. */
+	if (tty >= 0 && isatty(tty)) {
+		r.tty = tty;
+		q.terminal = true;
+	}
 	if ((rc = take_lock(ctx, &r)) != 0) {
 		close(r.fd);
 		if (r.lock >= 0)
@@ -442,10 +577,13 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 	    (rc = ldvm__xs_write(ctx, XBT_NULL, p, val)) != 0 ||
 	    (rc = await_dom0(ctx, &r)) != 0 ||
 	    (rc = ldvm__chan_hello(ctx, r.ch)) != 0 ||
-	    (rc = send_file(ctx, &r)) != 0)
+	    (rc = send_file(ctx, &r)) != 0 ||
+	    (r.tty >= 0 && (rc = send_size(ctx, &r, true)) != 0))
 		goto out;
 	rc = receive(ctx, &r, view_only, result, saved, savedsz);
 out:
+	if (r.raw)
+		tcsetattr(r.tty, TCSADRAIN, &r.saved);
 	if (r.watching && sub(ctx, &r, "reply", p, sizeof(p)) == 0)
 		ldvm__xs_unwatch(ctx, p, "reply");
 	ldvm__chan_close(r.ch);

@@ -103,9 +103,12 @@ fail:
 	return NULL;
 }
 
-/* Runs the opener with nothing on stdin and its output on stderr. */
+/*
+ * Runs the opener with nothing on stdin and its output on stderr, or, on
+ * a terminal, with the session's own standard input and output.
+ */
 static int
-run_opener(struct ldvm_ctx *ctx, char **av, int *status)
+run_opener(struct ldvm_ctx *ctx, char **av, bool terminal, int *status)
 {
 	pid_t pid;
 	int st;
@@ -113,11 +116,12 @@ run_opener(struct ldvm_ctx *ctx, char **av, int *status)
 	if ((pid = fork()) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "fork");
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = terminal ? -1 : open("/dev/null", O_RDONLY);
 
 		if (null >= 0)
 			dup2(null, 0);
-		dup2(2, 1);
+		if (!terminal)
+			dup2(2, 1);
 		ldvm__child_exec_prep();
 		execvp(av[0], av);
 		fprintf(stderr, "dvm-open: %s: %s\n", av[0], strerror(errno));
@@ -211,99 +215,208 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* Writes the file from in to path, and a copy to orig. */
+static int
+stage(struct ldvm_ctx *ctx, const char *path, int view_only, int in, int orig)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    view_only ? 0444 : 0644)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	if ((rc = copy_all(ctx, in, fd, orig)) != 0) {
+		close(fd);
+		return rc;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	return 0;
+}
+
+/*
+ * Runs the opener on dir/name and waits as wait says; *status is the
+ * opener's.  On a terminal, the opener has the session's own.
+ */
+static int
+open_with(struct ldvm_ctx *ctx, const char *dir, const char *name,
+    const char *wait, char *const opener[], bool terminal, int *status)
+{
+	char path[PATH_MAX], **av;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((av = opener_argv(opener, path)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "opener");
+	rc = run_opener(ctx, av, terminal, status);
+	if (rc == 0 && strcmp(wait, "close") == 0)
+		rc = wait_closed(ctx, dir, name, path);
+	for (char **a = av; *a != NULL; a++)
+		free(*a);
+	free(av);
+	return rc;
+}
+
+/*
+ * After the session: writes dir/name's content to out when it is not
+ * orig's (*changed = 1).  The opener may have put anything there: a link
+ * is not followed, a FIFO not waited on, and only a regular file is taken
+ * back.  An opener that failed and changed nothing fails the session.
+ */
+static int
+take_back(struct ldvm_ctx *ctx, const char *path, const char *name,
+    int orig, int view_only, const char *opener, int status, int out,
+    int *changed)
+{
+	struct stat st;
+	int now, same, rc = 0;
+
+	*changed = 0;
+	if (view_only)
+		return status == 0 ? 0 : ldvm__err(ctx, LDVM_EPROTO, "opener "
+		    "%s exited with status %d", opener, status);
+	if ((now = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "after the session: %s", name);
+	if (fstat(now, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    fcntl(now, F_SETFL, 0) < 0)
+		rc = ldvm__err(ctx, LDVM_EPROTO, "after the session: %s is not "
+		    "a regular file", name);
+	else if ((same = same_content(ctx, now, orig)) < 0)
+		rc = same;
+	else if (!same) {
+		if ((rc = copy_all(ctx, now, out, -1)) == 0)
+			*changed = 1;
+	} else if (status != 0)
+		rc = ldvm__err(ctx, LDVM_EPROTO, "opener %s exited with status "
+		    "%d", opener, status);
+	close(now);
+	return rc;
+}
+
+static int
+session_checks(struct ldvm_ctx *ctx, const char *name, const char *wait,
+    char *const opener[])
+{
+	if (!ldvm__safe_filename(name, strlen(name)))
+		return ldvm__err(ctx, LDVM_EINVAL, "unsafe file name");
+	if (wait != NULL && strcmp(wait, "exit") != 0 &&
+	    strcmp(wait, "close") != 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "unknown end of session '%s' "
+		    "(exit or close)", wait);
+	if (opener != NULL && opener[0] == NULL)
+		return ldvm__err(ctx, LDVM_EINVAL, "no opener");
+	return 0;
+}
+
 int
 ldvm_open_session(struct ldvm_ctx *ctx, const char *name, int view_only,
     const char *wait, char *const opener[], int in, int out, int *changed)
 {
-	struct stat st;
 	char dir[] = "/tmp/dvm-open.XXXXXX", path[PATH_MAX];
-	char **av = NULL;
-	int fd = -1, orig = -1, now = -1, rc, status = 0, same;
+	int orig = -1, rc, status = 0;
 
 	*changed = 0;
-	if (!ldvm__safe_filename(name, strlen(name)))
-		return ldvm__err(ctx, LDVM_EINVAL, "unsafe file name");
-	if (strcmp(wait, "exit") != 0 && strcmp(wait, "close") != 0)
-		return ldvm__err(ctx, LDVM_EINVAL, "unknown end of session '%s' "
-		    "(exit or close)", wait);
-	if (opener == NULL || opener[0] == NULL)
+	if ((rc = session_checks(ctx, name, wait, opener)) != 0)
+		return rc;
+	if (opener == NULL)
 		return ldvm__err(ctx, LDVM_EINVAL, "no opener");
 	if (mkdtemp(dir) == NULL)
 		return ldvm__errno(ctx, LDVM_ESYS, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	/* The original stays in memory, out of the opener's reach. */
-	if ((orig = memfd_create("dvm-open-original", MFD_CLOEXEC)) < 0) {
+	if ((orig = memfd_create("dvm-open-original", MFD_CLOEXEC)) < 0)
 		rc = ldvm__errno(ctx, LDVM_ESYS, "memfd_create");
-		goto out;
-	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    view_only ? 0444 : 0644)) < 0) {
-		rc = ldvm__errno(ctx, LDVM_ESYS, "%s", path);
-		goto out;
-	}
-	if ((rc = copy_all(ctx, in, fd, orig)) != 0)
-		goto out;
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		rc = ldvm__errno(ctx, LDVM_ESYS, "%s", path);
-		goto out;
-	}
-	fd = -1;
-	if ((av = opener_argv(opener, path)) == NULL) {
-		rc = ldvm__errno(ctx, LDVM_ENOMEM, "opener");
-		goto out;
-	}
-	if ((rc = run_opener(ctx, av, &status)) != 0)
-		goto out;
-	if (strcmp(wait, "close") == 0 &&
-	    (rc = wait_closed(ctx, dir, name, path)) != 0)
-		goto out;
-	if (view_only) {
-		rc = status == 0 ? 0 : ldvm__err(ctx, LDVM_EPROTO, "opener %s "
-		    "exited with status %d", opener[0], status);
-		goto out;
-	}
-	/*
-	 * The opener may have put anything there: a link is not followed,
-	 * a FIFO not waited on, and only a regular file is taken back.
-	 */
-	if ((now = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) < 0) {
-		rc = ldvm__errno(ctx, LDVM_ESYS, "after the session: %s", name);
-		goto out;
-	}
-	if (fstat(now, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    fcntl(now, F_SETFL, 0) < 0) {
-		rc = ldvm__err(ctx, LDVM_EPROTO, "after the session: %s is not "
-		    "a regular file", name);
-		goto out;
-	}
-	if ((same = same_content(ctx, now, orig)) < 0) {
-		rc = same;
-		goto out;
-	}
-	if (!same) {
-		if ((rc = copy_all(ctx, now, out, -1)) != 0)
-			goto out;
-		*changed = 1;
-	} else if (status != 0) {
-		rc = ldvm__err(ctx, LDVM_EPROTO, "opener %s exited with status "
-		    "%d", opener[0], status);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (av != NULL) {
-		for (char **a = av; *a != NULL; a++)
-			free(*a);
-		free(av);
-	}
-	if (fd >= 0)
-		close(fd);
+	else if ((rc = stage(ctx, path, view_only, in, orig)) == 0 &&
+	    (rc = open_with(ctx, dir, name, wait, opener, false,
+	    &status)) == 0)
+		rc = take_back(ctx, path, name, orig, view_only, opener[0],
+		    status, out, changed);
 	if (orig >= 0)
 		close(orig);
-	if (now >= 0)
-		close(now);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+/*
+ * A terminal session comes in three runs of dvm-open --session in the
+ * same disposable, the file kept between them in one place of root's:
+ * the file in, the opener on the session's terminal, the content out.
+ */
+#define STAGE_DIR "/tmp/.dvm-open"
+#define STAGE_ORIG "/tmp/.dvm-open.original"
+#define STAGE_STATUS "/tmp/.dvm-open.status"
+
+int
+ldvm_open_stage(struct ldvm_ctx *ctx, const char *name, int view_only, int in)
+{
+	char path[PATH_MAX];
+	int orig, rc;
+
+	if ((rc = session_checks(ctx, name, NULL, NULL)) != 0)
+		return rc;
+	if (mkdir(STAGE_DIR, 0700) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", STAGE_DIR);
+	if ((orig = open(STAGE_ORIG, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0400)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", STAGE_ORIG);
+	snprintf(path, sizeof(path), "%s/%s", STAGE_DIR, name);
+	rc = stage(ctx, path, view_only, in, orig);
+	if (close(orig) < 0 && rc == 0)
+		rc = ldvm__errno(ctx, LDVM_ESYS, "%s", STAGE_ORIG);
+	return rc;
+}
+
+int
+ldvm_open_session_tty(struct ldvm_ctx *ctx, const char *name,
+    const char *wait, char *const opener[], int *status)
+{
+	char buf[16];
+	int fd, rc, n;
+
+	*status = -1;
+	if ((rc = session_checks(ctx, name, wait, opener)) != 0)
+		return rc;
+	if (opener == NULL)
+		return ldvm__err(ctx, LDVM_EINVAL, "no opener");
+	if ((rc = open_with(ctx, STAGE_DIR, name, wait, opener, true,
+	    status)) != 0)
+		return rc;
+	/* The opener's status, for the run that takes the content back. */
+	n = snprintf(buf, sizeof(buf), "%d\n", *status);
+	if ((fd = open(STAGE_STATUS, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0400)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", STAGE_STATUS);
+	if (ldvm__write_all(fd, buf, (size_t)n) < 0 || close(fd) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", STAGE_STATUS);
+	return 0;
+}
+
+int
+ldvm_open_take(struct ldvm_ctx *ctx, const char *name, int view_only,
+    const char *opener, int out, int *changed)
+{
+	char path[PATH_MAX], buf[16] = "";
+	long status;
+	int orig, fd, rc;
+	ssize_t n = -1;
+
+	*changed = 0;
+	if ((rc = session_checks(ctx, name, NULL, NULL)) != 0)
+		return rc;
+	if ((fd = open(STAGE_STATUS, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "no terminal session ran "
+		    "for %s", name);
+	buf[n] = '\0';
+	status = strtol(buf, NULL, 10);
+	if ((orig = open(STAGE_ORIG, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", STAGE_ORIG);
+	snprintf(path, sizeof(path), "%s/%s", STAGE_DIR, name);
+	rc = take_back(ctx, path, name, orig, view_only, opener, (int)status,
+	    out, changed);
+	close(orig);
 	return rc;
 }

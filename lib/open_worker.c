@@ -106,10 +106,12 @@ too_much(struct ldvm_ctx *ctx, uint64_t cap)
  */
 static int
 guarded_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
-    struct ldvm_disp *d, char **argv, uint64_t cap, int in, int out, int err,
-    int *status, const char **pub)
+    const struct ldvm__abort *tab, struct ldvm_disp *d, char **argv,
+    int flags, uint64_t cap, int in, int out, int err, int *status,
+    const char **pub)
 {
-	struct ldvm_run r = { .argv = argv, .in = in, .out = out, .err = err };
+	struct ldvm_run r = { .argv = argv, .flags = flags, .in = in,
+	    .out = out, .err = err };
 	struct rlimit old, lim;
 	struct ldvm__abort ab;
 	int rc;
@@ -120,7 +122,10 @@ guarded_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	if (old.rlim_max != RLIM_INFINITY && lim.rlim_cur > old.rlim_max)
 		lim.rlim_cur = old.rlim_max;
 	setrlimit(RLIMIT_FSIZE, &lim);
-	ldvm__chan_guard(guest, &ab);
+	if (tab != NULL)
+		ab = *tab;
+	else
+		ldvm__chan_guard(guest, &ab);
 	/* open_timeout: the session's time, from when it starts to run. */
 	ldvm__set_deadline(ctx, (int64_t)ctx->open_limit_s * 1000);
 	rc = ldvm__disp_exec(ctx, d, &r, &ab, status);
@@ -140,33 +145,90 @@ guarded_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 }
 
 /*
+ * dvm-open --session's command line in argv (at most 48): mode is NULL
+ * for a session of its own, else "--put", "--terminal" or "--take".
+ */
+static void
+session_argv(char **argv, const char *mode, const struct ldvm_template *t,
+    const struct ldvm__openreq *q)
+{
+	int n = 0;
+
+	argv[n++] = "dvm-open";
+	argv[n++] = "--session";
+	if (mode != NULL)
+		argv[n++] = (char *)mode;
+	if (q->view_only)
+		argv[n++] = "-r";
+	if (mode == NULL || strcmp(mode, "--terminal") == 0) {
+		argv[n++] = "-w";
+		argv[n++] = (char *)t->open_wait;
+	}
+	argv[n++] = "--";
+	argv[n++] = (char *)q->name;
+	if (mode == NULL || strcmp(mode, "--put") != 0)
+		for (char **a = t->open_argv; *a != NULL && n < 47; a++)
+			argv[n++] = *a;
+	argv[n] = NULL;
+}
+
+/*
+ * A terminal opener's session, in three runs: the file in, the opener on
+ * a pseudo-terminal relayed to the requester's terminal (ws its size),
+ * the content out.  *status is the last run's, or the first that failed.
+ */
+static int
+terminal_runs(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
+    struct ldvm_disp *d, const struct ldvm_template *t,
+    const struct ldvm__openreq *q, const uint16_t ws[2], uint64_t cap,
+    int in, int out, int err, int *status, const char **pub)
+{
+	struct ldvm__relay *relay;
+	struct ldvm__abort ab;
+	struct ldvm__first f = { 0 };
+	char *argv[48];
+	int rc, slave;
+
+	session_argv(argv, "--put", t, q);
+	if ((rc = guarded_run(ctx, guest, NULL, d, argv, 0, cap, in, err, err,
+	    status, pub)) != 0 || *status != 0)
+		return rc;
+	*pub = "the requester's terminal could not be relayed";
+	if ((rc = ldvm__relay_start(ctx, guest, ws, &relay, &slave,
+	    &ab)) != 0)
+		return rc;
+	*pub = "the session in the disposable failed";
+	session_argv(argv, "--terminal", t, q);
+	rc = guarded_run(ctx, guest, &ab, d, argv, LDVM_RUN_TTY, cap, slave,
+	    slave, err, status, pub);
+	ldvm__first_note(ctx, &f, rc);
+	ldvm__first_note(ctx, &f, ldvm__relay_stop(ctx, relay));
+	rc = ldvm__first_end(ctx, &f);
+	close(slave);
+	if (rc != 0 || *status != 0)
+		return rc;
+	session_argv(argv, "--take", t, q);
+	return guarded_run(ctx, guest, NULL, d, argv, 0, cap, -1, out, err,
+	    status, pub);
+}
+
+/*
  * Runs the session in a disposable of t, made for root: in is the file,
  * out receives the new content (at most cap bytes).  *changed tells
- * whether it did.
+ * whether it did.  ws: the requester's terminal size, for a template
+ * whose opener runs on it.
  */
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
     const struct ldvm_template *t, const char *root,
-    const struct ldvm__openreq *q, uint64_t cap, int in, int out,
-    int *changed, const char **pub)
+    const struct ldvm__openreq *q, const uint16_t ws[2], uint64_t cap,
+    int in, int out, int *changed, const char **pub)
 {
 	char *argv[48], msg[256];
 	struct ldvm_disp *d = NULL;
-	int err = -1, rc, status = -1, n = 0;
+	int err = -1, rc, status = -1;
 
 	*changed = 0;
-	argv[n++] = "dvm-open";
-	argv[n++] = "--session";
-	if (q->view_only)
-		argv[n++] = "-r";
-	argv[n++] = "-w";
-	argv[n++] = (char *)t->open_wait;
-	argv[n++] = "--";
-	argv[n++] = (char *)q->name;
-	for (char **a = t->open_argv; *a != NULL && n < 47; a++)
-		argv[n++] = *a;
-	argv[n] = NULL;
-
 	*pub = "dom0 could not store the file";
 	if ((rc = anon_file(ctx, &err)) != 0)
 		return rc;
@@ -181,10 +243,18 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "for", root)) != 0)
 		goto out;
 	*pub = "the session in the disposable failed";
-	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s", q->name,
+	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s%s", q->name,
 	    q->view_only ? "view-only" : "read-write", d->name,
-	    d->pooled ? " (from the pool)" : "");
-	rc = guarded_run(ctx, guest, d, argv, cap, in, out, err, &status, pub);
+	    d->pooled ? " (from the pool)" : "",
+	    t->open_terminal ? " on the requester's terminal" : "");
+	if (t->open_terminal)
+		rc = terminal_runs(ctx, guest, d, t, q, ws, cap, in, out, err,
+		    &status, pub);
+	else {
+		session_argv(argv, NULL, t, q);
+		rc = guarded_run(ctx, guest, NULL, d, argv, 0, cap, in, out,
+		    err, &status, pub);
+	}
 	if (rc != 0)
 		goto out;
 	if (status == SESSION_CHANGED && !q->view_only) {
@@ -217,6 +287,31 @@ out:
 	}
 	close(err);
 	return rc;
+}
+
+/*
+ * From a terminal, the requester sends its size after the file; a
+ * template without a terminal opener has no use for it.
+ */
+static int
+recv_size(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint16_t ws[2])
+{
+	int rc;
+
+	if ((rc = ldvm__chan_recv_wait(ctx, ch, XFER_TIMEOUT_MS)) != 0)
+		return rc;
+	if (ch->rx.type != LDVM_F_TTYSIZE)
+		return ldvm__err(ctx, LDVM_EPROTO, "guest sent a %s frame "
+		    "instead of its terminal's size",
+		    ldvm__frame_name(ch->rx.type));
+	ws[0] = (uint16_t)(ch->rx.buf[0] | ch->rx.buf[1] << 8);
+	ws[1] = (uint16_t)(ch->rx.buf[2] | ch->rx.buf[3] << 8);
+	ldvm__rx_next(&ch->rx);
+	if (ws[0] == 0 || ws[1] == 0 || ws[0] > LDVM_TTY_DIM_MAX ||
+	    ws[1] > LDVM_TTY_DIM_MAX)
+		return ldvm__err(ctx, LDVM_EPROTO, "guest sent a terminal of "
+		    "%u by %u", ws[0], ws[1]);
+	return 0;
 }
 
 /* New content to the guest, all of it, then the outcome. */
@@ -267,6 +362,7 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
 	struct ldvm__first f = { 0 };
 	struct ldvm__chan *ch = NULL;
 	const char *pub = "dom0 could not store the file";
+	uint16_t ws[2] = { 24, 80 };
 	int in = -1, out = -1, rc, changed = 0;
 
 	if ((rc = ldvm__area_path(ctx, path, sizeof(path), domid,
@@ -279,9 +375,17 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
 	pub = "the file did not arrive whole";
 	if ((rc = recv_file(ctx, ch, in, q->size)) != 0)
 		goto fail;
+	if (q->terminal && (rc = recv_size(ctx, ch, ws)) != 0)
+		goto fail;
+	pub = "this template's opener needs a terminal: run dvm-open on one";
+	if (t->open_terminal && !q->terminal) {
+		rc = ldvm__err(ctx, LDVM_EINVAL, "%s's opener needs a terminal, "
+		    "and the request came from none", t->name);
+		goto fail;
+	}
 	pub = "dom0 could not store the file";
 	if ((rc = anon_file(ctx, &out)) != 0 ||
-	    (rc = run_session(ctx, ch, t, root, q, cap, in, out, &changed,
+	    (rc = run_session(ctx, ch, t, root, q, ws, cap, in, out, &changed,
 	    &pub)) != 0)
 		goto fail;
 	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :

@@ -160,8 +160,8 @@ ldvm__openreq_format(const struct ldvm__openreq *r, char *buf, size_t size)
 	if ((r->tmpl[0] != '\0' && !ldvm__valid_name(r->tmpl, LDVM_NAME_MAX)) ||
 	    !ldvm__safe_filename(r->name, strlen(r->name)))
 		return -1;
-	n = snprintf(buf, size, "1 %s %s %llu %s", r->view_only ? "ro" : "rw",
-	    r->tmpl[0] == '\0' ? "-" : r->tmpl, (unsigned long long)r->size,
+	n = snprintf(buf, size, "1 %s%s %s %llu %s", r->view_only ? "ro" : "rw",
+	    r->terminal ? "t" : "", r->tmpl[0] == '\0' ? "-" : r->tmpl, (unsigned long long)r->size,
 	    r->name);
 	if (n < 0 || (size_t)n >= size || n > LDVM_OPEN_REQ_MAX)
 		return -1;
@@ -204,12 +204,15 @@ ldvm__openreq_parse(const char *buf, size_t len, struct ldvm__openreq *r,
 		snprintf(why, whysz, "not a version 1 request");
 		return -1;
 	}
-	if (!field(&p, end, &f, &flen) || flen != 2 ||
-	    (memcmp(f, "rw", 2) != 0 && memcmp(f, "ro", 2) != 0)) {
-		snprintf(why, whysz, "bad mode (rw or ro)");
+	/* "rw" or "ro", and "t" after it from a terminal. */
+	if (!field(&p, end, &f, &flen) || flen < 2 || flen > 3 ||
+	    (memcmp(f, "rw", 2) != 0 && memcmp(f, "ro", 2) != 0) ||
+	    (flen == 3 && f[2] != 't')) {
+		snprintf(why, whysz, "bad mode (rw, ro, rwt or rot)");
 		return -1;
 	}
 	r->view_only = f[1] == 'o';
+	r->terminal = flen == 3;
 	if (!field(&p, end, &f, &flen) || flen > LDVM_NAME_MAX) {
 		snprintf(why, whysz, "bad template name");
 		return -1;

@@ -25,6 +25,9 @@ static const struct {
 	[LDVM_F_FILE] = { "FILE", 3, 0, LDVM_FRAME_MAX },
 	[LDVM_F_RESULT] = { "RESULT", 1 << LDVM_TO_AGENT, 4,
 	    4 + LDVM_ERROR_MAX },
+	[LDVM_F_TTYIN] = { "TTYIN", 1 << LDVM_TO_DOM0, 0, LDVM_FRAME_MAX },
+	[LDVM_F_TTYOUT] = { "TTYOUT", 1 << LDVM_TO_AGENT, 0, LDVM_FRAME_MAX },
+	[LDVM_F_TTYSIZE] = { "TTYSIZE", 1 << LDVM_TO_DOM0, 4, 4 },
 };
 #define NTYPES (sizeof(types) / sizeof(types[0]))
 

@@ -59,6 +59,9 @@ lane_a() {
 	boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
 	boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
 	boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
+	# Terminal openers: vi in a disposable on an ordinary guest's terminal.
+	boot tests/sys/term.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/ptyrun" "$B/tests/guestrun"
 }
 lane_b() {
 	harness

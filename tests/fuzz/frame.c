@@ -18,16 +18,18 @@ check_frame(uint32_t type, uint32_t len, enum ldvm__dir dir)
 		FUZZ_WHY_OK(why);
 		return;
 	}
-	FUZZ_CHECK(type >= LDVM_F_HELLO && type <= LDVM_F_RESULT);
+	FUZZ_CHECK(type >= LDVM_F_HELLO && type <= LDVM_F_TTYSIZE);
 	FUZZ_CHECK(len <= LDVM_FRAME_MAX);
 	FUZZ_CHECK(strcmp(name, "unknown") != 0);
 	/* What only dom0 sends never goes to dom0, and the other way. */
 	if (dir == LDVM_TO_DOM0)
 		FUZZ_CHECK(type != LDVM_F_EXEC && type != LDVM_F_STDIN &&
-		    type != LDVM_F_WINSIZE && type != LDVM_F_RESULT);
+		    type != LDVM_F_WINSIZE && type != LDVM_F_RESULT &&
+		    type != LDVM_F_TTYOUT);
 	else
 		FUZZ_CHECK(type != LDVM_F_STDOUT && type != LDVM_F_STDERR &&
-		    type != LDVM_F_EXIT && type != LDVM_F_ERROR);
+		    type != LDVM_F_EXIT && type != LDVM_F_ERROR &&
+		    type != LDVM_F_TTYIN && type != LDVM_F_TTYSIZE);
 	if (type == LDVM_F_ERROR)
 		FUZZ_CHECK(len <= LDVM_ERROR_MAX);
 }

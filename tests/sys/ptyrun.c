@@ -55,7 +55,7 @@ main(int argc, char **argv)
 		struct pollfd p = { .fd = m, .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&p, 1, 60000) <= 0)
+		if (poll(&p, 1, 300000) <= 0)
 			break;
 		if ((n = read(m, buf, sizeof(buf))) <= 0)
 			break;          /* EIO: the command is gone */

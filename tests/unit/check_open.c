@@ -139,7 +139,24 @@ START_TEST(request_roundtrip)
 	ck_assert_int_eq(ldvm__openreq_parse(buf, strlen(buf), &r, why,
 	    sizeof(why)), 0);
 	ck_assert(!r.view_only);
+	ck_assert(!r.terminal);
 	ck_assert_str_eq(r.tmpl, "");
+
+	/* Asked from a terminal: "t" after the mode, both ways. */
+	q.terminal = true;
+	ck_assert_int_eq(ldvm__openreq_format(&q, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1 rwt - 1234 My Report.docx");
+	ck_assert_int_eq(ldvm__openreq_parse(buf, strlen(buf), &r, why,
+	    sizeof(why)), 0);
+	ck_assert(!r.view_only);
+	ck_assert(r.terminal);
+	q.view_only = true;
+	ck_assert_int_eq(ldvm__openreq_format(&q, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1 rot - 1234 My Report.docx");
+	ck_assert_int_eq(ldvm__openreq_parse(buf, strlen(buf), &r, why,
+	    sizeof(why)), 0);
+	ck_assert(r.view_only);
+	ck_assert(r.terminal);
 
 	strcpy(q.name, "../x");
 	ck_assert_int_eq(ldvm__openreq_format(&q, buf, sizeof(buf)), -1);
@@ -153,6 +170,9 @@ static const struct {
 	{ "2 rw - 5 a", "version" },
 	{ "1 rx - 5 a", "mode" },
 	{ "1  rw - 5 a", "mode" },
+	{ "1 rwx - 5 a", "mode" },
+	{ "1 rwtt - 5 a", "mode" },
+	{ "1 tr - 5 a", "mode" },
 	{ "1 rw  5 a", "template" },
 	{ "1 rw ../t 5 a", "template" },
 	{ "1 rw -x 5 a", "template" },

@@ -83,7 +83,12 @@ static const struct {
 	const char *msg;
 } refused[] = {
 	{ LDVM_TO_DOM0, 0, 4, "unknown frame type 0" },
-	{ LDVM_TO_DOM0, 11, 4, "unknown frame type 11" },
+	{ LDVM_TO_DOM0, 14, 4, "unknown frame type 14" },
+	{ LDVM_TO_AGENT, LDVM_F_TTYIN, 4, "wrong direction" },
+	{ LDVM_TO_DOM0, LDVM_F_TTYOUT, 4, "wrong direction" },
+	{ LDVM_TO_AGENT, LDVM_F_TTYSIZE, 4, "wrong direction" },
+	{ LDVM_TO_DOM0, LDVM_F_TTYSIZE, 5, "bad length" },
+	{ LDVM_TO_DOM0, LDVM_F_TTYIN, LDVM_FRAME_MAX + 1, "bad length" },
 	{ LDVM_TO_DOM0, LDVM_F_RESULT, 4, "wrong direction" },
 	{ LDVM_TO_AGENT, LDVM_F_RESULT, 3, "bad length" },
 	{ LDVM_TO_AGENT, LDVM_F_RESULT, 4 + LDVM_ERROR_MAX + 1, "bad length" },

@@ -60,6 +60,11 @@ main(int argc, char **argv)
 		if ((n = read(m, buf, sizeof(buf))) <= 0)
 			break;          /* EIO: the command is gone */
 		fwrite(buf, 1, (size_t)n, stdout);
+		/* A long screen: only its end can hold the prompt. */
+		if (seenlen + (size_t)n >= sizeof(seen) - 1 && seenlen > 0) {
+			seen[0] = seen[seenlen - 1];
+			seenlen = 1;
+		}
 		if (next < cmd && seenlen + (size_t)n < sizeof(seen) - 1) {
 			memcpy(seen + seenlen, buf, (size_t)n);
 			seenlen += (size_t)n;

@@ -16,10 +16,13 @@ tmpl() {
 	echo 'litedvm_open_terminal = 1' >> "$cfg/$1.cfg"
 }
 tmpl term "printf '# '; read a; stty size; printf '# '; read b; stty size; exec vi \\\"\$1\\\""
+# A screenful far past every buffer on the way (the channel's rings, dom0's
+# pseudo-terminal, the guest's), then a prompt.
+tmpl termbig "head -c 300000 /dev/zero | tr '\\\\0' x; printf '\\\\n# '; read a"
 # Holds the session on the terminal until the requester is gone.
 tmpl termhold "xenstore-write data/waiting 1; exec sleep 1000"
 cat > $cfg/open.policy <<'EOF'
-work     term   termhold
+work     term   termhold termbig
 EOF
 
 start_guest work
@@ -48,6 +51,15 @@ check "terminal opener: vi's screen reached the guest's terminal" \
 	grep -q 'edited-by-vi' screen.txt
 check "terminal opener: dvm-opend logs a session on the requester's terminal" \
 	grep -q "on the requester's terminal" opend.log
+
+# ---- 300,000 bytes of screen arrive whole: flow control on every hop
+in_work /tmp/ptyrun done -- dvm-open -t termbig /root/notes.txt > big.txt 2> err.txt
+rc=$?
+check "terminal opener, a large screen: dvm-open exits 0 ($rc: $(cat err.txt))" \
+	test "$rc" = 0
+n=$(tr -cd x < big.txt | wc -c)
+check "terminal opener, a large screen: all 300000 bytes reached the guest ($n)" \
+	test "$n" = 300000
 
 # ---- not from a terminal: refused, saying why
 in_work dvm-open /root/notes.txt < /dev/null > /dev/null 2> err.txt

@@ -70,11 +70,11 @@ decode(uint32_t type, const uint8_t *buf, uint32_t len)
 		FUZZ_CHECK(len <= LDVM_ERROR_MAX);
 		(void)ldvm__valid_text((const char *)p, len);
 		break;
-	case LDVM_F_WINSIZE:
+	case LDVM_F_WINSIZE: case LDVM_F_TTYSIZE:
 		FUZZ_CHECK(len == 4);
 		break;
 	case LDVM_F_STDIN: case LDVM_F_STDOUT: case LDVM_F_STDERR:
-	case LDVM_F_FILE:
+	case LDVM_F_FILE: case LDVM_F_TTYIN: case LDVM_F_TTYOUT:
 		break;
 	default:
 		FUZZ_CHECK(!"frame of an unknown type delivered");

@@ -123,6 +123,32 @@ tool_ctx(const struct tool_setup *s)
 	return ctx;
 }
 
+/*
+ * A number of seconds, min to 31536000 (a year), given to option opt;
+ * -1 once the mistake is said.
+ */
+static inline long long
+tool_seconds(const char *opt, const char *arg, long long min)
+{
+	const char *errstr;
+	long long v = strtonum(arg, min, 31536000, &errstr);
+
+	if (errstr == NULL)
+		return v;
+	warnx("%s %s: %s (seconds, %lld to 31536000)", opt, arg, errstr, min);
+	return -1;
+}
+
+/* False, once it is said, when arguments follow the options. */
+static inline int
+tool_no_args(int argc, char *argv[])
+{
+	if (optind == argc)
+		return 1;
+	warnx("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
 /* The usage of the services, dvm-agent and dvm-opend, which take -hv. */
 static inline void __attribute__((noreturn))
 tool_daemon_usage(int status)
@@ -151,10 +177,8 @@ tool_daemon_args(int argc, char *argv[])
 			tool_daemon_usage(2);
 		}
 	}
-	if (optind != argc) {
-		warnx("unexpected argument '%s'", argv[optind]);
+	if (!tool_no_args(argc, argv))
 		tool_daemon_usage(2);
-	}
 	return verbose;
 }
 

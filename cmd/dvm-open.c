@@ -88,7 +88,7 @@ session(struct ldvm_ctx *ctx, int mode, int view_only, const char *wait,
 		    STDIN_FILENO, STDOUT_FILENO, &changed) != 0)
 			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
 	}
-	return changed ? EX_REPLACED : EX_DONE;
+	return changed ? LDVM_OPEN_SESSION_CHANGED : EX_DONE;
 }
 
 

@@ -138,19 +138,15 @@ parse(int argc, char *argv[], struct opts *o)
 		{ "lifetime", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *errstr;
+	long long secs;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "GhN:t:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'L':
-			o->lifetime = (unsigned)strtonum(optarg, 1, 31536000,
-			    &errstr);
-			if (errstr != NULL) {
-				warnx("--lifetime %s: %s (seconds, 1 to "
-				    "31536000)", optarg, errstr);
+			if ((secs = tool_seconds("--lifetime", optarg, 1)) < 0)
 				usage();
-			}
+			o->lifetime = (unsigned)secs;
 			break;
 		case 'G':
 			o->gc = 1;
@@ -176,10 +172,8 @@ parse(int argc, char *argv[], struct opts *o)
 			usage();
 		}
 	}
-	if (argc != optind) {
-		warnx("unexpected argument '%s'", argv[optind]);
+	if (!tool_no_args(argc, argv))
 		usage();
-	}
 	if (o->gc && (o->tname != NULL || o->dname != NULL || o->verbose ||
 	    o->lifetime)) {
 		warnx("-G takes no other option");

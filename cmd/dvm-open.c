@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +88,47 @@ session(struct ldvm_ctx *ctx, int mode, int view_only, const char *wait,
 		    STDIN_FILENO, STDOUT_FILENO, &changed) != 0)
 			errx(EX_FAILED, "%s", ldvm_errmsg(ctx));
 	}
-	return changed ? EX_REPLACED : EX_DONE;
+	return changed ? LDVM_OPEN_SESSION_CHANGED : EX_DONE;
 }
 
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct opts {
+	const char *tmpl, *wait;
+	int in_session, mode, view_only;
+	char **argv;                    /* file, or name [opener ...] */
+};
+
+/* The checks that need the whole command line; argc counts o->argv. */
+static void
+check_args(const struct opts *o, int argc)
+{
+	bool put = o->mode == 'P';
+
+	if (o->mode != 0 && !o->in_session) {
+		warnx("--put, --terminal and --take are for --session");
+		usage(EX_USAGE);
+	}
+	if (argc == 0 || (o->in_session && !put && argc < 2) ||
+	    (o->in_session && put && argc > 1) ||
+	    (!o->in_session && argc > 1)) {
+		warnx(argc == 0 ? (o->in_session ? "no name given" :
+		    "no file given") : o->in_session && !put ?
+		    "no opener given" : "too many arguments");
+		usage(EX_USAGE);
+	}
+	if (o->in_session && o->tmpl != NULL) {
+		warnx("-t is for the guest side, not --session");
+		usage(EX_USAGE);
+	}
+	if (!o->in_session && strcmp(o->wait, "exit") != 0) {
+		warnx("-w is for --session");
+		usage(EX_USAGE);
+	}
+}
+
+static void
+parse(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -105,83 +141,79 @@ main(int argc, char *argv[])
 		{ "wait", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ldvm_ctx *ctx;
-	const char *tmpl = NULL, *wait = "exit";
-	char saved[PATH_MAX];
-	int ch, in_session = 0, mode = 0, view_only = 0, result, tty;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+hrt:w:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(0);
 		case 'r':
-			view_only = 1;
+			o->view_only = 1;
 			break;
 		case 'S':
-			in_session = 1;
+			o->in_session = 1;
 			break;
 		case 'P':
 		case 'K':
 		case 'T':
-			if (mode != 0 && mode != ch) {
+			if (o->mode != 0 && o->mode != ch) {
 				warnx("--put, --terminal and --take exclude "
 				    "one another");
 				usage(EX_USAGE);
 			}
-			mode = ch;
+			o->mode = ch;
 			break;
 		case 't':
-			tmpl = optarg;
+			o->tmpl = optarg;
 			break;
 		case 'w':
-			wait = optarg;
+			o->wait = optarg;
 			break;
 		default:
 			usage(EX_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (mode != 0 && !in_session) {
-		warnx("--put, --terminal and --take are for --session");
-		usage(EX_USAGE);
-	}
-	if (argc == 0 || (in_session && mode != 'P' && argc < 2) ||
-	    (in_session && mode == 'P' && argc > 1) ||
-	    (!in_session && argc > 1)) {
-		warnx(argc == 0 ? (in_session ? "no name given" :
-		    "no file given") : in_session && mode != 'P' ?
-		    "no opener given" : "too many arguments");
-		usage(EX_USAGE);
-	}
-	if (in_session && tmpl != NULL) {
-		warnx("-t is for the guest side, not --session");
-		usage(EX_USAGE);
-	}
-	if (!in_session && strcmp(wait, "exit") != 0) {
-		warnx("-w is for --session");
-		usage(EX_USAGE);
-	}
-	tool_signals((const int[]){ SIGHUP, 0 }, 0, in_session ? 0 : SIGWINCH);
+	o->argv = argv + optind;
+	check_args(o, argc - optind);
+}
 
-	ctx = tool_ctx(&(struct tool_setup){ .level = LDVM_LOG_WARN,
-	    .status = EX_FAILED });
-	if (in_session)
-		return session(ctx, mode, view_only, wait, argv);
-	tty = terminal();
+/* The guest's side: the file to dom0, and what became of it. */
+static int
+open_file(struct ldvm_ctx *ctx, const struct opts *o)
+{
+	const char *file = o->argv[0];
+	char saved[PATH_MAX];
+	int result, tty = terminal();
+
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0 ||
-	    ldvm_open_file_tty(ctx, argv[0], tmpl, view_only, tty, &result,
+	    ldvm_open_file_tty(ctx, file, o->tmpl, o->view_only, tty, &result,
 	    saved, sizeof(saved)) != 0)
-		errx(EX_FAILED, "%s: %s", argv[0], ldvm_errmsg(ctx));
+		errx(EX_FAILED, "%s: %s", file, ldvm_errmsg(ctx));
 	ldvm_ctx_free(ctx);
 	switch (result) {
 	case LDVM_OPEN_REPLACED:
 		return EX_REPLACED;
 	case LDVM_OPEN_SAVED:
 		warnx("%s: not replaced (read-only, or changed meanwhile); "
-		    "the edited file is %s", argv[0], saved);
+		    "the edited file is %s", file, saved);
 		return EX_SAVED;
 	default:
 		return EX_DONE;
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { .wait = "exit" };
+	struct ldvm_ctx *ctx;
+
+	parse(argc, argv, &o);
+	tool_signals((const int[]){ SIGHUP, 0 }, 0,
+	    o.in_session ? 0 : SIGWINCH);
+	ctx = tool_ctx(&(struct tool_setup){ .level = LDVM_LOG_WARN,
+	    .status = EX_FAILED });
+	if (o.in_session)
+		return session(ctx, o.mode, o.view_only, o.wait, o.argv);
+	return open_file(ctx, &o);
 }

@@ -13,37 +13,13 @@
 #include "tool.h"
 
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout, "usage: %s [-hv]\n", getprogname());
-	exit(status);
-}
-
-
 int
 main(int argc, char *argv[])
 {
 	struct ldvm_ctx *ctx;
-	int ch, verbose = 0;
+	int verbose = tool_daemon_args(argc, argv);
 
-	while ((ch = getopt(argc, argv, "hv")) != -1) {
-		switch (ch) {
-		case 'h':
-			usage(0);
-		case 'v':
-			verbose = 1;
-			break;
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc) {
-		warnx("unexpected argument '%s'", argv[optind]);
-		usage(2);
-	}
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
-
 	ctx = tool_ctx(&(struct tool_setup){
 	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
 	    .level = verbose ? LDVM_LOG_DEBUG : LDVM_LOG_INFO, .status = 1 });

@@ -186,10 +186,8 @@ parse(int argc, char *argv[], struct opts *o)
 			usage();
 		}
 	}
-	if (argc != optind) {
-		warnx("unexpected argument '%s'", argv[optind]);
+	if (!tool_no_args(argc, argv))
 		usage();
-	}
 	if (o->list + o->gc + o->drain > 1 || ((o->list || o->gc ||
 	    o->drain) && (o->tname != NULL || o->count >= 0))) {
 		warnx("-l, -G and --drain take no other option");

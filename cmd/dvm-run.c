@@ -113,18 +113,14 @@ parse(int argc, char *argv[], struct opts *o)
 		{ "no-filter-escape-chars", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *errstr;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+hn:t:u:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'T':
-			o->timeout = strtonum(optarg, 0, 31536000, &errstr);
-			if (errstr != NULL) {
-				warnx("--timeout %s: %s (seconds, 0 to 31536000)",
-				    optarg, errstr);
+			if ((o->timeout = tool_seconds("--timeout", optarg,
+			    0)) < 0)
 				usage();
-			}
 			break;
 		case 'h':
 			usage_exit(0);

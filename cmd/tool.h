@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "litedvm.h"
 
@@ -120,6 +121,65 @@ tool_ctx(const struct tool_setup *s)
 	if (s->connect != 0 && ldvm_connect(ctx, s->connect) != 0)
 		errx(s->status, "%s", ldvm_errmsg(ctx));
 	return ctx;
+}
+
+/*
+ * A number of seconds, min to 31536000 (a year), given to option opt;
+ * -1 once the mistake is said.
+ */
+static inline long long
+tool_seconds(const char *opt, const char *arg, long long min)
+{
+	const char *errstr;
+	long long v = strtonum(arg, min, 31536000, &errstr);
+
+	if (errstr == NULL)
+		return v;
+	warnx("%s %s: %s (seconds, %lld to 31536000)", opt, arg, errstr, min);
+	return -1;
+}
+
+/* False, once it is said, when arguments follow the options. */
+static inline int
+tool_no_args(int argc, char *argv[])
+{
+	if (optind == argc)
+		return 1;
+	warnx("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* The usage of the services, dvm-agent and dvm-opend, which take -hv. */
+static inline void __attribute__((noreturn))
+tool_daemon_usage(int status)
+{
+	fprintf(status ? stderr : stdout, "usage: %s [-hv]\n", getprogname());
+	exit(status);
+}
+
+/*
+ * The command line of the services: -h, -v (returns 1) and nothing else;
+ * a mistake is one line naming it, then the usage, exit status 2.
+ */
+static inline int
+tool_daemon_args(int argc, char *argv[])
+{
+	int ch, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "hv")) != -1) {
+		switch (ch) {
+		case 'h':
+			tool_daemon_usage(0);
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			tool_daemon_usage(2);
+		}
+	}
+	if (!tool_no_args(argc, argv))
+		tool_daemon_usage(2);
+	return verbose;
 }
 
 #endif

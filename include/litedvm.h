@@ -366,6 +366,12 @@ LDVM_API int ldvm_open_session(struct ldvm_ctx *ctx, const char *name,
     int view_only, const char *wait, char *const opener[], int in, int out,
     int *changed);
 /*
+ * The exit status of dvm-open --session (and --take) in the disposable
+ * when the file came back changed, its content on standard output: the
+ * one contract between dom0's dvm-open service and the session it runs.
+ */
+#define LDVM_OPEN_SESSION_CHANGED 3
+/*
  * A session whose opener runs on the requester's terminal, in three runs
  * in the same disposable (dvm-open --session --put, --terminal, --take):
  * ldvm_open_stage reads the file from in and keeps it as name;

@@ -394,48 +394,87 @@ listener(const char *base, unsigned long seq, int fd,
 	_exit(0);
 }
 
-int
-ldvm_agent_serve(struct ldvm_ctx *ctx)
+/*
+ * The agent's area and the number of its first listener: whatever an
+ * earlier agent left is stale now, but dom0 remembers the last listener
+ * it claimed, so a restarted agent numbers on from there.
+ */
+static int
+agent_start(struct ldvm_ctx *ctx, char *base, size_t size, unsigned long *seq)
 {
-	char base[LDVM_XS_PATH_MAX], lpath[LDVM_XS_PATH_MAX], val[16], *id;
-	unsigned long seq = 1, domid;
-	unsigned failures = 0;
-	struct sigaction sa;
+	char lpath[LDVM_XS_PATH_MAX], val[16], *id;
+	unsigned long domid;
 	int rc;
 
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
-		return rc;
-	if ((rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0 ||
+	    (rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
 		return rc;
 	if (!ldvm__parse_uint(id, strlen(id), 0x7fef, &domid)) {
 		free(id);
 		return ldvm__err(ctx, LDVM_EPROTO, "bad own domain id");
 	}
 	free(id);
-	if ((rc = ldvm__area_path(ctx, base, sizeof(base), (uint32_t)domid,
+	if ((rc = ldvm__area_path(ctx, base, size, (uint32_t)domid,
 	    NULL)) != 0)
 		return rc;
-	/*
-	 * Whatever an earlier agent left is stale now, but dom0 remembers the
-	 * last listener it claimed: a restarted agent numbers on from there.
-	 */
 	if (ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) == 0 &&
 	    ldvm__xs_read_untrusted(ctx, XBT_NULL, lpath, 9, LDVM_V_UINT, val,
 	    sizeof(val)) == 0 && ldvm__parse_uint(val, strlen(val), 99999999,
-	    &seq))
-		seq++;
+	    seq))
+		(*seq)++;
 	else
-		seq = 1;
+		*seq = 1;
 	ldvm__xs_rm(ctx, XBT_NULL, base);
+	return 0;
+}
+
+/*
+ * Waits for the listener's word on fd: 1 when a client connected, 0 when
+ * the listener died first; a signal is let in only while waiting here.
+ */
+static int
+await_listener(struct ldvm_ctx *ctx, int fd, int *connected)
+{
+	ssize_t n = 0;
+	char c;
+	int rc = 0;
+
+	for (;;) {
+		struct pollfd pl = { .fd = fd, .events = POLLIN };
+
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			break;
+		if (ldvm__poll(ctx, &pl, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
+			break;
+		}
+		if ((n = read(fd, &c, 1)) >= 0 || errno != EINTR)
+			break;
+	}
+	*connected = n == 1;
+	return rc;
+}
+
+int
+ldvm_agent_serve(struct ldvm_ctx *ctx)
+{
+	char base[LDVM_XS_PATH_MAX];
+	unsigned long seq;
+	unsigned failures = 0;
+	struct sigaction sa;
+	int rc, connected;
+
+	if ((rc = agent_start(ctx, base, sizeof(base), &seq)) != 0)
+		return rc;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sa.sa_flags = SA_NOCLDWAIT;     /* sessions reap themselves */
 	sigaction(SIGCHLD, &sa, NULL);
 	for (;;) {
-		char c;
 		int p[2];
 		pid_t pid;
-		ssize_t n = 0;
 
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			return rc;
@@ -451,27 +490,13 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 			listener(base, seq, p[1], ctx);
 		}
 		close(p[1]);
-		/* A signal is let in only while waiting here. */
-		for (;;) {
-			struct pollfd pl = { .fd = p[0], .events = POLLIN };
-
-			if ((rc = ldvm__interrupted(ctx)) != 0)
-				break;
-			if (ldvm__poll(ctx, &pl, 1, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
-				break;
-			}
-			if ((n = read(p[0], &c, 1)) >= 0 || errno != EINTR)
-				break;
-		}
+		rc = await_listener(ctx, p[0], &connected);
 		close(p[0]);
 		if (rc != 0) {
 			kill(pid, SIGTERM);
 			return rc;
 		}
-		if (n == 1) {
+		if (connected) {
 			ldvm__log(ctx, LDVM_LOG_DEBUG, "session %lu connected",
 			    seq);
 			seq++;

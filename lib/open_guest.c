@@ -496,14 +496,111 @@ ldvm_open_file(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 	    saved, savedsz);
 }
 
+/*
+ * The file at path, resolved and opened: never through a link put there
+ * since, and never waiting on a FIFO or device; only a regular file.
+ */
+static int
+open_original(struct ldvm_ctx *ctx, struct req *r, const char *path)
+{
+	if (realpath(path, r->path) == NULL)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	if ((r->fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
+	if (fstat(r->fd, &r->st) < 0 || !S_ISREG(r->st.st_mode) ||
+	    fcntl(r->fd, F_SETFL, 0) < 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
+	return 0;
+}
+
+/* The request's text, from the file as seen once it is our turn. */
+static int
+make_request(struct ldvm_ctx *ctx, struct req *r, struct ldvm__openreq *q,
+    const char *path, const char *tmpl, char *val, size_t valsz)
+{
+	if (fstat(r->fd, &r->st) < 0 || !S_ISREG(r->st.st_mode))
+		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
+	snprintf(r->dir, sizeof(r->dir), "%s", r->path);
+	*strrchr(r->dir, '/') = '\0';
+	if (r->dir[0] == '\0')
+		snprintf(r->dir, sizeof(r->dir), "/");
+	ldvm__reduce_filename(r->path, q->name, sizeof(q->name));
+	snprintf(q->tmpl, sizeof(q->tmpl), "%s", tmpl == NULL ? "" : tmpl);
+	q->size = (uint64_t)r->st.st_size;
+	if (ldvm__openreq_format(q, val, valsz) != 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "%s: cannot make a request of "
+		    "it", path);
+	return 0;
+}
+
+/*
+ * Into this guest's own area: a vchan for dom0, a watch on the reply,
+ * then the request; once dom0 connected, the file and (from a terminal)
+ * the terminal's size.
+ */
+static int
+post_request(struct ldvm_ctx *ctx, struct req *r, const char *val)
+{
+	char p[LDVM_XS_PATH_MAX], *id = NULL;
+	unsigned long domid;
+	int rc;
+
+	if ((rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
+		return rc;
+	if (!ldvm__parse_uint(id, strlen(id), 0x7fef, &domid))
+		rc = ldvm__err(ctx, LDVM_EXEN, "bad domid '%s'", id);
+	free(id);
+	if (rc != 0 || (rc = ldvm__area_path(ctx, r->base, sizeof(r->base),
+	    (uint32_t)domid, "/open")) != 0)
+		return rc;
+	/* Whatever an earlier, killed dvm-open left. */
+	if ((rc = ldvm__xs_rm(ctx, XBT_NULL, r->base)) != 0 ||
+	    (rc = sub(ctx, r, "vchan", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__chan_listen(ctx, p, &r->ch)) != 0 ||
+	    (rc = sub(ctx, r, "reply", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__xs_watch(ctx, p, "reply")) != 0)
+		return rc;
+	r->watching = true;
+	if ((rc = sub(ctx, r, "request", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__xs_write(ctx, XBT_NULL, p, val)) != 0 ||
+	    (rc = await_dom0(ctx, r)) != 0 ||
+	    (rc = ldvm__chan_hello(ctx, r->ch)) != 0 ||
+	    (rc = send_file(ctx, r)) != 0)
+		return rc;
+	return r->tty >= 0 ? send_size(ctx, r, true) : 0;
+}
+
+/* Everything a request holds, given back: terminal, area, files, lock. */
+static void
+req_end(struct ldvm_ctx *ctx, struct req *r)
+{
+	char p[LDVM_XS_PATH_MAX];
+
+	if (r->raw)
+		tcsetattr(r->tty, TCSADRAIN, &r->saved);
+	if (r->watching && sub(ctx, r, "reply", p, sizeof(p)) == 0)
+		ldvm__xs_unwatch(ctx, p, "reply");
+	ldvm__chan_close(r->ch);
+	if (r->base[0] != '\0')
+		ldvm__xs_rm(ctx, XBT_NULL, r->base);
+	if (r->tmpfd >= 0)
+		close(r->tmpfd);
+	if (r->tmp[0] != '\0')
+		unlink(r->tmp);
+	if (r->lock >= 0)
+		close(r->lock);
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
 int
 ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
     int view_only, int tty, int *result, char *saved, size_t savedsz)
 {
 	struct req r = { .fd = -1, .tmpfd = -1, .lock = -1, .tty = -1 };
 	struct ldvm__openreq q = { .view_only = view_only != 0 };
-	char p[LDVM_XS_PATH_MAX], val[LDVM_OPEN_REQ_MAX + 1], *id = NULL;
-	unsigned long domid;
+	char val[LDVM_OPEN_REQ_MAX + 1];
 	int rc;
 
 	*result = LDVM_OPEN_UNCHANGED;
@@ -514,88 +611,17 @@ ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 	if (tmpl != NULL && !ldvm__valid_name(tmpl, LDVM_NAME_MAX))
 		return ldvm__err(ctx, LDVM_EINVAL, "invalid template name '%s'",
 		    tmpl);
-	if (realpath(path, r.path) == NULL)
-		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
-	/*
-	 * Never through a link put there since, and never waiting on a FIFO
-	 * or device: only a regular file is sent.
-	 */
-	if ((r.fd = open(r.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK)) < 0)
-		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
-	if (fstat(r.fd, &r.st) < 0 || !S_ISREG(r.st.st_mode) ||
-	    fcntl(r.fd, F_SETFL, 0) < 0) {
-		close(r.fd);
-		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
-	}
-	/* The size and identity sent are those seen once it is our turn. */
 	if (tty >= 0 && isatty(tty)) {
 		r.tty = tty;
 		q.terminal = true;
 	}
-	if ((rc = take_lock(ctx, &r)) != 0) {
-		close(r.fd);
-		if (r.lock >= 0)
-			close(r.lock);
-		return rc;
-	}
-	if (fstat(r.fd, &r.st) < 0 || !S_ISREG(r.st.st_mode)) {
-		close(r.fd);
-		close(r.lock);
-		return ldvm__err(ctx, LDVM_EINVAL, "%s: not a regular file", path);
-	}
-	snprintf(r.dir, sizeof(r.dir), "%s", r.path);
-	*strrchr(r.dir, '/') = '\0';
-	if (r.dir[0] == '\0')
-		snprintf(r.dir, sizeof(r.dir), "/");
-	ldvm__reduce_filename(r.path, q.name, sizeof(q.name));
-	snprintf(q.tmpl, sizeof(q.tmpl), "%s", tmpl == NULL ? "" : tmpl);
-	q.size = (uint64_t)r.st.st_size;
-	if (ldvm__openreq_format(&q, val, sizeof(val)) != 0) {
-		rc = ldvm__err(ctx, LDVM_EINVAL, "%s: cannot make a request of "
-		    "it", path);
-		goto out;
-	}
-	if ((rc = ldvm__xs_read(ctx, XBT_NULL, "domid", &id)) != 0)
-		goto out;
-	if (!ldvm__parse_uint(id, strlen(id), 0x7fef, &domid)) {
-		rc = ldvm__err(ctx, LDVM_EXEN, "bad domid '%s'", id);
-		goto out;
-	}
-	if ((rc = ldvm__area_path(ctx, r.base, sizeof(r.base),
-	    (uint32_t)domid, "/open")) != 0)
-		goto out;
-	/* Whatever an earlier, killed dvm-open left. */
-	if ((rc = ldvm__xs_rm(ctx, XBT_NULL, r.base)) != 0 ||
-	    (rc = sub(ctx, &r, "vchan", p, sizeof(p))) != 0 ||
-	    (rc = ldvm__chan_listen(ctx, p, &r.ch)) != 0 ||
-	    (rc = sub(ctx, &r, "reply", p, sizeof(p))) != 0 ||
-	    (rc = ldvm__xs_watch(ctx, p, "reply")) != 0)
-		goto out;
-	r.watching = true;
-	if ((rc = sub(ctx, &r, "request", p, sizeof(p))) != 0 ||
-	    (rc = ldvm__xs_write(ctx, XBT_NULL, p, val)) != 0 ||
-	    (rc = await_dom0(ctx, &r)) != 0 ||
-	    (rc = ldvm__chan_hello(ctx, r.ch)) != 0 ||
-	    (rc = send_file(ctx, &r)) != 0 ||
-	    (r.tty >= 0 && (rc = send_size(ctx, &r, true)) != 0))
-		goto out;
-	rc = receive(ctx, &r, view_only, result, saved, savedsz);
-out:
-	if (r.raw)
-		tcsetattr(r.tty, TCSADRAIN, &r.saved);
-	if (r.watching && sub(ctx, &r, "reply", p, sizeof(p)) == 0)
-		ldvm__xs_unwatch(ctx, p, "reply");
-	ldvm__chan_close(r.ch);
-	if (r.base[0] != '\0')
-		ldvm__xs_rm(ctx, XBT_NULL, r.base);
-	if (r.tmpfd >= 0)
-		close(r.tmpfd);
-	if (r.tmp[0] != '\0')
-		unlink(r.tmp);
-	if (r.lock >= 0)
-		close(r.lock);
-	free(id);
-	close(r.fd);
+	/* The size and identity sent are those seen once it is our turn. */
+	if ((rc = open_original(ctx, &r, path)) == 0 &&
+	    (rc = take_lock(ctx, &r)) == 0 &&
+	    (rc = make_request(ctx, &r, &q, path, tmpl, val,
+	    sizeof(val))) == 0 &&
+	    (rc = post_request(ctx, &r, val)) == 0)
+		rc = receive(ctx, &r, view_only, result, saved, savedsz);
+	req_end(ctx, &r);
 	return rc;
 }

@@ -629,6 +629,77 @@ limits(struct serve *s)
 	return 0;
 }
 
+/*
+ * Waits for xenstore or a worker's end, then reaps the workers that ended
+ * and takes the watches that fired: new and gone domains, requests.
+ */
+static int
+serve_round(struct serve *s)
+{
+	struct ldvm_ctx *ctx = s->ctx;
+	struct pollfd p[1 + MAX_WORKERS];
+	int n = 0, rc;
+	bool poll_workers = false;
+	char **w;
+
+	p[n].fd = xs_fileno(ctx->xs);
+	p[n++].events = POLLIN;
+	for (size_t i = 0; i < s->ng && n < 1 + MAX_WORKERS; i++) {
+		if (s->g[i].worker == 0)
+			continue;
+		if (s->g[i].pidfd < 0)
+			poll_workers = true;
+		else {
+			p[n].fd = s->g[i].pidfd;
+			p[n++].events = POLLIN;
+		}
+	}
+	if ((rc = ldvm__interrupted(ctx)) != 0)
+		return rc;
+	/* Without pidfds (old kernels), workers are looked at often. */
+	if (ldvm__poll(ctx, p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
+	    errno != EINTR)
+		return ldvm__errno(ctx, LDVM_ESYS, "poll");
+	reap(s, false);
+	while ((w = xs_check_watch(ctx->xs)) != NULL) {
+		uint32_t domid;
+
+		if (strcmp(w[XS_WATCH_TOKEN], "domains") == 0) {
+			if (scan(s) != 0)
+				ldvm__log(ctx, LDVM_LOG_WARN, "%s", ctx->err);
+		} else if (strcmp(w[XS_WATCH_TOKEN], "open") == 0 &&
+		    domid_of(w[XS_WATCH_PATH], &domid))
+			request(s, domid);
+		free(w);
+	}
+	return 0;
+}
+
+/* Workers end their sessions and tear down their disposables. */
+static void
+serve_end(struct serve *s)
+{
+	struct ldvm_ctx *ctx = s->ctx;
+
+	for (size_t i = 0; i < s->ng; i++)
+		if (s->g[i].worker != 0)
+			kill(s->g[i].worker, SIGTERM);
+	reap(s, true);
+	for (size_t i = 0; i < s->ng; i++) {
+		char path[LDVM_XS_PATH_MAX];
+
+		if (s->g[i].watched && req_path(ctx, s->g[i].domid, "request",
+		    path, sizeof(path)) == 0)
+			ldvm__xs_unwatch(ctx, path, "open");
+	}
+	ldvm__xs_unwatch(ctx, "@introduceDomain", "domains");
+	ldvm__xs_unwatch(ctx, "@releaseDomain", "domains");
+	free(s->g);
+	for (size_t i = 0; i < s->nr; i++)
+		free(s->r[i].name);
+	free(s->r);
+}
+
 int
 ldvm_open_serve(struct ldvm_ctx *ctx)
 {
@@ -643,72 +714,16 @@ ldvm_open_serve(struct ldvm_ctx *ctx)
 	if ((rc = ldvm__policy_load(ctx, &pol)) != 0)
 		return rc;
 	ldvm__policy_free(pol);
-	if ((rc = ldvm__xs_watch(ctx, "@introduceDomain", "domains")) != 0 ||
-	    (rc = ldvm__xs_watch(ctx, "@releaseDomain", "domains")) != 0 ||
-	    (rc = scan(&s)) != 0)
-		goto out;
-	ldvm__log(ctx, LDVM_LOG_INFO, "serving dvm-open requests (files up to "
-	    "%llu bytes, %llu in transit, %d at once per guest)",
-	    (unsigned long long)s.max_size, (unsigned long long)s.max_total,
-	    s.max_guest);
-	for (;;) {
-		struct pollfd p[1 + MAX_WORKERS];
-		int n = 0;
-		bool poll_workers = false;
-		char **w;
-
-		p[n].fd = xs_fileno(ctx->xs);
-		p[n++].events = POLLIN;
-		for (size_t i = 0; i < s.ng && n < 1 + MAX_WORKERS; i++) {
-			if (s.g[i].worker == 0)
-				continue;
-			if (s.g[i].pidfd < 0)
-				poll_workers = true;
-			else {
-				p[n].fd = s.g[i].pidfd;
-				p[n++].events = POLLIN;
-			}
-		}
-		if ((rc = ldvm__interrupted(ctx)) != 0)
-			break;
-		/* Without pidfds (old kernels), workers are looked at often. */
-		if (ldvm__poll(ctx, p, (nfds_t)n, poll_workers ? 1000 : -1) < 0 &&
-		    errno != EINTR) {
-			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
-			break;
-		}
-		reap(&s, false);
-		while ((w = xs_check_watch(ctx->xs)) != NULL) {
-			uint32_t domid;
-
-			if (strcmp(w[XS_WATCH_TOKEN], "domains") == 0) {
-				if ((rc = scan(&s)) != 0)
-					ldvm__log(ctx, LDVM_LOG_WARN, "%s",
-					    ctx->err);
-			} else if (strcmp(w[XS_WATCH_TOKEN], "open") == 0 &&
-			    domid_of(w[XS_WATCH_PATH], &domid))
-				request(&s, domid);
-			free(w);
-		}
+	if ((rc = ldvm__xs_watch(ctx, "@introduceDomain", "domains")) == 0 &&
+	    (rc = ldvm__xs_watch(ctx, "@releaseDomain", "domains")) == 0 &&
+	    (rc = scan(&s)) == 0) {
+		ldvm__log(ctx, LDVM_LOG_INFO, "serving dvm-open requests "
+		    "(files up to %llu bytes, %llu in transit, %d at once per "
+		    "guest)", (unsigned long long)s.max_size,
+		    (unsigned long long)s.max_total, s.max_guest);
+		while ((rc = serve_round(&s)) == 0)
+			;
 	}
-out:
-	/* Workers end their sessions and tear down their disposables. */
-	for (size_t i = 0; i < s.ng; i++)
-		if (s.g[i].worker != 0)
-			kill(s.g[i].worker, SIGTERM);
-	reap(&s, true);
-	for (size_t i = 0; i < s.ng; i++) {
-		char path[LDVM_XS_PATH_MAX];
-
-		if (s.g[i].watched && req_path(ctx, s.g[i].domid, "request",
-		    path, sizeof(path)) == 0)
-			ldvm__xs_unwatch(ctx, path, "open");
-	}
-	ldvm__xs_unwatch(ctx, "@introduceDomain", "domains");
-	ldvm__xs_unwatch(ctx, "@releaseDomain", "domains");
-	free(s.g);
-	for (size_t i = 0; i < s.nr; i++)
-		free(s.r[i].name);
-	free(s.r);
+	serve_end(&s);
 	return rc;
 }

@@ -20,8 +20,6 @@
 #include "ldvm_internal.h"
 
 #define XFER_TIMEOUT_MS 60000
-/* Exit status of dvm-open --session when the file came back changed. */
-#define SESSION_CHANGED 3
 
 /* A nameless file for data in transit: nothing to leak when killed. */
 static int
@@ -257,7 +255,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	}
 	if (rc != 0)
 		goto out;
-	if (status == SESSION_CHANGED && !q->view_only) {
+	if (status == LDVM_OPEN_SESSION_CHANGED && !q->view_only) {
 		struct stat st;
 
 		if (fstat(out, &st) < 0 || (uint64_t)st.st_size > cap) {
@@ -266,7 +264,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 			goto out;
 		}
 		*changed = 1;
-	} else if (status != 0 && status != SESSION_CHANGED) {
+	} else if (status != 0 && status != LDVM_OPEN_SESSION_CHANGED) {
 		first_line(err, msg, sizeof(msg));
 		if (msg[0] == '\0')
 			snprintf(msg, sizeof(msg), "the session exited with "

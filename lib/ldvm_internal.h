@@ -144,6 +144,12 @@ LDVM_HIDDEN bool ldvm__valid_text(const char *s, size_t len);
 LDVM_HIDDEN bool ldvm__valid_user(const char *s);
 /* Absolute xenstore path: [A-Za-z0-9_@/-], no "//", no trailing '/'. */
 LDVM_HIDDEN bool ldvm__valid_xs_path(const char *s);
+/*
+ * Splits a volume's last path component, "disp<N>-<vdev><suffix>", into
+ * the disposable's name and the vdev; false when it is not of that form.
+ */
+LDVM_HIDDEN bool ldvm__vol_leaf(const char *leaf, const char *suffix,
+    char *disp, size_t dsize, char *vdev, size_t vsize);
 
 /* ---- the lifecycle journal (journal.c) ---- */
 /* "EVENT name=NAME" and, with fmt, the fields it formats. */
@@ -257,12 +263,6 @@ LDVM_HIDDEN const char *ldvm__vol_drvname(enum ldvm__voldrv drv);
  */
 LDVM_HIDDEN int ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin,
     const char *disp, const char *vdev, bool ram, char *dst, size_t size);
-/*
- * Splits a volume's last path component, "disp<N>-<vdev><suffix>", into
- * the disposable's name and the vdev; false when it is not of that form.
- */
-LDVM_HIDDEN bool ldvm__vol_leaf(const char *leaf, const char *suffix,
-    char *disp, size_t dsize, char *vdev, size_t vsize);
 /*
  * The disposable and vdev of a path ldvm__vol_plan could have given: a file
  * in an LDVM_VOL_DIR directory or a /dev/VG/LV; false for anything else.
@@ -378,6 +378,11 @@ LDVM_HIDDEN int ldvm__rec_exists(struct ldvm_ctx *ctx, const char *name);
 /* Children of an absolute path; free(*names) when done. */
 LDVM_HIDDEN int ldvm__rec_list(struct ldvm_ctx *ctx, const char *sub,
     char ***names, unsigned *n);
+/* /litedvm/pool/<tmpl>[/<name>]: a pool's listing, or one member in it. */
+LDVM_HIDDEN int ldvm__rec_pool_path(struct ldvm_ctx *ctx, char *buf,
+    size_t size, const char *tmpl, const char *name);
+/* Removes name from its template's pool listing, if it is in it. */
+LDVM_HIDDEN void ldvm__rec_unpool(struct ldvm_ctx *ctx, const char *name);
 
 /* ---- disposables (disp.c) ---- */
 #define LDVM__MAX_PHASES 12
@@ -404,6 +409,16 @@ LDVM_HIDDEN int ldvm__disp_build(struct ldvm_ctx *ctx,
 /* A handle on the record of name, whatever its state. */
 LDVM_HIDDEN int ldvm__disp_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_disp **out);
+/* Notes a phase of d ending now, begun at *t0; *t0 becomes now. */
+LDVM_HIDDEN void ldvm__disp_phase(struct ldvm_disp *d, const char *name,
+    int64_t *t0);
+/*
+ * The domain of the record of name: by its recorded id while the name
+ * still agrees, else by name, else by its recorded UUID; INVALID_DOMID
+ * when none.
+ */
+LDVM_HIDDEN int ldvm__disp_recorded_domid(struct ldvm_ctx *ctx,
+    const char *name, uint32_t *domid);
 /* Destroys whatever the record of name describes, then the record. */
 LDVM_HIDDEN int ldvm__teardown(struct ldvm_ctx *ctx, const char *name);
 struct ldvm__abort;
@@ -417,8 +432,6 @@ LDVM_HIDDEN int ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl,
     char ***names, unsigned *n);
 /* True for a pool member that is fine as it is (paused, domain alive). */
 LDVM_HIDDEN bool ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name);
-/* Removes name from its template's pool listing, if it is in it. */
-LDVM_HIDDEN void ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name);
 
 /* ---- channel framing (proto.c) ---- */
 #define LDVM_PROTO_VERSION 1

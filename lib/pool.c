@@ -4,7 +4,10 @@
  * slot and building is bounded by the pool size in one transaction;
  * claiming is one transaction that takes the oldest member of the current
  * template version.  Members of an older version, and members someone
- * unpaused, are never handed out: pruning destroys them.
+ * unpaused, are never handed out: pruning destroys them.  Acquiring a
+ * disposable (from the pool, or cold when it is empty), releasing one and
+ * refilling the pool (dvm-preload in the background) are here too: pools
+ * sit above disposables, never the reverse.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,16 +26,6 @@
 #define DRAIN_PATH LDVM_XS_ROOT "/drain"
 /* A template's last claim, in seconds since the epoch, while it delays. */
 #define CLAIMED_PATH LDVM_XS_ROOT "/claimed/%s"
-
-static int
-pool_path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *tmpl,
-    const char *name)
-{
-	if (name == NULL)
-		return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s", tmpl);
-	return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s/%s", tmpl,
-	    name);
-}
 
 static unsigned long
 dispnum(const char *name)
@@ -83,7 +76,7 @@ leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	char path[LDVM_XS_PATH_MAX], *v;
 	int rc;
 
-	if ((rc = pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
 		return rc;
 	if ((v = xs_read(ctx->xs, t, path, NULL)) == NULL) {
 		l->was_member = false;
@@ -160,7 +153,7 @@ ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl, char ***names,
 	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((rc = pool_path(ctx, path, sizeof(path), tmpl, NULL)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), tmpl, NULL)) != 0)
 		return rc;
 	if ((rc = ldvm__rec_list(ctx, path, names, n)) != 0)
 		return rc;
@@ -342,7 +335,7 @@ join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	}
 	if (errno == EAGAIN)
 		return ldvm__errno(ctx, LDVM_EAGAIN, "read");
-	if ((rc = pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
 	    (rc = ldvm__xs_write(ctx, t, path, "")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, t, j->name, "state", "paused")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, t, j->name, "owner", POOL_OWNER)) != 0)
@@ -539,7 +532,7 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	int rc;
 
 	c->name[0] = '\0';
-	if ((rc = pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
 		return rc;
 	if ((names = xs_directory(ctx->xs, t, path, &n)) == NULL)
 		return errno == ENOENT ? 0 : ldvm__errno(ctx, errno == EAGAIN ?
@@ -661,7 +654,7 @@ ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
 		return false;
 	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
 		return false;
-	member = pool_path(ctx, path, sizeof(path), tmpl, name) == 0 &&
+	member = ldvm__rec_pool_path(ctx, path, sizeof(path), tmpl, name) == 0 &&
 	    (v = xs_read(ctx->xs, XBT_NULL, path, NULL)) != NULL;
 	if (member)
 		free(v);
@@ -674,14 +667,78 @@ ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
 	return paused(ctx, domid) == 1;
 }
 
-void
-ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name)
+static int
+refill(struct ldvm_ctx *ctx, const char *tmpl)
 {
-	char path[LDVM_XS_PATH_MAX], *tmpl;
+	char *args[] = { "-q", "-t", (char *)tmpl, NULL };
 
-	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
-		return;
-	if (pool_path(ctx, path, sizeof(path), tmpl, name) == 0)
-		ldvm__xs_rm(ctx, XBT_NULL, path);
-	free(tmpl);
+	return ldvm__spawn_preload(ctx, args);
+}
+
+int
+ldvm_pool_refill(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	return t->preload > 0 ? refill(ctx, t->name) : 0;
+}
+
+int
+ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp **out)
+{
+	int rc;
+
+	if (!t->dispvm) {
+		ldvm__journal(ctx, "refused", "-", "template=%s reason=\"not a "
+		    "disposable template\"", t->name);
+		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
+		    "disposable template (set litedvm_dispvm_template = 1 in "
+		    "%s)", t->name, t->path);
+	}
+	/*
+	 * From the pool, the refill waits until the disposable is released
+	 * (ldvm_disp_destroy): under load a domain build beside the command
+	 * would slow the very call the pool is there to make fast.
+	 */
+	rc = ldvm_pool_claim(ctx, t, out);
+	if (rc != LDVM_ENOENT)
+		return rc;
+	/* Empty pool: a cold one now, and have the pool refilled aside. */
+	ldvm_pool_refill(ctx, t);
+	return ldvm_disp_create(ctx, t, out);
+}
+
+static int
+release_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	const char *name = arg;
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, t, name, "state", "dying")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, name, "owner", "")) != 0)
+		return rc;
+	return 0;
+}
+
+int
+ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
+{
+	int64_t t0 = ldvm__now_ms();
+	int rc;
+
+	ldvm__journal_rec(ctx, "released", d->name, NULL);
+	if (!d->pooled) {
+		rc = ldvm__teardown(ctx, d->name);
+		ldvm__disp_phase(d, "teardown", &t0);
+		return rc;
+	}
+	/*
+	 * Off the caller's path: "dying" bars any further use at once, and
+	 * with no owner the dvm-preload started here (garbage collection,
+	 * then a refill of the pool) finishes it.
+	 */
+	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
+		return ldvm__teardown(ctx, d->name);
+	rc = refill(ctx, d->tmpl);
+	ldvm__disp_phase(d, "teardown handed off", &t0);
+	return rc;
 }

@@ -1,0 +1,170 @@
+/*
+ * Garbage collection and the listing of disposables: above disposables
+ * and pools, it judges every record (owner gone, domain gone, a pool
+ * member still kept) and tears down what nobody has.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ldvm_internal.h"
+
+struct take {
+	const char *name;
+	const char *seen;       /* owner as seen when deciding; NULL: none */
+	char self[64];
+};
+
+static int
+take_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct take *k = arg;
+	char *cur = NULL;
+	int rc, same;
+
+	rc = ldvm__rec_read(ctx, t, k->name, "owner", &cur);
+	if (rc != 0 && rc != LDVM_ENOENT)
+		return rc;
+	same = (cur == NULL && k->seen == NULL) ||
+	    (cur != NULL && k->seen != NULL && strcmp(cur, k->seen) == 0);
+	free(cur);
+	if (!same)
+		return LDVM_EPERM;      /* someone claimed it meanwhile */
+	return ldvm__rec_write(ctx, t, k->name, "owner", k->self);
+}
+
+/*
+ * Garbage collection decides on what it saw; take the record over only if
+ * its owner is still that, so a concurrent claim always wins.
+ */
+static int
+take_over(struct ldvm_ctx *ctx, const char *name, const char *seen)
+{
+	struct take k = { .name = name, .seen = seen };
+
+	if (ldvm__owner_self(k.self, sizeof(k.self)) < 0)
+		return LDVM_ESYS;
+	return ldvm__xs_txn(ctx, take_txn, &k);
+}
+
+/* A record past creation whose domain no longer exists. */
+static bool
+domain_gone(struct ldvm_ctx *ctx, const char *name)
+{
+	uint32_t domid;
+	char *state;
+	bool created;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "state", &state) != 0)
+		return false;
+	created = strcmp(state, "ready") == 0 || strcmp(state, "running") == 0;
+	free(state);
+	if (!created || ldvm__disp_recorded_domid(ctx, name, &domid) != 0)
+		return false;
+	return domid == (uint32_t)INVALID_DOMID;
+}
+
+int
+ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
+{
+	char **names = NULL;
+	unsigned i, n = 0;
+	struct ldvm__first f = { 0 };
+	int rc;
+
+	*removed = 0;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		char *owner = NULL, extra[96];
+		bool alive, handoff;
+
+		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
+			continue;
+		rc = ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
+		if (rc == LDVM_ENOENT)
+			owner = NULL;   /* half-written record: nobody has it */
+		else if (ldvm__first_note(ctx, &f, rc) != 0)
+			continue;
+		alive = owner != NULL && (ldvm__owner_alive(owner) ||
+		    ldvm__pool_keeps(ctx, names[i]));
+		/* No owner at all: a used one handed to its teardown. */
+		handoff = owner != NULL && owner[0] == '\0';
+		snprintf(extra, sizeof(extra), "by=gc was_owner=%s",
+		    owner != NULL && owner[0] != '\0' &&
+		    ldvm__valid_text(owner, strlen(owner)) &&
+		    strchr(owner, ' ') == NULL ? owner : "-");
+		if ((alive && !domain_gone(ctx, names[i])) ||
+		    take_over(ctx, names[i], owner) != 0) {
+			free(owner);
+			continue;
+		}
+		free(owner);
+		ldvm__log(ctx, LDVM_LOG_INFO, "%s: owner or domain gone, "
+		    "tearing down", names[i]);
+		if (!handoff)
+			ldvm__journal_rec(ctx, "collected", names[i], extra);
+		if (ldvm__first_note(ctx, &f,
+		    ldvm__teardown(ctx, names[i])) == 0)
+			(*removed)++;
+	}
+	free(names);
+	/* Then volumes no record describes: a reboot emptied xenstore. */
+	ldvm__first_note(ctx, &f, ldvm__leftovers(ctx, &n));
+	*removed += n;
+	return ldvm__first_end(ctx, &f);
+}
+
+int
+ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg)
+{
+	char **names = NULL;
+	unsigned i, n = 0;
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		struct ldvm_info info;
+		char *tmpl = NULL, *state = NULL, *owner = NULL, *created = NULL;
+		libxl_dominfo di;
+		unsigned long c;
+
+		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
+			continue;
+		memset(&info, 0, sizeof(info));
+		info.name = names[i];
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "template", &tmpl);
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "state", &state);
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
+		ldvm__rec_read(ctx, XBT_NULL, names[i], "created", &created);
+		info.tmpl = tmpl != NULL ? tmpl : "?";
+		info.state = state != NULL ? state : "?";
+		info.owner = owner != NULL ? owner : "";
+		info.pooled = owner != NULL && strcmp(owner, "pool") == 0;
+		info.owner_alive = owner != NULL && ldvm__owner_alive(owner);
+		if (created != NULL &&
+		    ldvm__parse_uint(created, strlen(created), ~0UL, &c))
+			info.age_s = (long)(time(NULL) - (time_t)c);
+		ldvm__disp_recorded_domid(ctx, names[i], &info.domid);
+		libxl_dominfo_init(&di);
+		if (info.domid != (uint32_t)INVALID_DOMID &&
+		    libxl_domain_info(ctx->xl, &di, info.domid) == 0)
+			info.memkb = di.current_memkb;
+		else
+			info.domid = (uint32_t)INVALID_DOMID;
+		libxl_dominfo_dispose(&di);
+		fn(arg, &info);
+		free(tmpl);
+		free(state);
+		free(owner);
+		free(created);
+	}
+	free(names);
+	return 0;
+}

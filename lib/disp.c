@@ -14,8 +14,6 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#include <libxl_utils.h>
-
 #include "ldvm_internal.h"
 
 /* Names tried when volumes of earlier disposables are in the way. */
@@ -191,23 +189,13 @@ own_macs(struct ldvm_ctx *ctx, const libxl_domain_config *tmpl,
 static uint32_t
 domid_by_uuid(struct ldvm_ctx *ctx, const char *name)
 {
-	uint32_t found = (uint32_t)INVALID_DOMID;
-	libxl_dominfo *list;
-	libxl_uuid want;
+	uint32_t found;
 	char *s;
-	int i, n;
 
 	if (ldvm__rec_read(ctx, XBT_NULL, name, "uuid", &s) != 0)
-		return found;
-	i = libxl_uuid_from_string(&want, s);
+		return (uint32_t)INVALID_DOMID;
+	found = ldvm__domain_by_uuid(ctx, s);
 	free(s);
-	if (i != 0 || (list = libxl_list_domain(ctx->xl, &n)) == NULL)
-		return found;
-	for (i = 0; i < n; i++)
-		if (list[i].domid != 0 &&
-		    libxl_uuid_compare(&list[i].uuid, &want) == 0)
-			found = list[i].domid;
-	libxl_dominfo_list_free(list, n);
 	return found;
 }
 
@@ -216,7 +204,7 @@ ldvm__disp_recorded_domid(struct ldvm_ctx *ctx, const char *name,
     uint32_t *domid)
 {
 	unsigned long v;
-	char *s, *dn;
+	char *s;
 	int rc;
 
 	*domid = (uint32_t)INVALID_DOMID;
@@ -226,16 +214,13 @@ ldvm__disp_recorded_domid(struct ldvm_ctx *ctx, const char *name,
 		free(s);
 	} else if (rc != LDVM_ENOENT)
 		return rc;
-	if (*domid != (uint32_t)INVALID_DOMID) {
-		/* Domain ids are reused: trust one only while names agree. */
-		dn = libxl_domid_to_name(ctx->xl, *domid);
-		if (dn == NULL || strcmp(dn, name) != 0)
-			*domid = (uint32_t)INVALID_DOMID;
-		free(dn);
-	}
+	/* Domain ids are reused: trust one only while names agree. */
+	if (*domid != (uint32_t)INVALID_DOMID &&
+	    !ldvm__domain_named(ctx, *domid, name))
+		*domid = (uint32_t)INVALID_DOMID;
 	/* Killed between creating the domain and recording its id. */
 	if (*domid == (uint32_t)INVALID_DOMID &&
-	    libxl_name_to_domid(ctx->xl, name, domid) != 0)
+	    ldvm__domain_by_name(ctx, name, domid) != 1)
 		*domid = (uint32_t)INVALID_DOMID;
 	if (*domid == (uint32_t)INVALID_DOMID)
 		*domid = domid_by_uuid(ctx, name);
@@ -434,25 +419,18 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 	}
 	d->owned = true;
 	ldvm__disp_phase(d, "record", &t0);
-	libxl_domain_config_init(&cfg);
-	libxl_domain_config_copy(ctx->xl, &cfg, &t->cfg);
-	free(cfg.c_info.name);
-	if ((cfg.c_info.name = strdup(name)) == NULL) {
-		rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
-		goto fail;
-	}
-	if ((rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
+	/*
+	 * Our own UUID, recorded once the volumes are: a domain whose
+	 * creation was cut short may have no name in xenstore yet, but it
+	 * always has its UUID.
+	 */
+	if ((rc = ldvm__domain_cfg_copy(ctx, &cfg, &t->cfg, name, uuid,
+	    sizeof(uuid))) != 0 ||
+	    (rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
 	    (rc = make_volumes(ctx, d, &cfg, t->volatile_cap, taken)) != 0 ||
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
 	ldvm__disp_phase(d, "snapshot", &t0);
-	/*
-	 * Our own UUID, recorded first: a domain whose creation was cut short
-	 * may have no name in xenstore yet, but it always has its UUID.
-	 */
-	libxl_uuid_generate(&cfg.c_info.uuid);
-	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT,
-	    LIBXL_UUID_BYTES(cfg.c_info.uuid));
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "uuid", uuid)) != 0)
 		goto fail;
 	if ((rc = ldvm__domain_create_cfg(ctx, &cfg, &d->domid)) != 0)
@@ -480,11 +458,11 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 		    t->name : "-");
 		ldvm__journal_rec(ctx, "ready", name, extra);
 	}
-	libxl_domain_config_dispose(&cfg);
+	ldvm__domain_cfg_dispose(&cfg);
 	*out = d;
 	return 0;
 fail:
-	libxl_domain_config_dispose(&cfg);
+	ldvm__domain_cfg_dispose(&cfg);
 	{
 		/* Keep the first error's message over the teardown's. */
 		struct ldvm__first f = { 0 };

@@ -318,3 +318,127 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 	free(fds);
 	return rc;
 }
+
+int
+ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	libxl_dominfo info;
+	int p;
+
+	libxl_dominfo_init(&info);
+	if (libxl_domain_info(ctx->xl, &info, domid) != 0)
+		return -1;
+	p = info.paused;
+	libxl_dominfo_dispose(&info);
+	return p;
+}
+
+bool
+ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	libxl_dominfo info;
+	bool alive;
+
+	libxl_dominfo_init(&info);
+	alive = libxl_domain_info(ctx->xl, &info, domid) == 0 &&
+	    !info.shutdown && !info.dying;
+	libxl_dominfo_dispose(&info);
+	return alive;
+}
+
+int
+ldvm__domain_memkb(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *memkb)
+{
+	libxl_dominfo info;
+	int xrc;
+
+	libxl_dominfo_init(&info);
+	if ((xrc = libxl_domain_info(ctx->xl, &info, domid)) == 0)
+		*memkb = info.current_memkb;
+	libxl_dominfo_dispose(&info);
+	return xrc == 0 ? 0 : -1;
+}
+
+int
+ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
+{
+	int xrc;
+
+	if ((xrc = libxl_name_to_domid(ctx->xl, name, domid)) == 0)
+		return 1;
+	/* ERROR_INVAL is libxl's "no domain of that name". */
+	return xrc == ERROR_INVAL ? 0 : -1;
+}
+
+bool
+ldvm__domain_named(struct ldvm_ctx *ctx, uint32_t domid, const char *name)
+{
+	char *dn = libxl_domid_to_name(ctx->xl, domid);
+	bool same = dn != NULL && strcmp(dn, name) == 0;
+
+	free(dn);
+	return same;
+}
+
+uint32_t
+ldvm__domain_by_uuid(struct ldvm_ctx *ctx, const char *uuid)
+{
+	uint32_t found = (uint32_t)INVALID_DOMID;
+	libxl_dominfo *list;
+	libxl_uuid want;
+	int i, n;
+
+	if (libxl_uuid_from_string(&want, uuid) != 0 ||
+	    (list = libxl_list_domain(ctx->xl, &n)) == NULL)
+		return found;
+	for (i = 0; i < n; i++)
+		if (list[i].domid != 0 &&
+		    libxl_uuid_compare(&list[i].uuid, &want) == 0)
+			found = list[i].domid;
+	libxl_dominfo_list_free(list, n);
+	return found;
+}
+
+int
+ldvm__domain_free_memkb(struct ldvm_ctx *ctx, uint64_t *kb)
+{
+	int xrc;
+
+	if ((xrc = libxl_get_free_memory(ctx->xl, kb)) != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
+	return 0;
+}
+
+int
+ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid, uint64_t memkb,
+    int wait_s)
+{
+	int xrc;
+
+	xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb, 0, 1);
+	if (xrc == 0 && wait_s > 0)
+		xrc = libxl_wait_for_memory_target(ctx->xl, domid, wait_s);
+	return xrc;
+}
+
+int
+ldvm__domain_cfg_copy(struct ldvm_ctx *ctx, libxl_domain_config *dst,
+    const libxl_domain_config *src, const char *name, char *uuid,
+    size_t usize)
+{
+	libxl_domain_config_init(dst);
+	libxl_domain_config_copy(ctx->xl, dst, src);
+	free(dst->c_info.name);
+	if ((dst->c_info.name = strdup(name)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+	libxl_uuid_generate(&dst->c_info.uuid);
+	snprintf(uuid, usize, LIBXL_UUID_FMT,
+	    LIBXL_UUID_BYTES(dst->c_info.uuid));
+	return 0;
+}
+
+void
+ldvm__domain_cfg_dispose(libxl_domain_config *cfg)
+{
+	libxl_domain_config_dispose(cfg);
+}

@@ -132,7 +132,7 @@ ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg)
 	for (i = 0; i < n; i++) {
 		struct ldvm_info info;
 		char *tmpl = NULL, *state = NULL, *owner = NULL, *created = NULL;
-		libxl_dominfo di;
+		uint64_t memkb;
 		unsigned long c;
 
 		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
@@ -152,13 +152,11 @@ ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg)
 		    ldvm__parse_uint(created, strlen(created), ~0UL, &c))
 			info.age_s = (long)(time(NULL) - (time_t)c);
 		ldvm__disp_recorded_domid(ctx, names[i], &info.domid);
-		libxl_dominfo_init(&di);
-		if (info.domid != (uint32_t)INVALID_DOMID &&
-		    libxl_domain_info(ctx->xl, &di, info.domid) == 0)
-			info.memkb = di.current_memkb;
-		else
+		if (info.domid == (uint32_t)INVALID_DOMID ||
+		    ldvm__domain_memkb(ctx, info.domid, &memkb) != 0)
 			info.domid = (uint32_t)INVALID_DOMID;
-		libxl_dominfo_dispose(&di);
+		else
+			info.memkb = memkb;
 		fn(arg, &info);
 		free(tmpl);
 		free(state);

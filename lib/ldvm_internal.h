@@ -229,6 +229,18 @@ LDVM_HIDDEN int ldvm__xs_unwatch(struct ldvm_ctx *ctx, const char *path,
  */
 LDVM_HIDDEN int ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms,
     char *path, size_t psize, char *token, size_t tsize);
+/*
+ * 1 when path exists, 0 when not (or it cannot be read); LDVM_EAGAIN, with
+ * a message, when t must be run again.
+ */
+LDVM_HIDDEN int ldvm__xs_exists(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *path);
+/* Children of path inside t; none when absent.  free(*names) when done. */
+LDVM_HIDDEN int ldvm__xs_list(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *path, char ***names, unsigned *n);
+/* The descriptor to poll for watch events, and taking the pending ones. */
+LDVM_HIDDEN int ldvm__xs_fd(struct ldvm_ctx *ctx);
+LDVM_HIDDEN void ldvm__xs_drain_watches(struct ldvm_ctx *ctx);
 
 /* ---- domains (domain.c) ---- */
 /* Creates a paused domain from a complete config; see ldvm_domain_create. */
@@ -249,6 +261,38 @@ LDVM_HIDDEN int ldvm__domain_disks_up(struct ldvm_ctx *ctx, uint32_t domid);
 LDVM_HIDDEN int ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6]);
 LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
+/* 1 when paused, 0 when running, -1 when there is no such domain. */
+LDVM_HIDDEN int ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid);
+/* True while the domain exists and is neither shut down nor dying. */
+LDVM_HIDDEN bool ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid);
+/* Its current memory; -1 when there is no such domain. */
+LDVM_HIDDEN int ldvm__domain_memkb(struct ldvm_ctx *ctx, uint32_t domid,
+    uint64_t *memkb);
+/* 1 and its id when a domain has that name, 0 when none, -1 on error. */
+LDVM_HIDDEN int ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name,
+    uint32_t *domid);
+/* True when domid is still the domain of that name (ids are reused). */
+LDVM_HIDDEN bool ldvm__domain_named(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *name);
+/* The domain (not dom0) with that UUID string; INVALID_DOMID when none. */
+LDVM_HIDDEN uint32_t ldvm__domain_by_uuid(struct ldvm_ctx *ctx,
+    const char *uuid);
+/* The host's free memory. */
+LDVM_HIDDEN int ldvm__domain_free_memkb(struct ldvm_ctx *ctx, uint64_t *kb);
+/*
+ * Sets the balloon target and, with wait_s > 0, waits that long for the
+ * guest to reach it; libxl's code (0: done), for a log line.
+ */
+LDVM_HIDDEN int ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid,
+    uint64_t memkb, int wait_s);
+/*
+ * dst (initialised here, for ldvm__domain_cfg_dispose whatever happens) a
+ * copy of src for domain name, with a fresh UUID, formatted into uuid.
+ */
+LDVM_HIDDEN int ldvm__domain_cfg_copy(struct ldvm_ctx *ctx,
+    libxl_domain_config *dst, const libxl_domain_config *src,
+    const char *name, char *uuid, size_t usize);
+LDVM_HIDDEN void ldvm__domain_cfg_dispose(libxl_domain_config *cfg);
 
 /* ---- volumes (volume.c) ---- */
 /* litedvm's own directory beside a template image, for the file copies. */

@@ -9,13 +9,10 @@
  * refilling the pool (dvm-preload in the background) are here too: pools
  * sit above disposables, never the reverse.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <libxl_utils.h>
 
 #include "ldvm_internal.h"
 
@@ -47,20 +44,6 @@ by_age(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int
-paused(struct ldvm_ctx *ctx, uint32_t domid)
-{
-	libxl_dominfo info;
-	int p;
-
-	libxl_dominfo_init(&info);
-	if (libxl_domain_info(ctx->xl, &info, domid) != 0)
-		return -1;
-	p = info.paused;
-	libxl_dominfo_dispose(&info);
-	return p;
-}
-
 struct leave {
 	const char *tmpl;
 	const char *name;
@@ -73,17 +56,15 @@ static int
 leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct leave *l = arg;
-	char path[LDVM_XS_PATH_MAX], *v;
+	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
 	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
 		return rc;
-	if ((v = xs_read(ctx->xs, t, path, NULL)) == NULL) {
+	if ((rc = ldvm__xs_exists(ctx, t, path)) <= 0) {
 		l->was_member = false;
-		return errno == EAGAIN ? ldvm__errno(ctx, LDVM_EAGAIN, "read") :
-		    0;
+		return rc;
 	}
-	free(v);
 	l->was_member = true;
 	if ((rc = ldvm__xs_rm(ctx, t, path)) != 0)
 		return rc;
@@ -139,7 +120,7 @@ member_problem(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	free(s);
 	if (!p)
 		return "bad domain id";
-	if ((p = paused(ctx, (uint32_t)v)) < 0)
+	if ((p = ldvm__domain_paused(ctx, (uint32_t)v)) < 0)
 		return "domain gone";
 	if (p == 0)
 		return "unpaused by someone else: treated as used";
@@ -298,14 +279,14 @@ enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 	unsigned long minmb = DEFAULT_MIN_FREE_MB;
 	uint64_t freekb, needkb = t->cfg.b_info.max_memkb;
 	char v[32];
-	int i, xrc;
+	int i, rc;
 
 	if (ldvm__conf_get(ctx, "preload_min_free_memory", v, sizeof(v)) == 0 &&
 	    !ldvm__parse_uint(v, strlen(v), 1UL << 30, &minmb))
 		return ldvm__err(ctx, LDVM_EINVAL, "%s/litedvm.conf: bad "
 		    "preload_min_free_memory '%s'", ldvm_confdir(), v);
-	if ((xrc = libxl_get_free_memory(ctx->xl, &freekb)) != 0)
-		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
+	if ((rc = ldvm__domain_free_memkb(ctx, &freekb)) != 0)
+		return rc;
 	/* A RAM volume may come to hold its whole cap. */
 	for (i = 0; i < t->cfg.num_disks; i++)
 		if (t->cfg.disks[i].readwrite)
@@ -326,15 +307,13 @@ static int
 join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct join *j = arg;
-	char path[LDVM_XS_PATH_MAX], *v;
+	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((v = xs_read(ctx->xs, t, DRAIN_PATH, NULL)) != NULL) {
-		free(v);
+	if ((rc = ldvm__xs_exists(ctx, t, DRAIN_PATH)) < 0)
+		return rc;
+	if (rc == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
-	}
-	if (errno == EAGAIN)
-		return ldvm__errno(ctx, LDVM_EAGAIN, "read");
 	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
 	    (rc = ldvm__xs_write(ctx, t, path, "")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, t, j->name, "state", "paused")) != 0 ||
@@ -349,21 +328,15 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 {
 	struct ldvm_disp *d;
 	struct join j;
-	char *v;
 	int rc, xrc;
 
-	if ((v = xs_read(ctx->xs, XBT_NULL, DRAIN_PATH, NULL)) != NULL) {
-		free(v);
+	if (ldvm__xs_exists(ctx, XBT_NULL, DRAIN_PATH) == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
-	}
 	if ((rc = ldvm__disp_build(ctx, t, count, NULL, &d)) != 0)
 		return rc;
 	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
-		xrc = libxl_set_memory_target(ctx->xl, d->domid,
-		    (int64_t)t->preload_memkb, 0, 1);
-		if (xrc == 0)
-			xrc = libxl_wait_for_memory_target(ctx->xl, d->domid,
-			    BALLOON_WAIT_S);
+		xrc = ldvm__domain_balloon(ctx, d->domid, t->preload_memkb,
+		    BALLOON_WAIT_S);
 		/* A guest slow to balloon still serves; just log it. */
 		if (xrc != 0)
 			ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon to %llu MiB: "
@@ -534,9 +507,10 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	c->name[0] = '\0';
 	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
 		return rc;
-	if ((names = xs_directory(ctx->xs, t, path, &n)) == NULL)
-		return errno == ENOENT ? 0 : ldvm__errno(ctx, errno == EAGAIN ?
-		    LDVM_EAGAIN : LDVM_EXEN, "xenstore list %s", path);
+	if ((rc = ldvm__xs_list(ctx, t, path, &names, &n)) != 0 || n == 0) {
+		free(names);
+		return rc;
+	}
 	if (n > 1)
 		qsort(names, n, sizeof(*names), by_age);
 	for (i = 0; i < n; i++) {
@@ -589,7 +563,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 			return rc;
 		d->owned = true;
 		d->pooled = true;
-		p = paused(ctx, d->domid);
+		p = ldvm__domain_paused(ctx, d->domid);
 		if (p != 1) {
 			/* Unpaused behind our back, or gone: never hand out. */
 			ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, "
@@ -606,8 +580,8 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		}
 		/* Give the memory back; the guest balloons up on its own. */
 		if (t->preload_memkb < t->cfg.b_info.target_memkb) {
-			xrc = libxl_set_memory_target(ctx->xl, d->domid,
-			    (int64_t)t->cfg.b_info.target_memkb, 0, 1);
+			xrc = ldvm__domain_balloon(ctx, d->domid,
+			    t->cfg.b_info.target_memkb, 0);
 			if (xrc != 0)
 				ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: "
 				    "libxl error %d", d->name, xrc);
@@ -642,7 +616,7 @@ ldvm_pool_size(struct ldvm_ctx *ctx, const char *tmpl, int *n)
 bool
 ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
 {
-	char *owner, *tmpl, path[LDVM_XS_PATH_MAX], *v;
+	char *owner, *tmpl, path[LDVM_XS_PATH_MAX];
 	bool member = false;
 	uint32_t domid;
 
@@ -655,16 +629,14 @@ ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
 	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
 		return false;
 	member = ldvm__rec_pool_path(ctx, path, sizeof(path), tmpl, name) == 0 &&
-	    (v = xs_read(ctx->xs, XBT_NULL, path, NULL)) != NULL;
-	if (member)
-		free(v);
+	    ldvm__xs_exists(ctx, XBT_NULL, path) == 1;
 	free(tmpl);
 	if (!member)
 		return false;
 	/* Kept while its domain lives and stays paused. */
-	if (libxl_name_to_domid(ctx->xl, name, &domid) != 0)
+	if (ldvm__domain_by_name(ctx, name, &domid) != 1)
 		return false;
-	return paused(ctx, domid) == 1;
+	return ldvm__domain_paused(ctx, domid) == 1;
 }
 
 static int

@@ -269,3 +269,43 @@ ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms, char *path,
 	free(vec);
 	return 0;
 }
+
+int
+ldvm__xs_exists(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path)
+{
+	char *v;
+
+	if ((v = xs_read(ctx->xs, t, path, NULL)) != NULL) {
+		free(v);
+		return 1;
+	}
+	return errno == EAGAIN ? ldvm__errno(ctx, LDVM_EAGAIN, "xenstore "
+	    "read %s", path) : 0;
+}
+
+int
+ldvm__xs_list(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path,
+    char ***names, unsigned *n)
+{
+	*n = 0;
+	if ((*names = xs_directory(ctx->xs, t, path, n)) != NULL)
+		return 0;
+	*n = 0;
+	return errno == ENOENT ? 0 : ldvm__errno(ctx, errno == EAGAIN ?
+	    LDVM_EAGAIN : LDVM_EXEN, "xenstore list %s", path);
+}
+
+int
+ldvm__xs_fd(struct ldvm_ctx *ctx)
+{
+	return xs_fileno(ctx->xs);
+}
+
+void
+ldvm__xs_drain_watches(struct ldvm_ctx *ctx)
+{
+	char **w;
+
+	while ((w = xs_check_watch(ctx->xs)) != NULL)
+		free(w);
+}

@@ -391,6 +391,47 @@ ldvm_disp_create_named(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return ldvm__disp_build(ctx, t, -1, name, out);
 }
 
+/*
+ * Creates d's domain, paused, from cfg.  Its UUID is recorded first: a
+ * domain whose creation was cut short may have no name in xenstore yet,
+ * but it always has its UUID.
+ */
+static int
+create_domain(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    libxl_domain_config *cfg, const char *uuid)
+{
+	char val[16];
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "uuid", uuid)) != 0 ||
+	    (rc = ldvm__domain_create_cfg(ctx, cfg, &d->domid)) != 0)
+		return rc;
+	snprintf(val, sizeof(val), "%u", d->domid);
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "domid", val)) != 0 ||
+	    (rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "driver",
+	    d->voldrv[0] != '\0' ? d->voldrv : "none")) != 0 ||
+	    (rc = ldvm__interrupted(ctx)) != 0)
+		return rc;
+	ldvm__journal_rec(ctx, "created", d->name, NULL);
+	return 0;
+}
+
+/* Unpauses d's domain and waits until its agent is ready. */
+static int
+boot(struct ldvm_ctx *ctx, const struct ldvm_template *t, struct ldvm_disp *d,
+    int64_t *t0)
+{
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "state",
+	    "booting")) != 0 ||
+	    (rc = ldvm_domain_unpause(ctx, d->domid)) != 0 ||
+	    (rc = wait_ready(ctx, d, t->ready_timeout)) != 0)
+		return rc;
+	ldvm__disp_phase(d, "boot to agent ready", t0);
+	return ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+}
+
 /* One attempt; *taken when a volume of the chosen name is in the way. */
 static int
 build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
@@ -398,8 +439,9 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 {
 	libxl_domain_config cfg;
 	struct ldvm_disp *d;
-	char name[LDVM_NAME_MAX + 1], val[16], uuid[LIBXL_UUID_FMTLEN + 1];
+	char name[LDVM_NAME_MAX + 1], uuid[LIBXL_UUID_FMTLEN + 1], extra[96];
 	int64_t t0 = ldvm__now_ms(), t_start = t0;
+	struct ldvm__first f = { 0 };
 	int rc;
 
 	*out = NULL;
@@ -419,11 +461,6 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 	}
 	d->owned = true;
 	ldvm__disp_phase(d, "record", &t0);
-	/*
-	 * Our own UUID, recorded once the volumes are: a domain whose
-	 * creation was cut short may have no name in xenstore yet, but it
-	 * always has its UUID.
-	 */
 	if ((rc = ldvm__domain_cfg_copy(ctx, &cfg, &t->cfg, name, uuid,
 	    sizeof(uuid))) != 0 ||
 	    (rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
@@ -431,46 +468,24 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
 	ldvm__disp_phase(d, "snapshot", &t0);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "uuid", uuid)) != 0)
+	if ((rc = create_domain(ctx, d, &cfg, uuid)) != 0)
 		goto fail;
-	if ((rc = ldvm__domain_create_cfg(ctx, &cfg, &d->domid)) != 0)
-		goto fail;
-	snprintf(val, sizeof(val), "%u", d->domid);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "domid", val)) != 0 ||
-	    (rc = ldvm__rec_write(ctx, XBT_NULL, name, "driver",
-	    d->voldrv[0] != '\0' ? d->voldrv : "none")) != 0 ||
-	    (rc = ldvm__interrupted(ctx)) != 0)
-		goto fail;
-	ldvm__journal_rec(ctx, "created", name, NULL);
 	ldvm__disp_phase(d, "domain create", &t0);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "booting")) ||
-	    (rc = ldvm_domain_unpause(ctx, d->domid)) != 0 ||
-	    (rc = wait_ready(ctx, d, t->ready_timeout)) != 0)
+	if ((rc = boot(ctx, t, d, &t0)) != 0)
 		goto fail;
-	ldvm__disp_phase(d, "boot to agent ready", &t0);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "ready")))
-		goto fail;
-	{
-		char extra[96];
-
-		snprintf(extra, sizeof(extra), "build_ms=%lld pool=%s",
-		    (long long)(ldvm__now_ms() - t_start), pool_limit >= 0 ?
-		    t->name : "-");
-		ldvm__journal_rec(ctx, "ready", name, extra);
-	}
+	snprintf(extra, sizeof(extra), "build_ms=%lld pool=%s",
+	    (long long)(ldvm__now_ms() - t_start), pool_limit >= 0 ?
+	    t->name : "-");
+	ldvm__journal_rec(ctx, "ready", name, extra);
 	ldvm__domain_cfg_dispose(&cfg);
 	*out = d;
 	return 0;
 fail:
 	ldvm__domain_cfg_dispose(&cfg);
-	{
-		/* Keep the first error's message over the teardown's. */
-		struct ldvm__first f = { 0 };
-
-		ldvm__first_note(ctx, &f, rc);
-		ldvm__teardown(ctx, name);
-		ldvm__first_end(ctx, &f);
-	}
+	/* Keep the first error's message over the teardown's. */
+	ldvm__first_note(ctx, &f, rc);
+	ldvm__teardown(ctx, name);
+	ldvm__first_end(ctx, &f);
 	free(d);
 	return rc;
 }

@@ -9,6 +9,7 @@
  * refilling the pool (dvm-preload in the background) are here too: pools
  * sit above disposables, never the reverse.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,12 +144,18 @@ ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl, char ***names,
 	return 0;
 }
 
-int
-ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    unsigned *removed)
+/*
+ * Discards members of t's pool: with keep < 0 (pruning) those
+ * member_problem finds fault with, oldest first; else (trimming) the
+ * newest beyond keep, since claims take the oldest.  One claimed
+ * meanwhile is no member any more, and discard leaves it alone.
+ */
+static int
+discard_members(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    int keep, unsigned *removed)
 {
 	char **names;
-	unsigned i, n;
+	unsigned i, j, n;
 	struct ldvm__first f = { 0 };
 	int rc;
 
@@ -157,13 +164,20 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		return rc;
 	if ((rc = ldvm__pool_members(ctx, t->name, &names, &n)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		const char *why = member_problem(ctx, t, names[i]);
+	for (j = 0; j < n; j++) {
+		const char *why;
 
-		if (why == NULL)
-			continue;
-		if (ldvm__first_note(ctx, &f, discard(ctx, t->name, names[i],
-		    why)) == 0)
+		if (keep < 0) {
+			i = j;
+			why = member_problem(ctx, t, names[i]);
+		} else {
+			i = n - 1 - j;
+			if (i < (unsigned)keep)
+				break;
+			why = "surplus";
+		}
+		if (why != NULL && ldvm__first_note(ctx, &f, discard(ctx,
+		    t->name, names[i], why)) == 0)
 			(*removed)++;
 	}
 	free(names);
@@ -171,30 +185,20 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 }
 
 int
+ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    unsigned *removed)
+{
+	return discard_members(ctx, t, -1, removed);
+}
+
+int
 ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
     unsigned *removed)
 {
-	char **names;
-	unsigned i, n;
-	struct ldvm__first f = { 0 };
-	int rc;
-
-	*removed = 0;
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
-		return rc;
 	if (keep < 0)
 		keep = t->preload;
-	if ((rc = ldvm__pool_members(ctx, t->name, &names, &n)) != 0)
-		return rc;
-	/* The newest go: claims take the oldest.  One claimed meanwhile is
-	 * no member any more, and discard leaves it alone. */
-	for (i = n; i > (unsigned)keep; i--) {
-		if (ldvm__first_note(ctx, &f, discard(ctx, t->name,
-		    names[i - 1], "surplus")) == 0)
-			(*removed)++;
-	}
-	free(names);
-	return ldvm__first_end(ctx, &f);
+	/* Never pruning here: a keep still below 0 keeps them all. */
+	return discard_members(ctx, t, keep < 0 ? INT_MAX : keep, removed);
 }
 
 /* Records of pool members, listed or still being built. */

@@ -420,10 +420,16 @@ ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
 	return xrc == ERROR_INVAL ? 0 : -1;
 }
 
+char *
+ldvm__domain_name(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	return libxl_domid_to_name(ctx->xl, domid);
+}
+
 bool
 ldvm__domain_named(struct ldvm_ctx *ctx, uint32_t domid, const char *name)
 {
-	char *dn = libxl_domid_to_name(ctx->xl, domid);
+	char *dn = ldvm__domain_name(ctx, domid);
 	bool same = dn != NULL && strcmp(dn, name) == 0;
 
 	free(dn);

@@ -238,9 +238,23 @@ LDVM_HIDDEN int ldvm__xs_exists(struct ldvm_ctx *ctx, xs_transaction_t t,
 /* Children of path inside t; none when absent.  free(*names) when done. */
 LDVM_HIDDEN int ldvm__xs_list(struct ldvm_ctx *ctx, xs_transaction_t t,
     const char *path, char ***names, unsigned *n);
-/* The descriptor to poll for watch events, and taking the pending ones. */
+/* The same outside a transaction, as xs_directory does it (errno). */
+LDVM_HIDDEN char **ldvm__xs_dir(struct ldvm_ctx *ctx, const char *path,
+    unsigned *n);
+/*
+ * The descriptor to poll for watch events; the next pending event
+ * (XS_WATCH_PATH, XS_WATCH_TOKEN; free it), NULL when none; dropping
+ * all pending ones.
+ */
 LDVM_HIDDEN int ldvm__xs_fd(struct ldvm_ctx *ctx);
+LDVM_HIDDEN char **ldvm__xs_next_watch(struct ldvm_ctx *ctx);
 LDVM_HIDDEN void ldvm__xs_drain_watches(struct ldvm_ctx *ctx);
+/*
+ * Reads path (*len its length) and removes it: what a guest wrote, read
+ * once.  NULL when there is nothing to read; free the value.
+ */
+LDVM_HIDDEN char *ldvm__xs_take(struct ldvm_ctx *ctx, const char *path,
+    unsigned *len);
 
 /* ---- domains (domain.c) ---- */
 /* Creates a paused domain from a complete config; see ldvm_domain_create. */
@@ -271,6 +285,8 @@ LDVM_HIDDEN int ldvm__domain_memkb(struct ldvm_ctx *ctx, uint32_t domid,
 /* 1 and its id when a domain has that name, 0 when none, -1 on error. */
 LDVM_HIDDEN int ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name,
     uint32_t *domid);
+/* The name of domid (free it), NULL when it has none. */
+LDVM_HIDDEN char *ldvm__domain_name(struct ldvm_ctx *ctx, uint32_t domid);
 /* True when domid is still the domain of that name (ids are reused). */
 LDVM_HIDDEN bool ldvm__domain_named(struct ldvm_ctx *ctx, uint32_t domid,
     const char *name);

@@ -295,10 +295,22 @@ ldvm__xs_list(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path,
 	    LDVM_EAGAIN : LDVM_EXEN, "xenstore list %s", path);
 }
 
+char **
+ldvm__xs_dir(struct ldvm_ctx *ctx, const char *path, unsigned *n)
+{
+	return xs_directory(ctx->xs, XBT_NULL, path, n);
+}
+
 int
 ldvm__xs_fd(struct ldvm_ctx *ctx)
 {
 	return xs_fileno(ctx->xs);
+}
+
+char **
+ldvm__xs_next_watch(struct ldvm_ctx *ctx)
+{
+	return xs_check_watch(ctx->xs);
 }
 
 void
@@ -306,6 +318,16 @@ ldvm__xs_drain_watches(struct ldvm_ctx *ctx)
 {
 	char **w;
 
-	while ((w = xs_check_watch(ctx->xs)) != NULL)
+	while ((w = ldvm__xs_next_watch(ctx)) != NULL)
 		free(w);
+}
+
+char *
+ldvm__xs_take(struct ldvm_ctx *ctx, const char *path, unsigned *len)
+{
+	char *v;
+
+	if ((v = xs_read(ctx->xs, XBT_NULL, path, len)) != NULL)
+		xs_rm(ctx->xs, XBT_NULL, path);
+	return v;
 }

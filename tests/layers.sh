@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/layers.sh BUILDDIR: lib/'s modules keep the layers HACKING states.
-# A module calls functions of its own layer or a lower one only, and no
-# modules call each other around a cycle.  The calls are read from the
+# A module calls functions of its own layer or a lower one only, no
+# modules call each other around a cycle, and only the doors HACKING names
+# call libxl and libxenstore.  The calls are read from the
 # built objects' symbol tables (BUILDDIR/lib/*.o): a function one module
 # defines and another leaves undefined is a call between them.  Static
 # functions stay inside their module and are not seen, nor need to be.
@@ -72,6 +73,13 @@ while read -r from to; do
 		failed=1
 	fi
 done < "$tmp/edges"
+
+# Xen behind one door each: libxl (and libxlutil) from domain, config and
+# ctx only, libxenstore's xs_* from xs, state and ctx only.
+awk '$1 == "U" && $3 ~ /^libxl/ && $2 !~ /^(domain|config|ctx)$/ ||
+    $1 == "U" && $3 ~ /^xs_/ && $2 !~ /^(xs|state|ctx)$/ {
+	print "FAIL: " $2 " calls " $3 " itself"; bad = 1 }
+    END { exit bad }' "$tmp/syms" || failed=1
 
 # tsort finds any cycle, also between modules of one layer.
 if ! tsort "$tmp/edges" > /dev/null 2> "$tmp/tsort"; then

@@ -540,14 +540,49 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	return 0;
 }
 
+/*
+ * Wakes d, a member just claimed: unpaused, given its memory back.  On
+ * failure it is torn down; 1 when it may not be handed out (also torn
+ * down), else 0 or the error.
+ */
+static int
+wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp *d)
+{
+	int p, rc, xrc;
+
+	p = ldvm__domain_paused(ctx, d->domid);
+	if (p != 1) {
+		/* Unpaused behind our back, or gone: never hand out. */
+		ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, destroying",
+		    d->name, p < 0 ? "gone" : "was unpaused by someone else");
+		ldvm__teardown(ctx, d->name);
+		return 1;
+	}
+	if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
+		ldvm__teardown(ctx, d->name);
+		return rc;
+	}
+	/* Give the memory back; the guest balloons up on its own. */
+	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
+		xrc = ldvm__domain_balloon(ctx, d->domid,
+		    t->cfg.b_info.target_memkb, 0);
+		if (xrc != 0)
+			ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: libxl "
+			    "error %d", d->name, xrc);
+	}
+	return 0;
+}
+
 int
 ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     struct ldvm_disp **out)
 {
 	struct claim c = { .t = t };
+	struct ldvm_disp *d;
 	char self[64];
 	int64_t t0 = ldvm__now_ms();
-	int rc, p, xrc;
+	int rc;
 
 	*out = NULL;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
@@ -555,9 +590,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	if (ldvm__owner_self(self, sizeof(self)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
 	c.owner = self;
-	for (;;) {
-		struct ldvm_disp *d;
-
+	do {
 		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
 			return rc;
 		if (c.name[0] == '\0')
@@ -567,40 +600,21 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 			return rc;
 		d->owned = true;
 		d->pooled = true;
-		p = ldvm__domain_paused(ctx, d->domid);
-		if (p != 1) {
-			/* Unpaused behind our back, or gone: never hand out. */
-			ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, "
-			    "destroying", d->name, p < 0 ? "gone" : "was "
-			    "unpaused by someone else");
-			ldvm__teardown(ctx, d->name);
+		if ((rc = wake_member(ctx, t, d)) != 0)
 			free(d);
-			continue;
-		}
-		if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
-			ldvm__teardown(ctx, d->name);
-			free(d);
+		if (rc < 0)
 			return rc;
-		}
-		/* Give the memory back; the guest balloons up on its own. */
-		if (t->preload_memkb < t->cfg.b_info.target_memkb) {
-			xrc = ldvm__domain_balloon(ctx, d->domid,
-			    t->cfg.b_info.target_memkb, 0);
-			if (xrc != 0)
-				ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: "
-				    "libxl error %d", d->name, xrc);
-		}
-		ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
-		note_claim(ctx, t);
-		d->phases[0].name = "claim from pool";
-		d->phases[0].ms = ldvm__now_ms() - t0;
-		ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u "
-		    "owner=%s claim_ms=%lld", t->name, d->domid, self,
-		    (long long)d->phases[0].ms);
-		d->nphases = 1;
-		*out = d;
-		return 0;
-	}
+	} while (rc != 0);
+	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+	note_claim(ctx, t);
+	d->phases[0].name = "claim from pool";
+	d->phases[0].ms = ldvm__now_ms() - t0;
+	ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u owner=%s "
+	    "claim_ms=%lld", t->name, d->domid, self,
+	    (long long)d->phases[0].ms);
+	d->nphases = 1;
+	*out = d;
+	return 0;
 }
 
 int

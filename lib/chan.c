@@ -761,23 +761,12 @@ ldvm__chan_guard(struct ldvm__chan *guard, struct ldvm__abort *ab)
 static int
 domain_alive(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	char path[64], *v;
+	char path[64];
 
-	if (ctx->xl != NULL) {
-		libxl_dominfo info;
-		int alive;
-
-		libxl_dominfo_init(&info);
-		alive = libxl_domain_info(ctx->xl, &info, domid) == 0 &&
-		    !info.shutdown && !info.dying;
-		libxl_dominfo_dispose(&info);
-		return alive;
-	}
+	if (ctx->xl != NULL)
+		return ldvm__domain_running(ctx, domid);
 	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
-	if ((v = xs_read(ctx->xs, XBT_NULL, path, NULL)) == NULL)
-		return 0;
-	free(v);
-	return 1;
+	return ldvm__xs_exists(ctx, XBT_NULL, path) == 1;
 }
 
 /* The terminal whose size a pseudo-terminal command should follow. */
@@ -890,18 +879,16 @@ static int
 dom0_fd(struct ldvm_ctx *ctx, void *arg)
 {
 	(void)arg;
-	return xs_fileno(ctx->xs);
+	return ldvm__xs_fd(ctx);
 }
 
 static int
 dom0_ready(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg)
 {
 	struct dom0 *s = arg;
-	char **w;
 
 	(void)p;
-	while ((w = xs_check_watch(ctx->xs)) != NULL)
-		free(w);
+	ldvm__xs_drain_watches(ctx);
 	if (!domain_alive(ctx, s->domid))
 		return ldvm__err(ctx, LDVM_ENOENT, "the disposable died");
 	return 0;

@@ -14,15 +14,13 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#include <libxl_utils.h>
-
 #include "ldvm_internal.h"
 
 /* Names tried when volumes of earlier disposables are in the way. */
 #define NAME_TRIES 8
 
-static void
-phase(struct ldvm_disp *d, const char *name, int64_t *t0)
+void
+ldvm__disp_phase(struct ldvm_disp *d, const char *name, int64_t *t0)
 {
 	int64_t now = ldvm__now_ms();
 
@@ -191,32 +189,22 @@ own_macs(struct ldvm_ctx *ctx, const libxl_domain_config *tmpl,
 static uint32_t
 domid_by_uuid(struct ldvm_ctx *ctx, const char *name)
 {
-	uint32_t found = (uint32_t)INVALID_DOMID;
-	libxl_dominfo *list;
-	libxl_uuid want;
+	uint32_t found;
 	char *s;
-	int i, n;
 
 	if (ldvm__rec_read(ctx, XBT_NULL, name, "uuid", &s) != 0)
-		return found;
-	i = libxl_uuid_from_string(&want, s);
+		return (uint32_t)INVALID_DOMID;
+	found = ldvm__domain_by_uuid(ctx, s);
 	free(s);
-	if (i != 0 || (list = libxl_list_domain(ctx->xl, &n)) == NULL)
-		return found;
-	for (i = 0; i < n; i++)
-		if (list[i].domid != 0 &&
-		    libxl_uuid_compare(&list[i].uuid, &want) == 0)
-			found = list[i].domid;
-	libxl_dominfo_list_free(list, n);
 	return found;
 }
 
-/* The domain id recorded for name, if it still names that domain. */
-static int
-recorded_domid(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
+int
+ldvm__disp_recorded_domid(struct ldvm_ctx *ctx, const char *name,
+    uint32_t *domid)
 {
 	unsigned long v;
-	char *s, *dn;
+	char *s;
 	int rc;
 
 	*domid = (uint32_t)INVALID_DOMID;
@@ -226,16 +214,13 @@ recorded_domid(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
 		free(s);
 	} else if (rc != LDVM_ENOENT)
 		return rc;
-	if (*domid != (uint32_t)INVALID_DOMID) {
-		/* Domain ids are reused: trust one only while names agree. */
-		dn = libxl_domid_to_name(ctx->xl, *domid);
-		if (dn == NULL || strcmp(dn, name) != 0)
-			*domid = (uint32_t)INVALID_DOMID;
-		free(dn);
-	}
+	/* Domain ids are reused: trust one only while names agree. */
+	if (*domid != (uint32_t)INVALID_DOMID &&
+	    !ldvm__domain_named(ctx, *domid, name))
+		*domid = (uint32_t)INVALID_DOMID;
 	/* Killed between creating the domain and recording its id. */
 	if (*domid == (uint32_t)INVALID_DOMID &&
-	    libxl_name_to_domid(ctx->xl, name, domid) != 0)
+	    ldvm__domain_by_name(ctx, name, domid) != 1)
 		*domid = (uint32_t)INVALID_DOMID;
 	if (*domid == (uint32_t)INVALID_DOMID)
 		*domid = domid_by_uuid(ctx, name);
@@ -273,8 +258,8 @@ ldvm__teardown(struct ldvm_ctx *ctx, const char *name)
 	ldvm__journal_fields(ctx, name, fields, sizeof(fields));
 	/* Best effort: a missing record only means there is less to do. */
 	ldvm__rec_write(ctx, XBT_NULL, name, "state", "dying");
-	ldvm__pool_forget(ctx, name);
-	ldvm__first_note(ctx, &f, recorded_domid(ctx, name, &domid));
+	ldvm__rec_unpool(ctx, name);
+	ldvm__first_note(ctx, &f, ldvm__disp_recorded_domid(ctx, name, &domid));
 	if (domid != (uint32_t)INVALID_DOMID && domid != 0 &&
 	    (rc = ldvm_domain_destroy(ctx, domid)) != LDVM_ENOENT)
 		ldvm__first_note(ctx, &f, rc);
@@ -383,19 +368,6 @@ ldvm_disp_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return ldvm__disp_build(ctx, t, -1, NULL, out);
 }
 
-bool
-ldvm_disp_name_ok(const char *name)
-{
-	size_t i;
-
-	if (name == NULL || !ldvm__valid_name(name, LDVM_NAME_MAX))
-		return false;
-	for (i = 0; name[i] != '\0'; i++)
-		if (name[i] == '-')
-			return false;
-	return true;
-}
-
 int
 ldvm_disp_create_named(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     const char *name, struct ldvm_disp **out)
@@ -419,6 +391,47 @@ ldvm_disp_create_named(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return ldvm__disp_build(ctx, t, -1, name, out);
 }
 
+/*
+ * Creates d's domain, paused, from cfg.  Its UUID is recorded first: a
+ * domain whose creation was cut short may have no name in xenstore yet,
+ * but it always has its UUID.
+ */
+static int
+create_domain(struct ldvm_ctx *ctx, struct ldvm_disp *d,
+    libxl_domain_config *cfg, const char *uuid)
+{
+	char val[16];
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "uuid", uuid)) != 0 ||
+	    (rc = ldvm__domain_create_cfg(ctx, cfg, &d->domid)) != 0)
+		return rc;
+	snprintf(val, sizeof(val), "%u", d->domid);
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "domid", val)) != 0 ||
+	    (rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "driver",
+	    d->voldrv[0] != '\0' ? d->voldrv : "none")) != 0 ||
+	    (rc = ldvm__interrupted(ctx)) != 0)
+		return rc;
+	ldvm__journal_rec(ctx, "created", d->name, NULL);
+	return 0;
+}
+
+/* Unpauses d's domain and waits until its agent is ready. */
+static int
+boot(struct ldvm_ctx *ctx, const struct ldvm_template *t, struct ldvm_disp *d,
+    int64_t *t0)
+{
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "state",
+	    "booting")) != 0 ||
+	    (rc = ldvm_domain_unpause(ctx, d->domid)) != 0 ||
+	    (rc = wait_ready(ctx, d, t->ready_timeout)) != 0)
+		return rc;
+	ldvm__disp_phase(d, "boot to agent ready", t0);
+	return ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+}
+
 /* One attempt; *taken when a volume of the chosen name is in the way. */
 static int
 build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
@@ -426,8 +439,9 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 {
 	libxl_domain_config cfg;
 	struct ldvm_disp *d;
-	char name[LDVM_NAME_MAX + 1], val[16], uuid[LIBXL_UUID_FMTLEN + 1];
+	char name[LDVM_NAME_MAX + 1], uuid[LIBXL_UUID_FMTLEN + 1], extra[96];
 	int64_t t0 = ldvm__now_ms(), t_start = t0;
+	struct ldvm__first f = { 0 };
 	int rc;
 
 	*out = NULL;
@@ -446,66 +460,32 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 		return rc;
 	}
 	d->owned = true;
-	phase(d, "record", &t0);
-	libxl_domain_config_init(&cfg);
-	libxl_domain_config_copy(ctx->xl, &cfg, &t->cfg);
-	free(cfg.c_info.name);
-	if ((cfg.c_info.name = strdup(name)) == NULL) {
-		rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
-		goto fail;
-	}
-	if ((rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
+	ldvm__disp_phase(d, "record", &t0);
+	if ((rc = ldvm__domain_cfg_copy(ctx, &cfg, &t->cfg, name, uuid,
+	    sizeof(uuid))) != 0 ||
+	    (rc = own_macs(ctx, &t->cfg, &cfg)) != 0 ||
 	    (rc = make_volumes(ctx, d, &cfg, t->volatile_cap, taken)) != 0 ||
 	    (rc = ldvm__interrupted(ctx)) != 0)
 		goto fail;
-	phase(d, "snapshot", &t0);
-	/*
-	 * Our own UUID, recorded first: a domain whose creation was cut short
-	 * may have no name in xenstore yet, but it always has its UUID.
-	 */
-	libxl_uuid_generate(&cfg.c_info.uuid);
-	snprintf(uuid, sizeof(uuid), LIBXL_UUID_FMT,
-	    LIBXL_UUID_BYTES(cfg.c_info.uuid));
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "uuid", uuid)) != 0)
+	ldvm__disp_phase(d, "snapshot", &t0);
+	if ((rc = create_domain(ctx, d, &cfg, uuid)) != 0)
 		goto fail;
-	if ((rc = ldvm__domain_create_cfg(ctx, &cfg, &d->domid)) != 0)
+	ldvm__disp_phase(d, "domain create", &t0);
+	if ((rc = boot(ctx, t, d, &t0)) != 0)
 		goto fail;
-	snprintf(val, sizeof(val), "%u", d->domid);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "domid", val)) != 0 ||
-	    (rc = ldvm__rec_write(ctx, XBT_NULL, name, "driver",
-	    d->voldrv[0] != '\0' ? d->voldrv : "none")) != 0 ||
-	    (rc = ldvm__interrupted(ctx)) != 0)
-		goto fail;
-	ldvm__journal_rec(ctx, "created", name, NULL);
-	phase(d, "domain create", &t0);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "booting")) ||
-	    (rc = ldvm_domain_unpause(ctx, d->domid)) != 0 ||
-	    (rc = wait_ready(ctx, d, t->ready_timeout)) != 0)
-		goto fail;
-	phase(d, "boot to agent ready", &t0);
-	if ((rc = ldvm__rec_write(ctx, XBT_NULL, name, "state", "ready")))
-		goto fail;
-	{
-		char extra[96];
-
-		snprintf(extra, sizeof(extra), "build_ms=%lld pool=%s",
-		    (long long)(ldvm__now_ms() - t_start), pool_limit >= 0 ?
-		    t->name : "-");
-		ldvm__journal_rec(ctx, "ready", name, extra);
-	}
-	libxl_domain_config_dispose(&cfg);
+	snprintf(extra, sizeof(extra), "build_ms=%lld pool=%s",
+	    (long long)(ldvm__now_ms() - t_start), pool_limit >= 0 ?
+	    t->name : "-");
+	ldvm__journal_rec(ctx, "ready", name, extra);
+	ldvm__domain_cfg_dispose(&cfg);
 	*out = d;
 	return 0;
 fail:
-	libxl_domain_config_dispose(&cfg);
-	{
-		/* Keep the first error's message over the teardown's. */
-		struct ldvm__first f = { 0 };
-
-		ldvm__first_note(ctx, &f, rc);
-		ldvm__teardown(ctx, name);
-		ldvm__first_end(ctx, &f);
-	}
+	ldvm__domain_cfg_dispose(&cfg);
+	/* Keep the first error's message over the teardown's. */
+	ldvm__first_note(ctx, &f, rc);
+	ldvm__teardown(ctx, name);
+	ldvm__first_end(ctx, &f);
 	free(d);
 	return rc;
 }
@@ -544,7 +524,7 @@ ldvm__disp_load(struct ldvm_ctx *ctx, const char *name, struct ldvm_disp **out)
 	free(tmpl);
 	if (d == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
-	if ((rc = recorded_domid(ctx, name, &d->domid)) != 0) {
+	if ((rc = ldvm__disp_recorded_domid(ctx, name, &d->domid)) != 0) {
 		free(d);
 		return rc;
 	}
@@ -650,93 +630,17 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	if (rc != 0)
 		return rc;
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
-	phase(d, "channel connect", &t0);
+	ldvm__disp_phase(d, "channel connect", &t0);
 	rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, status);
 	ldvm__chan_close(ch);
-	phase(d, "command", &t0);
+	ldvm__disp_phase(d, "command", &t0);
 	return rc;
-}
-
-static int
-refill(struct ldvm_ctx *ctx, const char *tmpl)
-{
-	char *args[] = { "-q", "-t", (char *)tmpl, NULL };
-
-	return ldvm__spawn_preload(ctx, args);
-}
-
-int
-ldvm_pool_refill(struct ldvm_ctx *ctx, const struct ldvm_template *t)
-{
-	return t->preload > 0 ? refill(ctx, t->name) : 0;
-}
-
-int
-ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    struct ldvm_disp **out)
-{
-	int rc;
-
-	if (!t->dispvm) {
-		ldvm__journal(ctx, "refused", "-", "template=%s reason=\"not a "
-		    "disposable template\"", t->name);
-		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
-		    "disposable template (set litedvm_dispvm_template = 1 in "
-		    "%s)", t->name, t->path);
-	}
-	/*
-	 * From the pool, the refill waits until the disposable is released
-	 * (ldvm_disp_destroy): under load a domain build beside the command
-	 * would slow the very call the pool is there to make fast.
-	 */
-	rc = ldvm_pool_claim(ctx, t, out);
-	if (rc != LDVM_ENOENT)
-		return rc;
-	/* Empty pool: a cold one now, and have the pool refilled aside. */
-	ldvm_pool_refill(ctx, t);
-	return ldvm_disp_create(ctx, t, out);
 }
 
 int
 ldvm_disp_from_pool(const struct ldvm_disp *d)
 {
 	return d->pooled;
-}
-
-static int
-release_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
-{
-	const char *name = arg;
-	int rc;
-
-	if ((rc = ldvm__rec_write(ctx, t, name, "state", "dying")) != 0 ||
-	    (rc = ldvm__rec_write(ctx, t, name, "owner", "")) != 0)
-		return rc;
-	return 0;
-}
-
-int
-ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
-{
-	int64_t t0 = ldvm__now_ms();
-	int rc;
-
-	ldvm__journal_rec(ctx, "released", d->name, NULL);
-	if (!d->pooled) {
-		rc = ldvm__teardown(ctx, d->name);
-		phase(d, "teardown", &t0);
-		return rc;
-	}
-	/*
-	 * Off the caller's path: "dying" bars any further use at once, and
-	 * with no owner the dvm-preload started here (garbage collection,
-	 * then a refill of the pool) finishes it.
-	 */
-	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
-		return ldvm__teardown(ctx, d->name);
-	rc = refill(ctx, d->tmpl);
-	phase(d, "teardown handed off", &t0);
-	return rc;
 }
 
 void
@@ -754,163 +658,4 @@ ldvm_disp_monitor(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	if (rc != 0 && rc != LDVM_EINTR && rc != LDVM_ENOENT)
 		return rc;
 	return ldvm__teardown(ctx, d->name);
-}
-
-struct take {
-	const char *name;
-	const char *seen;       /* owner as seen when deciding; NULL: none */
-	char self[64];
-};
-
-static int
-take_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
-{
-	struct take *k = arg;
-	char *cur = NULL;
-	int rc, same;
-
-	rc = ldvm__rec_read(ctx, t, k->name, "owner", &cur);
-	if (rc != 0 && rc != LDVM_ENOENT)
-		return rc;
-	same = (cur == NULL && k->seen == NULL) ||
-	    (cur != NULL && k->seen != NULL && strcmp(cur, k->seen) == 0);
-	free(cur);
-	if (!same)
-		return LDVM_EPERM;      /* someone claimed it meanwhile */
-	return ldvm__rec_write(ctx, t, k->name, "owner", k->self);
-}
-
-/*
- * Garbage collection decides on what it saw; take the record over only if
- * its owner is still that, so a concurrent claim always wins.
- */
-static int
-take_over(struct ldvm_ctx *ctx, const char *name, const char *seen)
-{
-	struct take k = { .name = name, .seen = seen };
-
-	if (ldvm__owner_self(k.self, sizeof(k.self)) < 0)
-		return LDVM_ESYS;
-	return ldvm__xs_txn(ctx, take_txn, &k);
-}
-
-/* A record past creation whose domain no longer exists. */
-static bool
-domain_gone(struct ldvm_ctx *ctx, const char *name)
-{
-	uint32_t domid;
-	char *state;
-	bool created;
-
-	if (ldvm__rec_read(ctx, XBT_NULL, name, "state", &state) != 0)
-		return false;
-	created = strcmp(state, "ready") == 0 || strcmp(state, "running") == 0;
-	free(state);
-	if (!created || recorded_domid(ctx, name, &domid) != 0)
-		return false;
-	return domid == (uint32_t)INVALID_DOMID;
-}
-
-int
-ldvm_gc(struct ldvm_ctx *ctx, unsigned *removed)
-{
-	char **names = NULL;
-	unsigned i, n = 0;
-	struct ldvm__first f = { 0 };
-	int rc;
-
-	*removed = 0;
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
-		return rc;
-	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
-		return rc;
-	for (i = 0; i < n; i++) {
-		char *owner = NULL, extra[96];
-		bool alive, handoff;
-
-		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
-			continue;
-		rc = ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
-		if (rc == LDVM_ENOENT)
-			owner = NULL;   /* half-written record: nobody has it */
-		else if (ldvm__first_note(ctx, &f, rc) != 0)
-			continue;
-		alive = owner != NULL && (ldvm__owner_alive(owner) ||
-		    ldvm__pool_keeps(ctx, names[i]));
-		/* No owner at all: a used one handed to its teardown. */
-		handoff = owner != NULL && owner[0] == '\0';
-		snprintf(extra, sizeof(extra), "by=gc was_owner=%s",
-		    owner != NULL && owner[0] != '\0' &&
-		    ldvm__valid_text(owner, strlen(owner)) &&
-		    strchr(owner, ' ') == NULL ? owner : "-");
-		if ((alive && !domain_gone(ctx, names[i])) ||
-		    take_over(ctx, names[i], owner) != 0) {
-			free(owner);
-			continue;
-		}
-		free(owner);
-		ldvm__log(ctx, LDVM_LOG_INFO, "%s: owner or domain gone, "
-		    "tearing down", names[i]);
-		if (!handoff)
-			ldvm__journal_rec(ctx, "collected", names[i], extra);
-		if (ldvm__first_note(ctx, &f,
-		    ldvm__teardown(ctx, names[i])) == 0)
-			(*removed)++;
-	}
-	free(names);
-	/* Then volumes no record describes: a reboot emptied xenstore. */
-	ldvm__first_note(ctx, &f, ldvm__leftovers(ctx, &n));
-	*removed += n;
-	return ldvm__first_end(ctx, &f);
-}
-
-int
-ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg)
-{
-	char **names = NULL;
-	unsigned i, n = 0;
-	int rc;
-
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
-		return rc;
-	if ((rc = ldvm__rec_list(ctx, LDVM_XS_ROOT "/disp", &names, &n)) != 0)
-		return rc;
-	for (i = 0; i < n; i++) {
-		struct ldvm_info info;
-		char *tmpl = NULL, *state = NULL, *owner = NULL, *created = NULL;
-		libxl_dominfo di;
-		unsigned long c;
-
-		if (!ldvm__valid_name(names[i], LDVM_NAME_MAX))
-			continue;
-		memset(&info, 0, sizeof(info));
-		info.name = names[i];
-		ldvm__rec_read(ctx, XBT_NULL, names[i], "template", &tmpl);
-		ldvm__rec_read(ctx, XBT_NULL, names[i], "state", &state);
-		ldvm__rec_read(ctx, XBT_NULL, names[i], "owner", &owner);
-		ldvm__rec_read(ctx, XBT_NULL, names[i], "created", &created);
-		info.tmpl = tmpl != NULL ? tmpl : "?";
-		info.state = state != NULL ? state : "?";
-		info.owner = owner != NULL ? owner : "";
-		info.pooled = owner != NULL && strcmp(owner, "pool") == 0;
-		info.owner_alive = owner != NULL && ldvm__owner_alive(owner);
-		if (created != NULL &&
-		    ldvm__parse_uint(created, strlen(created), ~0UL, &c))
-			info.age_s = (long)(time(NULL) - (time_t)c);
-		recorded_domid(ctx, names[i], &info.domid);
-		libxl_dominfo_init(&di);
-		if (info.domid != (uint32_t)INVALID_DOMID &&
-		    libxl_domain_info(ctx->xl, &di, info.domid) == 0)
-			info.memkb = di.current_memkb;
-		else
-			info.domid = (uint32_t)INVALID_DOMID;
-		libxl_dominfo_dispose(&di);
-		fn(arg, &info);
-		free(tmpl);
-		free(state);
-		free(owner);
-		free(created);
-	}
-	free(names);
-	return 0;
 }

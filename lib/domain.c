@@ -12,6 +12,33 @@
 
 #include "ldvm_internal.h"
 
+/* libxl connected, and name a valid domain name. */
+static int
+need_name(struct ldvm_ctx *ctx, const char *name)
+{
+	int rc;
+
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
+	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
+		return ldvm__err(ctx, LDVM_EINVAL, "invalid domain name '%s'",
+		    name);
+	return 0;
+}
+
+/* dst (initialised here whatever happens) a copy of src named name. */
+static int
+cfg_named(struct ldvm_ctx *ctx, libxl_domain_config *dst,
+    const libxl_domain_config *src, const char *name)
+{
+	libxl_domain_config_init(dst);
+	libxl_domain_config_copy(ctx->xl, dst, src);
+	free(dst->c_info.name);
+	if ((dst->c_info.name = strdup(name)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
+	return 0;
+}
+
 int
 ldvm_domain_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     const char *name, uint32_t *domid)
@@ -20,20 +47,10 @@ ldvm_domain_create(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	int rc;
 
 	*domid = (uint32_t)INVALID_DOMID;
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+	if ((rc = need_name(ctx, name)) != 0)
 		return rc;
-	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
-		return ldvm__err(ctx, LDVM_EINVAL, "invalid domain name '%s'",
-		    name);
-	libxl_domain_config_init(&cfg);
-	libxl_domain_config_copy(ctx->xl, &cfg, &t->cfg);
-	free(cfg.c_info.name);
-	if ((cfg.c_info.name = strdup(name)) == NULL) {
-		rc = ldvm__errno(ctx, LDVM_ENOMEM, "strdup");
-		goto out;
-	}
-	rc = ldvm__domain_create_cfg(ctx, &cfg, domid);
-out:
+	if ((rc = cfg_named(ctx, &cfg, &t->cfg, name)) == 0)
+		rc = ldvm__domain_create_cfg(ctx, &cfg, domid);
 	libxl_domain_config_dispose(&cfg);
 	return rc;
 }
@@ -152,41 +169,67 @@ ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6])
 	return found;
 }
 
-int
-ldvm_domain_pause(struct ldvm_ctx *ctx, uint32_t domid)
+/* Pauses (pause) or unpauses domid. */
+static int
+set_paused(struct ldvm_ctx *ctx, uint32_t domid, bool pause)
 {
 	int rc, xrc;
 
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
 		return rc;
-	if ((xrc = libxl_domain_pause(ctx->xl, domid, NULL)) != 0)
-		return ldvm__xlerr(ctx, xrc, "cannot pause domain %u", domid);
+	xrc = pause ? libxl_domain_pause(ctx->xl, domid, NULL) :
+	    libxl_domain_unpause(ctx->xl, domid, NULL);
+	if (xrc != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot %s domain %u",
+		    pause ? "pause" : "unpause", domid);
 	return 0;
+}
+
+int
+ldvm_domain_pause(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	return set_paused(ctx, domid, true);
 }
 
 int
 ldvm_domain_unpause(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	int rc, xrc;
+	return set_paused(ctx, domid, false);
+}
 
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
-		return rc;
-	if ((xrc = libxl_domain_unpause(ctx->xl, domid, NULL)) != 0)
-		return ldvm__xlerr(ctx, xrc, "cannot unpause domain %u", domid);
-	return 0;
+/* What libxl says of a domain. */
+struct dominfo {
+	bool paused, shutdown, dying;
+	uint64_t memkb;         /* current memory */
+};
+
+/* libxl's code: 0 when domid exists, *out filled in. */
+static int
+dominfo(struct ldvm_ctx *ctx, uint32_t domid, struct dominfo *out)
+{
+	libxl_dominfo info;
+	int xrc;
+
+	libxl_dominfo_init(&info);
+	if ((xrc = libxl_domain_info(ctx->xl, &info, domid)) == 0) {
+		out->paused = info.paused;
+		out->shutdown = info.shutdown;
+		out->dying = info.dying;
+		out->memkb = info.current_memkb;
+	}
+	libxl_dominfo_dispose(&info);
+	return xrc;
 }
 
 int
 ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	libxl_dominfo info;
+	struct dominfo di;
 	int rc, xrc;
 
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
 		return rc;
-	libxl_dominfo_init(&info);
-	xrc = libxl_domain_info(ctx->xl, &info, domid);
-	libxl_dominfo_dispose(&info);
+	xrc = dominfo(ctx, domid, &di);
 	if (xrc == ERROR_DOMAIN_NOTFOUND)
 		return 0;
 	if (xrc != 0)
@@ -219,14 +262,76 @@ ldvm_domain_lookup(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
 {
 	int rc;
 
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+	if ((rc = need_name(ctx, name)) != 0)
 		return rc;
-	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
-		return ldvm__err(ctx, LDVM_EINVAL, "invalid domain name '%s'",
-		    name);
 	/* libxl_name_to_domid says ERROR_INVAL for "no such name". */
 	if (libxl_name_to_domid(ctx->xl, name, domid) != 0)
 		return ldvm__err(ctx, LDVM_ENOENT, "no domain named %s", name);
+	return 0;
+}
+
+/*
+ * Takes libxl's pending events: 1 when one says domid died or shut down
+ * (*how), 0 when none is left, or an error.
+ */
+static int
+death_event(struct ldvm_ctx *ctx, uint32_t domid, int *how)
+{
+	libxl_event *ev;
+	uint32_t id;
+	int type, xrc;
+
+	for (;;) {
+		xrc = libxl_event_check(ctx->xl, &ev, LIBXL_EVENTMASK_ALL,
+		    NULL, NULL);
+		if (xrc == ERROR_NOT_READY)
+			return 0;
+		if (xrc != 0)
+			return ldvm__xlerr(ctx, xrc, "waiting for domain %u",
+			    domid);
+		type = ev->type;
+		id = ev->domid;
+		libxl_event_free(ctx->xl, ev);
+		if (id != domid)
+			continue;
+		if (type == LIBXL_EVENT_TYPE_DOMAIN_DEATH) {
+			*how = LDVM_DOM_DEAD;
+			return 1;
+		}
+		if (type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN) {
+			*how = LDVM_DOM_SHUTDOWN;
+			return 1;
+		}
+	}
+}
+
+/*
+ * One poll of libxl's descriptors, at most wait ms (-1: no bound); when
+ * *fds (of *nalloc) is too small it only grows, and the caller comes back.
+ */
+static int
+poll_libxl(struct ldvm_ctx *ctx, struct pollfd **fds, int *nalloc, int wait)
+{
+	struct timeval now;
+	int nfds = *nalloc, xrc;
+
+	gettimeofday(&now, NULL);
+	xrc = libxl_osevent_beforepoll(ctx->xl, &nfds, *fds, &wait, now);
+	if (xrc == ERROR_BUFFERFULL) {
+		struct pollfd *n = reallocarray(*fds, nfds, sizeof(*n));
+
+		if (n == NULL)
+			return ldvm__errno(ctx, LDVM_ENOMEM, "realloc");
+		*fds = n;
+		*nalloc = nfds;
+		return 0;
+	}
+	if (xrc != 0)
+		return ldvm__xlerr(ctx, xrc, "libxl poll setup");
+	if (ldvm__poll(ctx, *fds, nfds, wait) < 0 && errno != EINTR)
+		return ldvm__errno(ctx, LDVM_ESYS, "poll");
+	gettimeofday(&now, NULL);
+	libxl_osevent_afterpoll(ctx->xl, nfds, *fds, now);
 	return 0;
 }
 
@@ -240,7 +345,7 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 {
 	libxl_evgen_domain_death *gen = NULL;
 	struct pollfd *fds = NULL;
-	int nalloc = 0, rc, xrc;
+	int nalloc = 0, rc, xrc, wait;
 	int64_t deadline = timeout_ms < 0 ? -1 : ldvm__now_ms() + timeout_ms;
 
 	*how = 0;
@@ -249,32 +354,9 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 	if ((xrc = libxl_evenable_domain_death(ctx->xl, domid, 0, &gen)) != 0)
 		return ldvm__xlerr(ctx, xrc, "cannot watch domain %u", domid);
 	for (;;) {
-		libxl_event *ev;
-		struct timeval now;
-		int nfds = nalloc, wait;
-
-		xrc = libxl_event_check(ctx->xl, &ev, LIBXL_EVENTMASK_ALL,
-		    NULL, NULL);
-		if (xrc == 0) {
-			int type = ev->type;
-			uint32_t id = ev->domid;
-
-			libxl_event_free(ctx->xl, ev);
-			if (id != domid)
-				continue;
-			if (type == LIBXL_EVENT_TYPE_DOMAIN_DEATH) {
-				*how = LDVM_DOM_DEAD;
-				break;
-			}
-			if (type == LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN) {
-				*how = LDVM_DOM_SHUTDOWN;
-				break;
-			}
-			continue;
-		}
-		if (xrc != ERROR_NOT_READY) {
-			rc = ldvm__xlerr(ctx, xrc, "waiting for domain %u",
-			    domid);
+		if ((rc = death_event(ctx, domid, how)) != 0) {
+			if (rc > 0)
+				rc = 0;
 			break;
 		}
 		if ((rc = ldvm__interrupted(ctx)) != 0)
@@ -290,31 +372,128 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 			}
 			wait = (int)left;
 		}
-		gettimeofday(&now, NULL);
-		xrc = libxl_osevent_beforepoll(ctx->xl, &nfds, fds, &wait, now);
-		if (xrc == ERROR_BUFFERFULL) {
-			struct pollfd *n = reallocarray(fds, nfds, sizeof(*n));
-
-			if (n == NULL) {
-				rc = ldvm__errno(ctx, LDVM_ENOMEM, "realloc");
-				break;
-			}
-			fds = n;
-			nalloc = nfds;
-			continue;
-		}
-		if (xrc != 0) {
-			rc = ldvm__xlerr(ctx, xrc, "libxl poll setup");
+		if ((rc = poll_libxl(ctx, &fds, &nalloc, wait)) != 0)
 			break;
-		}
-		if (ldvm__poll(ctx, fds, nfds, wait) < 0 && errno != EINTR) {
-			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
-			break;
-		}
-		gettimeofday(&now, NULL);
-		libxl_osevent_afterpoll(ctx->xl, nfds, fds, now);
 	}
 	libxl_evdisable_domain_death(ctx->xl, gen);
 	free(fds);
 	return rc;
+}
+
+int
+ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	struct dominfo di;
+
+	if (dominfo(ctx, domid, &di) != 0)
+		return -1;
+	return di.paused;
+}
+
+bool
+ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	struct dominfo di;
+
+	return dominfo(ctx, domid, &di) == 0 && !di.shutdown && !di.dying;
+}
+
+int
+ldvm__domain_memkb(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *memkb)
+{
+	struct dominfo di;
+
+	if (dominfo(ctx, domid, &di) != 0)
+		return -1;
+	*memkb = di.memkb;
+	return 0;
+}
+
+int
+ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
+{
+	int xrc;
+
+	if ((xrc = libxl_name_to_domid(ctx->xl, name, domid)) == 0)
+		return 1;
+	/* ERROR_INVAL is libxl's "no domain of that name". */
+	return xrc == ERROR_INVAL ? 0 : -1;
+}
+
+char *
+ldvm__domain_name(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	return libxl_domid_to_name(ctx->xl, domid);
+}
+
+bool
+ldvm__domain_named(struct ldvm_ctx *ctx, uint32_t domid, const char *name)
+{
+	char *dn = ldvm__domain_name(ctx, domid);
+	bool same = dn != NULL && strcmp(dn, name) == 0;
+
+	free(dn);
+	return same;
+}
+
+uint32_t
+ldvm__domain_by_uuid(struct ldvm_ctx *ctx, const char *uuid)
+{
+	uint32_t found = (uint32_t)INVALID_DOMID;
+	libxl_dominfo *list;
+	libxl_uuid want;
+	int i, n;
+
+	if (libxl_uuid_from_string(&want, uuid) != 0 ||
+	    (list = libxl_list_domain(ctx->xl, &n)) == NULL)
+		return found;
+	for (i = 0; i < n; i++)
+		if (list[i].domid != 0 &&
+		    libxl_uuid_compare(&list[i].uuid, &want) == 0)
+			found = list[i].domid;
+	libxl_dominfo_list_free(list, n);
+	return found;
+}
+
+int
+ldvm__domain_free_memkb(struct ldvm_ctx *ctx, uint64_t *kb)
+{
+	int xrc;
+
+	if ((xrc = libxl_get_free_memory(ctx->xl, kb)) != 0)
+		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
+	return 0;
+}
+
+int
+ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid, uint64_t memkb,
+    int wait_s)
+{
+	int xrc;
+
+	xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb, 0, 1);
+	if (xrc == 0 && wait_s > 0)
+		xrc = libxl_wait_for_memory_target(ctx->xl, domid, wait_s);
+	return xrc;
+}
+
+int
+ldvm__domain_cfg_copy(struct ldvm_ctx *ctx, libxl_domain_config *dst,
+    const libxl_domain_config *src, const char *name, char *uuid,
+    size_t usize)
+{
+	int rc;
+
+	if ((rc = cfg_named(ctx, dst, src, name)) != 0)
+		return rc;
+	libxl_uuid_generate(&dst->c_info.uuid);
+	snprintf(uuid, usize, LIBXL_UUID_FMT,
+	    LIBXL_UUID_BYTES(dst->c_info.uuid));
+	return 0;
+}
+
+void
+ldvm__domain_cfg_dispose(libxl_domain_config *cfg)
+{
+	libxl_domain_config_dispose(cfg);
 }

@@ -144,6 +144,12 @@ LDVM_HIDDEN bool ldvm__valid_text(const char *s, size_t len);
 LDVM_HIDDEN bool ldvm__valid_user(const char *s);
 /* Absolute xenstore path: [A-Za-z0-9_@/-], no "//", no trailing '/'. */
 LDVM_HIDDEN bool ldvm__valid_xs_path(const char *s);
+/*
+ * Splits a volume's last path component, "disp<N>-<vdev><suffix>", into
+ * the disposable's name and the vdev; false when it is not of that form.
+ */
+LDVM_HIDDEN bool ldvm__vol_leaf(const char *leaf, const char *suffix,
+    char *disp, size_t dsize, char *vdev, size_t vsize);
 
 /* ---- the lifecycle journal (journal.c) ---- */
 /* "EVENT name=NAME" and, with fmt, the fields it formats. */
@@ -223,6 +229,32 @@ LDVM_HIDDEN int ldvm__xs_unwatch(struct ldvm_ctx *ctx, const char *path,
  */
 LDVM_HIDDEN int ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms,
     char *path, size_t psize, char *token, size_t tsize);
+/*
+ * 1 when path exists, 0 when not (or it cannot be read); LDVM_EAGAIN, with
+ * a message, when t must be run again.
+ */
+LDVM_HIDDEN int ldvm__xs_exists(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *path);
+/* Children of path inside t; none when absent.  free(*names) when done. */
+LDVM_HIDDEN int ldvm__xs_list(struct ldvm_ctx *ctx, xs_transaction_t t,
+    const char *path, char ***names, unsigned *n);
+/* The same outside a transaction, as xs_directory does it (errno). */
+LDVM_HIDDEN char **ldvm__xs_dir(struct ldvm_ctx *ctx, const char *path,
+    unsigned *n);
+/*
+ * The descriptor to poll for watch events; the next pending event
+ * (XS_WATCH_PATH, XS_WATCH_TOKEN; free it), NULL when none; dropping
+ * all pending ones.
+ */
+LDVM_HIDDEN int ldvm__xs_fd(struct ldvm_ctx *ctx);
+LDVM_HIDDEN char **ldvm__xs_next_watch(struct ldvm_ctx *ctx);
+LDVM_HIDDEN void ldvm__xs_drain_watches(struct ldvm_ctx *ctx);
+/*
+ * Reads path (*len its length) and removes it: what a guest wrote, read
+ * once.  NULL when there is nothing to read; free the value.
+ */
+LDVM_HIDDEN char *ldvm__xs_take(struct ldvm_ctx *ctx, const char *path,
+    unsigned *len);
 
 /* ---- domains (domain.c) ---- */
 /* Creates a paused domain from a complete config; see ldvm_domain_create. */
@@ -243,6 +275,40 @@ LDVM_HIDDEN int ldvm__domain_disks_up(struct ldvm_ctx *ctx, uint32_t domid);
 LDVM_HIDDEN int ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6]);
 LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
+/* 1 when paused, 0 when running, -1 when there is no such domain. */
+LDVM_HIDDEN int ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid);
+/* True while the domain exists and is neither shut down nor dying. */
+LDVM_HIDDEN bool ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid);
+/* Its current memory; -1 when there is no such domain. */
+LDVM_HIDDEN int ldvm__domain_memkb(struct ldvm_ctx *ctx, uint32_t domid,
+    uint64_t *memkb);
+/* 1 and its id when a domain has that name, 0 when none, -1 on error. */
+LDVM_HIDDEN int ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name,
+    uint32_t *domid);
+/* The name of domid (free it), NULL when it has none. */
+LDVM_HIDDEN char *ldvm__domain_name(struct ldvm_ctx *ctx, uint32_t domid);
+/* True when domid is still the domain of that name (ids are reused). */
+LDVM_HIDDEN bool ldvm__domain_named(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *name);
+/* The domain (not dom0) with that UUID string; INVALID_DOMID when none. */
+LDVM_HIDDEN uint32_t ldvm__domain_by_uuid(struct ldvm_ctx *ctx,
+    const char *uuid);
+/* The host's free memory. */
+LDVM_HIDDEN int ldvm__domain_free_memkb(struct ldvm_ctx *ctx, uint64_t *kb);
+/*
+ * Sets the balloon target and, with wait_s > 0, waits that long for the
+ * guest to reach it; libxl's code (0: done), for a log line.
+ */
+LDVM_HIDDEN int ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid,
+    uint64_t memkb, int wait_s);
+/*
+ * dst (initialised here, for ldvm__domain_cfg_dispose whatever happens) a
+ * copy of src for domain name, with a fresh UUID, formatted into uuid.
+ */
+LDVM_HIDDEN int ldvm__domain_cfg_copy(struct ldvm_ctx *ctx,
+    libxl_domain_config *dst, const libxl_domain_config *src,
+    const char *name, char *uuid, size_t usize);
+LDVM_HIDDEN void ldvm__domain_cfg_dispose(libxl_domain_config *cfg);
 
 /* ---- volumes (volume.c) ---- */
 /* litedvm's own directory beside a template image, for the file copies. */
@@ -257,12 +323,6 @@ LDVM_HIDDEN const char *ldvm__vol_drvname(enum ldvm__voldrv drv);
  */
 LDVM_HIDDEN int ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin,
     const char *disp, const char *vdev, bool ram, char *dst, size_t size);
-/*
- * Splits a volume's last path component, "disp<N>-<vdev><suffix>", into
- * the disposable's name and the vdev; false when it is not of that form.
- */
-LDVM_HIDDEN bool ldvm__vol_leaf(const char *leaf, const char *suffix,
-    char *disp, size_t dsize, char *vdev, size_t vsize);
 /*
  * The disposable and vdev of a path ldvm__vol_plan could have given: a file
  * in an LDVM_VOL_DIR directory or a /dev/VG/LV; false for anything else.
@@ -378,6 +438,11 @@ LDVM_HIDDEN int ldvm__rec_exists(struct ldvm_ctx *ctx, const char *name);
 /* Children of an absolute path; free(*names) when done. */
 LDVM_HIDDEN int ldvm__rec_list(struct ldvm_ctx *ctx, const char *sub,
     char ***names, unsigned *n);
+/* /litedvm/pool/<tmpl>[/<name>]: a pool's listing, or one member in it. */
+LDVM_HIDDEN int ldvm__rec_pool_path(struct ldvm_ctx *ctx, char *buf,
+    size_t size, const char *tmpl, const char *name);
+/* Removes name from its template's pool listing, if it is in it. */
+LDVM_HIDDEN void ldvm__rec_unpool(struct ldvm_ctx *ctx, const char *name);
 
 /* ---- disposables (disp.c) ---- */
 #define LDVM__MAX_PHASES 12
@@ -404,6 +469,16 @@ LDVM_HIDDEN int ldvm__disp_build(struct ldvm_ctx *ctx,
 /* A handle on the record of name, whatever its state. */
 LDVM_HIDDEN int ldvm__disp_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_disp **out);
+/* Notes a phase of d ending now, begun at *t0; *t0 becomes now. */
+LDVM_HIDDEN void ldvm__disp_phase(struct ldvm_disp *d, const char *name,
+    int64_t *t0);
+/*
+ * The domain of the record of name: by its recorded id while the name
+ * still agrees, else by name, else by its recorded UUID; INVALID_DOMID
+ * when none.
+ */
+LDVM_HIDDEN int ldvm__disp_recorded_domid(struct ldvm_ctx *ctx,
+    const char *name, uint32_t *domid);
 /* Destroys whatever the record of name describes, then the record. */
 LDVM_HIDDEN int ldvm__teardown(struct ldvm_ctx *ctx, const char *name);
 struct ldvm__abort;
@@ -417,8 +492,6 @@ LDVM_HIDDEN int ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl,
     char ***names, unsigned *n);
 /* True for a pool member that is fine as it is (paused, domain alive). */
 LDVM_HIDDEN bool ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name);
-/* Removes name from its template's pool listing, if it is in it. */
-LDVM_HIDDEN void ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name);
 
 /* ---- channel framing (proto.c) ---- */
 #define LDVM_PROTO_VERSION 1

@@ -26,8 +26,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <libxl_utils.h>
-
 #include "ldvm_internal.h"
 
 #ifndef LDVM_LOCKFILE
@@ -65,8 +63,7 @@ ldvm__vol_unclaimed(struct ldvm_ctx *ctx, const char *disp, bool mine)
 
 	if (!mine && ldvm__rec_exists(ctx, disp) != 0)
 		return false;   /* a record, or no way to know */
-	/* ERROR_INVAL is libxl's "no domain of that name". */
-	return libxl_name_to_domid(ctx->xl, disp, &domid) == ERROR_INVAL;
+	return ldvm__domain_by_name(ctx, disp, &domid) == 0;
 }
 
 struct places {

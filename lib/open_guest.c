@@ -115,7 +115,7 @@ await_dom0(struct ldvm_ctx *ctx, struct req *r)
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = libxenvchan_fd_for_select(r->ch->v), .events = POLLIN },
-			{ .fd = xs_fileno(ctx->xs), .events = POLLIN },
+			{ .fd = ldvm__xs_fd(ctx), .events = POLLIN },
 		};
 		char val[LDVM_ERROR_MAX + 1];
 		int64_t left = deadline - ldvm__now_ms();
@@ -138,12 +138,8 @@ await_dom0(struct ldvm_ctx *ctx, struct req *r)
 			return ldvm__errno(ctx, LDVM_ESYS, "poll");
 		if (p[0].revents)
 			libxenvchan_wait(r->ch->v);
-		if (p[1].revents) {
-			char **w;
-
-			while ((w = xs_check_watch(ctx->xs)) != NULL)
-				free(w);
-		}
+		if (p[1].revents)
+			ldvm__xs_drain_watches(ctx);
 	}
 }
 

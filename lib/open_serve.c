@@ -31,8 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <libxl_utils.h>
-
 #include "ldvm_internal.h"
 
 #define DEFAULT_MAX_SIZE (64ULL << 20)
@@ -161,7 +159,7 @@ scan(struct serve *s)
 {
 	struct ldvm_ctx *ctx = s->ctx;
 	unsigned n = 0;
-	char **ids = xs_directory(ctx->xs, XBT_NULL, "/local/domain", &n);
+	char **ids = ldvm__xs_dir(ctx, "/local/domain", &n);
 	char path[LDVM_XS_PATH_MAX];
 
 	if (ids == NULL)
@@ -335,7 +333,7 @@ identify(struct serve *s, struct guest *g, uint32_t domid, char **dname,
 	struct ldvm_ctx *ctx = s->ctx;
 	char why[LDVM_ERROR_MAX];
 
-	if ((*dname = libxl_domid_to_name(ctx->xl, domid)) == NULL) {
+	if ((*dname = ldvm__domain_name(ctx, domid)) == NULL) {
 		refuse(s, g, "an unnamed guest", "domain has no name", true);
 		return false;
 	}
@@ -487,9 +485,8 @@ request(struct serve *s, uint32_t domid)
 	if (g == NULL || req_path(ctx, domid, "request", path, sizeof(path)) != 0)
 		return;
 	/* Read once, then gone: the guest cannot change it under us. */
-	if ((val = xs_read(ctx->xs, XBT_NULL, path, &len)) == NULL)
+	if ((val = ldvm__xs_take(ctx, path, &len)) == NULL)
 		return;
-	xs_rm(ctx->xs, XBT_NULL, path);
 	if (!identify(s, g, domid, &dname, &disp, &root, &name))
 		goto out;
 	if ((r = root_get(s, root)) == NULL) {
@@ -642,7 +639,7 @@ serve_round(struct serve *s)
 	bool poll_workers = false;
 	char **w;
 
-	p[n].fd = xs_fileno(ctx->xs);
+	p[n].fd = ldvm__xs_fd(ctx);
 	p[n++].events = POLLIN;
 	for (size_t i = 0; i < s->ng && n < 1 + MAX_WORKERS; i++) {
 		if (s->g[i].worker == 0)
@@ -661,7 +658,7 @@ serve_round(struct serve *s)
 	    errno != EINTR)
 		return ldvm__errno(ctx, LDVM_ESYS, "poll");
 	reap(s, false);
-	while ((w = xs_check_watch(ctx->xs)) != NULL) {
+	while ((w = ldvm__xs_next_watch(ctx)) != NULL) {
 		uint32_t domid;
 
 		if (strcmp(w[XS_WATCH_TOKEN], "domains") == 0) {

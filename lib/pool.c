@@ -4,15 +4,16 @@
  * slot and building is bounded by the pool size in one transaction;
  * claiming is one transaction that takes the oldest member of the current
  * template version.  Members of an older version, and members someone
- * unpaused, are never handed out: pruning destroys them.
+ * unpaused, are never handed out: pruning destroys them.  Acquiring a
+ * disposable (from the pool, or cold when it is empty), releasing one and
+ * refilling the pool (dvm-preload in the background) are here too: pools
+ * sit above disposables, never the reverse.
  */
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <libxl_utils.h>
 
 #include "ldvm_internal.h"
 
@@ -23,16 +24,6 @@
 #define DRAIN_PATH LDVM_XS_ROOT "/drain"
 /* A template's last claim, in seconds since the epoch, while it delays. */
 #define CLAIMED_PATH LDVM_XS_ROOT "/claimed/%s"
-
-static int
-pool_path(struct ldvm_ctx *ctx, char *buf, size_t size, const char *tmpl,
-    const char *name)
-{
-	if (name == NULL)
-		return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s", tmpl);
-	return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s/%s", tmpl,
-	    name);
-}
 
 static unsigned long
 dispnum(const char *name)
@@ -54,20 +45,6 @@ by_age(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int
-paused(struct ldvm_ctx *ctx, uint32_t domid)
-{
-	libxl_dominfo info;
-	int p;
-
-	libxl_dominfo_init(&info);
-	if (libxl_domain_info(ctx->xl, &info, domid) != 0)
-		return -1;
-	p = info.paused;
-	libxl_dominfo_dispose(&info);
-	return p;
-}
-
 struct leave {
 	const char *tmpl;
 	const char *name;
@@ -80,17 +57,15 @@ static int
 leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct leave *l = arg;
-	char path[LDVM_XS_PATH_MAX], *v;
+	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((rc = pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
 		return rc;
-	if ((v = xs_read(ctx->xs, t, path, NULL)) == NULL) {
+	if ((rc = ldvm__xs_exists(ctx, t, path)) <= 0) {
 		l->was_member = false;
-		return errno == EAGAIN ? ldvm__errno(ctx, LDVM_EAGAIN, "read") :
-		    0;
+		return rc;
 	}
-	free(v);
 	l->was_member = true;
 	if ((rc = ldvm__xs_rm(ctx, t, path)) != 0)
 		return rc;
@@ -146,7 +121,7 @@ member_problem(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	free(s);
 	if (!p)
 		return "bad domain id";
-	if ((p = paused(ctx, (uint32_t)v)) < 0)
+	if ((p = ldvm__domain_paused(ctx, (uint32_t)v)) < 0)
 		return "domain gone";
 	if (p == 0)
 		return "unpaused by someone else: treated as used";
@@ -160,7 +135,7 @@ ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl, char ***names,
 	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((rc = pool_path(ctx, path, sizeof(path), tmpl, NULL)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), tmpl, NULL)) != 0)
 		return rc;
 	if ((rc = ldvm__rec_list(ctx, path, names, n)) != 0)
 		return rc;
@@ -169,12 +144,18 @@ ldvm__pool_members(struct ldvm_ctx *ctx, const char *tmpl, char ***names,
 	return 0;
 }
 
-int
-ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    unsigned *removed)
+/*
+ * Discards members of t's pool: with keep < 0 (pruning) those
+ * member_problem finds fault with, oldest first; else (trimming) the
+ * newest beyond keep, since claims take the oldest.  One claimed
+ * meanwhile is no member any more, and discard leaves it alone.
+ */
+static int
+discard_members(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    int keep, unsigned *removed)
 {
 	char **names;
-	unsigned i, n;
+	unsigned i, j, n;
 	struct ldvm__first f = { 0 };
 	int rc;
 
@@ -183,13 +164,20 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		return rc;
 	if ((rc = ldvm__pool_members(ctx, t->name, &names, &n)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		const char *why = member_problem(ctx, t, names[i]);
+	for (j = 0; j < n; j++) {
+		const char *why;
 
-		if (why == NULL)
-			continue;
-		if (ldvm__first_note(ctx, &f, discard(ctx, t->name, names[i],
-		    why)) == 0)
+		if (keep < 0) {
+			i = j;
+			why = member_problem(ctx, t, names[i]);
+		} else {
+			i = n - 1 - j;
+			if (i < (unsigned)keep)
+				break;
+			why = "surplus";
+		}
+		if (why != NULL && ldvm__first_note(ctx, &f, discard(ctx,
+		    t->name, names[i], why)) == 0)
 			(*removed)++;
 	}
 	free(names);
@@ -197,30 +185,20 @@ ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 }
 
 int
+ldvm_pool_prune(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    unsigned *removed)
+{
+	return discard_members(ctx, t, -1, removed);
+}
+
+int
 ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
     unsigned *removed)
 {
-	char **names;
-	unsigned i, n;
-	struct ldvm__first f = { 0 };
-	int rc;
-
-	*removed = 0;
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
-		return rc;
 	if (keep < 0)
 		keep = t->preload;
-	if ((rc = ldvm__pool_members(ctx, t->name, &names, &n)) != 0)
-		return rc;
-	/* The newest go: claims take the oldest.  One claimed meanwhile is
-	 * no member any more, and discard leaves it alone. */
-	for (i = n; i > (unsigned)keep; i--) {
-		if (ldvm__first_note(ctx, &f, discard(ctx, t->name,
-		    names[i - 1], "surplus")) == 0)
-			(*removed)++;
-	}
-	free(names);
-	return ldvm__first_end(ctx, &f);
+	/* Never pruning here: a keep still below 0 keeps them all. */
+	return discard_members(ctx, t, keep < 0 ? INT_MAX : keep, removed);
 }
 
 /* Records of pool members, listed or still being built. */
@@ -305,14 +283,14 @@ enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 	unsigned long minmb = DEFAULT_MIN_FREE_MB;
 	uint64_t freekb, needkb = t->cfg.b_info.max_memkb;
 	char v[32];
-	int i, xrc;
+	int i, rc;
 
 	if (ldvm__conf_get(ctx, "preload_min_free_memory", v, sizeof(v)) == 0 &&
 	    !ldvm__parse_uint(v, strlen(v), 1UL << 30, &minmb))
 		return ldvm__err(ctx, LDVM_EINVAL, "%s/litedvm.conf: bad "
 		    "preload_min_free_memory '%s'", ldvm_confdir(), v);
-	if ((xrc = libxl_get_free_memory(ctx->xl, &freekb)) != 0)
-		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
+	if ((rc = ldvm__domain_free_memkb(ctx, &freekb)) != 0)
+		return rc;
 	/* A RAM volume may come to hold its whole cap. */
 	for (i = 0; i < t->cfg.num_disks; i++)
 		if (t->cfg.disks[i].readwrite)
@@ -333,16 +311,14 @@ static int
 join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct join *j = arg;
-	char path[LDVM_XS_PATH_MAX], *v;
+	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((v = xs_read(ctx->xs, t, DRAIN_PATH, NULL)) != NULL) {
-		free(v);
+	if ((rc = ldvm__xs_exists(ctx, t, DRAIN_PATH)) < 0)
+		return rc;
+	if (rc == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
-	}
-	if (errno == EAGAIN)
-		return ldvm__errno(ctx, LDVM_EAGAIN, "read");
-	if ((rc = pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
 	    (rc = ldvm__xs_write(ctx, t, path, "")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, t, j->name, "state", "paused")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, t, j->name, "owner", POOL_OWNER)) != 0)
@@ -356,21 +332,15 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 {
 	struct ldvm_disp *d;
 	struct join j;
-	char *v;
 	int rc, xrc;
 
-	if ((v = xs_read(ctx->xs, XBT_NULL, DRAIN_PATH, NULL)) != NULL) {
-		free(v);
+	if (ldvm__xs_exists(ctx, XBT_NULL, DRAIN_PATH) == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
-	}
 	if ((rc = ldvm__disp_build(ctx, t, count, NULL, &d)) != 0)
 		return rc;
 	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
-		xrc = libxl_set_memory_target(ctx->xl, d->domid,
-		    (int64_t)t->preload_memkb, 0, 1);
-		if (xrc == 0)
-			xrc = libxl_wait_for_memory_target(ctx->xl, d->domid,
-			    BALLOON_WAIT_S);
+		xrc = ldvm__domain_balloon(ctx, d->domid, t->preload_memkb,
+		    BALLOON_WAIT_S);
 		/* A guest slow to balloon still serves; just log it. */
 		if (xrc != 0)
 			ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon to %llu MiB: "
@@ -539,11 +509,12 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	int rc;
 
 	c->name[0] = '\0';
-	if ((rc = pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
 		return rc;
-	if ((names = xs_directory(ctx->xs, t, path, &n)) == NULL)
-		return errno == ENOENT ? 0 : ldvm__errno(ctx, errno == EAGAIN ?
-		    LDVM_EAGAIN : LDVM_EXEN, "xenstore list %s", path);
+	if ((rc = ldvm__xs_list(ctx, t, path, &names, &n)) != 0 || n == 0) {
+		free(names);
+		return rc;
+	}
 	if (n > 1)
 		qsort(names, n, sizeof(*names), by_age);
 	for (i = 0; i < n; i++) {
@@ -569,14 +540,49 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	return 0;
 }
 
+/*
+ * Wakes d, a member just claimed: unpaused, given its memory back.  On
+ * failure it is torn down; 1 when it may not be handed out (also torn
+ * down), else 0 or the error.
+ */
+static int
+wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp *d)
+{
+	int p, rc, xrc;
+
+	p = ldvm__domain_paused(ctx, d->domid);
+	if (p != 1) {
+		/* Unpaused behind our back, or gone: never hand out. */
+		ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, destroying",
+		    d->name, p < 0 ? "gone" : "was unpaused by someone else");
+		ldvm__teardown(ctx, d->name);
+		return 1;
+	}
+	if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
+		ldvm__teardown(ctx, d->name);
+		return rc;
+	}
+	/* Give the memory back; the guest balloons up on its own. */
+	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
+		xrc = ldvm__domain_balloon(ctx, d->domid,
+		    t->cfg.b_info.target_memkb, 0);
+		if (xrc != 0)
+			ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: libxl "
+			    "error %d", d->name, xrc);
+	}
+	return 0;
+}
+
 int
 ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     struct ldvm_disp **out)
 {
 	struct claim c = { .t = t };
+	struct ldvm_disp *d;
 	char self[64];
 	int64_t t0 = ldvm__now_ms();
-	int rc, p, xrc;
+	int rc;
 
 	*out = NULL;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
@@ -584,9 +590,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	if (ldvm__owner_self(self, sizeof(self)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
 	c.owner = self;
-	for (;;) {
-		struct ldvm_disp *d;
-
+	do {
 		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
 			return rc;
 		if (c.name[0] == '\0')
@@ -596,40 +600,21 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 			return rc;
 		d->owned = true;
 		d->pooled = true;
-		p = paused(ctx, d->domid);
-		if (p != 1) {
-			/* Unpaused behind our back, or gone: never hand out. */
-			ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, "
-			    "destroying", d->name, p < 0 ? "gone" : "was "
-			    "unpaused by someone else");
-			ldvm__teardown(ctx, d->name);
+		if ((rc = wake_member(ctx, t, d)) != 0)
 			free(d);
-			continue;
-		}
-		if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
-			ldvm__teardown(ctx, d->name);
-			free(d);
+		if (rc < 0)
 			return rc;
-		}
-		/* Give the memory back; the guest balloons up on its own. */
-		if (t->preload_memkb < t->cfg.b_info.target_memkb) {
-			xrc = libxl_set_memory_target(ctx->xl, d->domid,
-			    (int64_t)t->cfg.b_info.target_memkb, 0, 1);
-			if (xrc != 0)
-				ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: "
-				    "libxl error %d", d->name, xrc);
-		}
-		ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
-		note_claim(ctx, t);
-		d->phases[0].name = "claim from pool";
-		d->phases[0].ms = ldvm__now_ms() - t0;
-		ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u "
-		    "owner=%s claim_ms=%lld", t->name, d->domid, self,
-		    (long long)d->phases[0].ms);
-		d->nphases = 1;
-		*out = d;
-		return 0;
-	}
+	} while (rc != 0);
+	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+	note_claim(ctx, t);
+	d->phases[0].name = "claim from pool";
+	d->phases[0].ms = ldvm__now_ms() - t0;
+	ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u owner=%s "
+	    "claim_ms=%lld", t->name, d->domid, self,
+	    (long long)d->phases[0].ms);
+	d->nphases = 1;
+	*out = d;
+	return 0;
 }
 
 int
@@ -649,7 +634,7 @@ ldvm_pool_size(struct ldvm_ctx *ctx, const char *tmpl, int *n)
 bool
 ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
 {
-	char *owner, *tmpl, path[LDVM_XS_PATH_MAX], *v;
+	char *owner, *tmpl, path[LDVM_XS_PATH_MAX];
 	bool member = false;
 	uint32_t domid;
 
@@ -661,27 +646,89 @@ ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name)
 		return false;
 	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
 		return false;
-	member = pool_path(ctx, path, sizeof(path), tmpl, name) == 0 &&
-	    (v = xs_read(ctx->xs, XBT_NULL, path, NULL)) != NULL;
-	if (member)
-		free(v);
+	member = ldvm__rec_pool_path(ctx, path, sizeof(path), tmpl, name) == 0 &&
+	    ldvm__xs_exists(ctx, XBT_NULL, path) == 1;
 	free(tmpl);
 	if (!member)
 		return false;
 	/* Kept while its domain lives and stays paused. */
-	if (libxl_name_to_domid(ctx->xl, name, &domid) != 0)
+	if (ldvm__domain_by_name(ctx, name, &domid) != 1)
 		return false;
-	return paused(ctx, domid) == 1;
+	return ldvm__domain_paused(ctx, domid) == 1;
 }
 
-void
-ldvm__pool_forget(struct ldvm_ctx *ctx, const char *name)
+static int
+refill(struct ldvm_ctx *ctx, const char *tmpl)
 {
-	char path[LDVM_XS_PATH_MAX], *tmpl;
+	char *args[] = { "-q", "-t", (char *)tmpl, NULL };
 
-	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
-		return;
-	if (pool_path(ctx, path, sizeof(path), tmpl, name) == 0)
-		ldvm__xs_rm(ctx, XBT_NULL, path);
-	free(tmpl);
+	return ldvm__spawn_preload(ctx, args);
+}
+
+int
+ldvm_pool_refill(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+{
+	return t->preload > 0 ? refill(ctx, t->name) : 0;
+}
+
+int
+ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp **out)
+{
+	int rc;
+
+	if (!t->dispvm) {
+		ldvm__journal(ctx, "refused", "-", "template=%s reason=\"not a "
+		    "disposable template\"", t->name);
+		return ldvm__err(ctx, LDVM_EPERM, "template %s is not a "
+		    "disposable template (set litedvm_dispvm_template = 1 in "
+		    "%s)", t->name, t->path);
+	}
+	/*
+	 * From the pool, the refill waits until the disposable is released
+	 * (ldvm_disp_destroy): under load a domain build beside the command
+	 * would slow the very call the pool is there to make fast.
+	 */
+	rc = ldvm_pool_claim(ctx, t, out);
+	if (rc != LDVM_ENOENT)
+		return rc;
+	/* Empty pool: a cold one now, and have the pool refilled aside. */
+	ldvm_pool_refill(ctx, t);
+	return ldvm_disp_create(ctx, t, out);
+}
+
+static int
+release_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	const char *name = arg;
+	int rc;
+
+	if ((rc = ldvm__rec_write(ctx, t, name, "state", "dying")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, name, "owner", "")) != 0)
+		return rc;
+	return 0;
+}
+
+int
+ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
+{
+	int64_t t0 = ldvm__now_ms();
+	int rc;
+
+	ldvm__journal_rec(ctx, "released", d->name, NULL);
+	if (!d->pooled) {
+		rc = ldvm__teardown(ctx, d->name);
+		ldvm__disp_phase(d, "teardown", &t0);
+		return rc;
+	}
+	/*
+	 * Off the caller's path: "dying" bars any further use at once, and
+	 * with no owner the dvm-preload started here (garbage collection,
+	 * then a refill of the pool) finishes it.
+	 */
+	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
+		return ldvm__teardown(ctx, d->name);
+	rc = refill(ctx, d->tmpl);
+	ldvm__disp_phase(d, "teardown handed off", &t0);
+	return rc;
 }

@@ -305,3 +305,25 @@ ldvm__rec_list(struct ldvm_ctx *ctx, const char *sub, char ***names,
 	}
 	return 0;
 }
+
+int
+ldvm__rec_pool_path(struct ldvm_ctx *ctx, char *buf, size_t size,
+    const char *tmpl, const char *name)
+{
+	if (name == NULL)
+		return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s", tmpl);
+	return ldvm__path(ctx, buf, size, LDVM_XS_ROOT "/pool/%s/%s", tmpl,
+	    name);
+}
+
+void
+ldvm__rec_unpool(struct ldvm_ctx *ctx, const char *name)
+{
+	char path[LDVM_XS_PATH_MAX], *tmpl;
+
+	if (ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl) != 0)
+		return;
+	if (ldvm__rec_pool_path(ctx, path, sizeof(path), tmpl, name) == 0)
+		ldvm__xs_rm(ctx, XBT_NULL, path);
+	free(tmpl);
+}

@@ -109,3 +109,42 @@ ldvm__valid_xs_path(const char *s)
 	}
 	return true;
 }
+
+/* Public (litedvm.h): a name a disposable may be given. */
+bool
+ldvm_disp_name_ok(const char *name)
+{
+	size_t i;
+
+	if (name == NULL || !ldvm__valid_name(name, LDVM_NAME_MAX))
+		return false;
+	for (i = 0; name[i] != '\0'; i++)
+		if (name[i] == '-')
+			return false;
+	return true;
+}
+
+bool
+ldvm__vol_leaf(const char *leaf, const char *suffix, char *disp,
+    size_t dsize, char *vdev, size_t vsize)
+{
+	size_t n = strlen(leaf), sl = strlen(suffix), dl;
+	const char *dash;
+
+	if (n <= sl || strcmp(leaf + n - sl, suffix) != 0)
+		return false;
+	n -= sl;
+	/* Disposable names (disp<N> or ldvm_disp_name_ok's) hold no '-'. */
+	if ((dash = memchr(leaf, '-', n)) == NULL)
+		return false;
+	dl = (size_t)(dash - leaf);
+	if (dl >= dsize || n - dl - 1 >= vsize || n - dl - 1 == 0)
+		return false;
+	memcpy(disp, leaf, dl);
+	disp[dl] = '\0';
+	if (!ldvm_disp_name_ok(disp))
+		return false;
+	memcpy(vdev, dash + 1, n - dl - 1);
+	vdev[n - dl - 1] = '\0';
+	return ldvm__valid_name(vdev, LDVM_NAME_MAX);
+}

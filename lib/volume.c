@@ -102,31 +102,6 @@ ldvm__vol_plan(struct ldvm_ctx *ctx, const char *origin, const char *disp,
 }
 
 bool
-ldvm__vol_leaf(const char *leaf, const char *suffix, char *disp,
-    size_t dsize, char *vdev, size_t vsize)
-{
-	size_t n = strlen(leaf), sl = strlen(suffix), dl;
-	const char *dash;
-
-	if (n <= sl || strcmp(leaf + n - sl, suffix) != 0)
-		return false;
-	n -= sl;
-	/* Disposable names (disp<N> or ldvm_disp_name_ok's) hold no '-'. */
-	if ((dash = memchr(leaf, '-', n)) == NULL)
-		return false;
-	dl = (size_t)(dash - leaf);
-	if (dl >= dsize || n - dl - 1 >= vsize || n - dl - 1 == 0)
-		return false;
-	memcpy(disp, leaf, dl);
-	disp[dl] = '\0';
-	if (!ldvm_disp_name_ok(disp))
-		return false;
-	memcpy(vdev, dash + 1, n - dl - 1);
-	vdev[n - dl - 1] = '\0';
-	return ldvm__valid_name(vdev, LDVM_NAME_MAX);
-}
-
-bool
 ldvm__vol_parse(const char *path, char *disp, size_t dsize, char *vdev,
     size_t vsize)
 {

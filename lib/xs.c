@@ -269,3 +269,65 @@ ldvm__xs_wait_watch(struct ldvm_ctx *ctx, int timeout_ms, char *path,
 	free(vec);
 	return 0;
 }
+
+int
+ldvm__xs_exists(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path)
+{
+	char *v;
+
+	if ((v = xs_read(ctx->xs, t, path, NULL)) != NULL) {
+		free(v);
+		return 1;
+	}
+	return errno == EAGAIN ? ldvm__errno(ctx, LDVM_EAGAIN, "xenstore "
+	    "read %s", path) : 0;
+}
+
+int
+ldvm__xs_list(struct ldvm_ctx *ctx, xs_transaction_t t, const char *path,
+    char ***names, unsigned *n)
+{
+	*n = 0;
+	if ((*names = xs_directory(ctx->xs, t, path, n)) != NULL)
+		return 0;
+	*n = 0;
+	return errno == ENOENT ? 0 : ldvm__errno(ctx, errno == EAGAIN ?
+	    LDVM_EAGAIN : LDVM_EXEN, "xenstore list %s", path);
+}
+
+char **
+ldvm__xs_dir(struct ldvm_ctx *ctx, const char *path, unsigned *n)
+{
+	return xs_directory(ctx->xs, XBT_NULL, path, n);
+}
+
+int
+ldvm__xs_fd(struct ldvm_ctx *ctx)
+{
+	return xs_fileno(ctx->xs);
+}
+
+char **
+ldvm__xs_next_watch(struct ldvm_ctx *ctx)
+{
+	return xs_check_watch(ctx->xs);
+}
+
+void
+ldvm__xs_drain_watches(struct ldvm_ctx *ctx)
+{
+	char **w;
+
+	while ((w = ldvm__xs_next_watch(ctx)) != NULL)
+		free(w);
+}
+
+char *
+ldvm__xs_take(struct ldvm_ctx *ctx, const char *path, unsigned *len)
+{
+	char *v;
+
+	if ((v = xs_read(ctx->xs, XBT_NULL, path, len)) != NULL)
+		xs_rm(ctx->xs, XBT_NULL, path);
+	return v;
+}

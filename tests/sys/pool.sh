@@ -59,7 +59,11 @@ for i in 1 2 3 4 5 6; do
 done
 wait
 ok=0
-for i in 1 2 3 4 5 6; do [ -s "p$i.out" ] && ok=$((ok + 1)); done
+for i in 1 2 3 4 5 6; do
+	[ -s "p$i.out" ] && ok=$((ok + 1))
+	# Why one failed, for the log.
+	[ -s "p$i.out" ] || sed "s/^/# parallel $i: /" "p$i.err"
+done
 check "6 parallel dvm-run against a pool of 3 all succeed ($ok)" test $ok = 6
 n=$(cat p1.out p2.out p3.out p4.out p5.out p6.out | sort -u | wc -l)
 check "6 parallel dvm-run used 6 distinct domains ($n)" test "$n" = 6

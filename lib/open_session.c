@@ -293,6 +293,7 @@ take_back(struct ldvm_ctx *ctx, const char *path, const char *name,
 	return rc;
 }
 
+/* The arguments of a run; wait and opener only for one that opens. */
 static int
 session_checks(struct ldvm_ctx *ctx, const char *name, const char *wait,
     char *const opener[])
@@ -303,7 +304,7 @@ session_checks(struct ldvm_ctx *ctx, const char *name, const char *wait,
 	    strcmp(wait, "close") != 0)
 		return ldvm__err(ctx, LDVM_EINVAL, "unknown end of session '%s' "
 		    "(exit or close)", wait);
-	if (opener != NULL && opener[0] == NULL)
+	if (wait != NULL && (opener == NULL || opener[0] == NULL))
 		return ldvm__err(ctx, LDVM_EINVAL, "no opener");
 	return 0;
 }
@@ -318,8 +319,6 @@ ldvm_open_session(struct ldvm_ctx *ctx, const char *name, int view_only,
 	*changed = 0;
 	if ((rc = session_checks(ctx, name, wait, opener)) != 0)
 		return rc;
-	if (opener == NULL)
-		return ldvm__err(ctx, LDVM_EINVAL, "no opener");
 	if (mkdtemp(dir) == NULL)
 		return ldvm__errno(ctx, LDVM_ESYS, "mkdtemp");
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -376,8 +375,6 @@ ldvm_open_session_tty(struct ldvm_ctx *ctx, const char *name,
 	*status = -1;
 	if ((rc = session_checks(ctx, name, wait, opener)) != 0)
 		return rc;
-	if (opener == NULL)
-		return ldvm__err(ctx, LDVM_EINVAL, "no opener");
 	if ((rc = open_with(ctx, STAGE_DIR, name, wait, opener, true,
 	    status)) != 0)
 		return rc;

@@ -24,7 +24,7 @@ usage_exit(int status)
 {
 	fprintf(status ? stderr : stdout, "usage: %s [-hv] "
 	    "[--[no-]filter-escape-chars] [--timeout seconds] [-u user]\n"
-	    "\t[-t template | -n name] [--] command [arg ...]\n",
+	    "\t[--wayland] [-t template | -n name] [--] command [arg ...]\n",
 	    getprogname());
 	exit(status);
 }
@@ -99,6 +99,7 @@ struct opts {
 	const char *tname, *dname, *user;
 	char **argv;                    /* the command */
 	int verbose;
+	int wayland;                    /* --wayland */
 	int filter;                     /* 1, 0, or -1: by the terminal */
 	long long timeout;              /* -1: the template's default */
 };
@@ -111,6 +112,7 @@ parse(int argc, char *argv[], struct opts *o)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "filter-escape-chars", no_argument, NULL, 'F' },
 		{ "no-filter-escape-chars", no_argument, NULL, 'R' },
+		{ "wayland", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch;
@@ -147,6 +149,9 @@ parse(int argc, char *argv[], struct opts *o)
 			break;
 		case 'v':
 			o->verbose = 1;
+			break;
+		case 'W':
+			o->wayland = 1;
 			break;
 		default:
 			usage();
@@ -214,6 +219,8 @@ run_in(struct ldvm_ctx *ctx, struct ldvm_disp *d, const struct opts *o,
 	run.argv = o->argv;
 	run.user = o->user;
 	run.flags = tty ? LDVM_RUN_TTY : 0;
+	if (o->wayland)
+		run.flags |= LDVM_RUN_WAYLAND;
 	/* Without a pty, what reaches a terminal is filtered by default. */
 	if (o->filter == 1 || (o->filter == -1 && !tty &&
 	    isatty(STDOUT_FILENO)))
@@ -257,6 +264,9 @@ main(int argc, char *argv[])
 	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
 	    .level = o.verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN,
 	    .status = EXIT_LITEDVM });
+	/* Nothing is booted for windows that could not be shown. */
+	if (o.wayland && ldvm_wayland_check(ctx) != 0)
+		errx(EXIT_LITEDVM, "--wayland: %s", ldvm_errmsg(ctx));
 	d = acquire(ctx, &o, &t);
 	/* The limit counts the command's time, not the disposable's boot. */
 	if (o.timeout < 0)

@@ -46,7 +46,7 @@ _dvm_run()
         esac
     done
     if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W '-h --help -v -t -n -u --timeout --filter-escape-chars --no-filter-escape-chars --' -- "$cur"))
+        COMPREPLY=($(compgen -W '-h --help -v -t -n -u --timeout --filter-escape-chars --no-filter-escape-chars --wayland --' -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -c -- "$cur"))

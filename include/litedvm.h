@@ -229,6 +229,19 @@ LDVM_API int ldvm_disp_phase(const struct ldvm_disp *d, int i,
 #define LDVM_RUN_FILTER_ERR 0x4 /* its error output: likewise */
 #define LDVM_HAVE_RUN_FILTER 1  /* the two above exist */
 /*
+ * The command runs under waypipe server in the disposable; its windows
+ * reach the caller's Wayland compositor (WAYLAND_DISPLAY) through a
+ * waypipe client that the library starts, over a vchan of their own.
+ */
+#define LDVM_RUN_WAYLAND 0x8
+#define LDVM_HAVE_RUN_WAYLAND 1
+/*
+ * Whether LDVM_RUN_WAYLAND can work here: WAYLAND_DISPLAY names a socket
+ * and waypipe is in PATH.  LDVM_EINVAL or LDVM_ENOENT, saying what is
+ * missing, when not.
+ */
+LDVM_API int ldvm_wayland_check(struct ldvm_ctx *ctx);
+/*
  * Runs argv (never through a shell) in d, passing in/out/err through.
  * flags are LDVM_RUN_*: a pseudo-terminal, and which streams have every
  * byte but printable ASCII, tab, newline, carriage return and backspace

@@ -62,11 +62,14 @@ become(const struct runas *ru, bool tty)
 	setenv("SHELL", ru->shell, 1);
 }
 
+/* The commands' PATH. */
+#define AGENT_PATH \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 static void __attribute__((noreturn))
 exec_child(char **argv)
 {
-	static const char path[] =
-	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	static const char path[] = AGENT_PATH;
 	int e;
 
 	ldvm__child_exec_prep();
@@ -301,13 +304,44 @@ pump_child(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct session *s,
 	return ldvm__chan_pump(ctx, ch, p, &s->fds, &h, NULL);
 }
 
+/*
+ * A Wayland session: the command argv runs under waypipe server (*wargv),
+ * which reaches dom0 through *wl.
+ */
+static int
+wayland_open(struct ldvm_ctx *ctx, const struct ldvm__chan *ch,
+    const struct runas *ru, char **argv, struct ldvm__wl **wl,
+    char ***wargv)
+{
+	char path[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if (!ldvm__wl_find(AGENT_PATH + 5, "waypipe"))
+		return ldvm__err(ctx, LDVM_ENOENT, "waypipe is not installed "
+		    "in the disposable (the template needs it for --wayland)");
+	if (ldvm__wl_path(ch->path, path, sizeof(path)) != 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "no Wayland stream beside "
+		    "%s", ch->path);
+	if ((rc = ldvm__wl_agent_open(ctx, path, ru != NULL ? ru->uid :
+	    geteuid(), ru != NULL ? ru->gid : getegid(), wl)) != 0)
+		return rc;
+	if ((*wargv = ldvm__wl_argv(argv, ldvm__wl_socket(*wl))) == NULL) {
+		ldvm__wl_close(ctx, *wl);
+		*wl = NULL;
+		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
+	}
+	return 0;
+}
+
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
     unsigned flags, uint16_t rows, uint16_t cols)
 {
 	struct session s = { .fds = { { -1, -1 }, { -1, -1 }, true } };
-	struct ldvm__pump *p;
+	struct ldvm__pump *p = NULL;
+	struct ldvm__wl *wl = NULL;
 	struct runas ru;
+	char **wargv = NULL;
 	bool has_ru;
 	int rc;
 
@@ -316,15 +350,23 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		return rc;
 	/* By default the agent's own user, with its login environment. */
 	has_ru = (flags & LDVM_EXEC_USER) || lookup_user(ctx, NULL, &ru) == 0;
+	if (flags & LDVM_EXEC_USER)
+		argv++;
+	if ((flags & LDVM_EXEC_WAYLAND) && (rc = wayland_open(ctx, ch,
+	    has_ru ? &ru : NULL, argv, &wl, &wargv)) != 0)
+		return rc;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
-	rc = spawn(ctx, flags & LDVM_EXEC_USER ? argv + 1 : argv,
-	    has_ru ? &ru : NULL, flags & LDVM_EXEC_TTY, rows, cols, &s.c);
-	if (rc == 0) {
+		rc = ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
+	else
+		rc = spawn(ctx, wargv != NULL ? wargv : argv, has_ru ? &ru :
+		    NULL, flags & LDVM_EXEC_TTY, rows, cols, &s.c);
+	/* The relay's thread only after the fork. */
+	if (rc == 0 && (wl == NULL || (rc = ldvm__wl_start(ctx, wl)) == 0))
 		rc = pump_child(ctx, ch, &s, p);
-		/* dom0 went away or the session broke: end the command. */
-		reap(&s);
-	}
+	/* dom0 went away or the session broke: end the command. */
+	reap(&s);
+	ldvm__wl_close(ctx, wl);
+	free(wargv);
 	free(p);
 	return rc;
 }

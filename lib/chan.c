@@ -25,13 +25,15 @@
 #define RING_SIZE (128 * 1024)
 
 static struct ldvm__chan *
-chan_new(struct libxenvchan *v, enum ldvm__dir dir)
+chan_new(struct libxenvchan *v, enum ldvm__dir dir, const char *xs_path)
 {
 	struct ldvm__chan *ch = malloc(sizeof(*ch));
 
 	if (ch == NULL)
 		return NULL;
-	if ((ch->stage = malloc(LDVM_FRAME_HDR + LDVM_FRAME_MAX)) == NULL) {
+	if ((ch->stage = malloc(LDVM_FRAME_HDR + LDVM_FRAME_MAX)) == NULL ||
+	    (ch->path = strdup(xs_path)) == NULL) {
+		free(ch->stage);
 		free(ch);
 		return NULL;
 	}
@@ -50,6 +52,7 @@ ldvm__chan_close(struct ldvm__chan *ch)
 		return;
 	libxenvchan_close(ch->v);
 	free(ch->stage);
+	free(ch->path);
 	free(ch);
 }
 
@@ -57,14 +60,21 @@ int
 ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
     struct ldvm__chan **out)
 {
+	return ldvm__chan_listen_for(ctx, 0, xs_path, out);
+}
+
+int
+ldvm__chan_listen_for(struct ldvm_ctx *ctx, uint32_t peer,
+    const char *xs_path, struct ldvm__chan **out)
+{
 	struct libxenvchan *v;
 
 	*out = NULL;
-	v = libxenvchan_server_init(&ctx->lg.vtable, 0, xs_path, RING_SIZE,
-	    RING_SIZE);
+	v = libxenvchan_server_init(&ctx->lg.vtable, (int)peer, xs_path,
+	    RING_SIZE, RING_SIZE);
 	if (v == NULL)
 		return ldvm__errno(ctx, LDVM_EXEN, "vchan server at %s", xs_path);
-	if ((*out = chan_new(v, LDVM_TO_AGENT)) == NULL) {
+	if ((*out = chan_new(v, LDVM_TO_AGENT, xs_path)) == NULL) {
 		libxenvchan_close(v);
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
 	}
@@ -432,7 +442,7 @@ ldvm__chan_connect(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
 		    "small for a frame (%d and %d bytes)", domid,
 		    1 << v->read.order, 1 << v->write.order);
 	}
-	if ((*out = chan_new(v, LDVM_TO_DOM0)) == NULL) {
+	if ((*out = chan_new(v, LDVM_TO_DOM0, xs_path)) == NULL) {
 		libxenvchan_close(v);
 		return ldvm__errno(ctx, LDVM_ENOMEM, "malloc");
 	}
@@ -806,10 +816,11 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 
 /* The EXEC payload of argv, run as user when not NULL, into buf. */
 static size_t
-exec_payload(uint8_t *buf, bool tty, const uint16_t ws[2],
+exec_payload(uint8_t *buf, int rflags, const uint16_t ws[2],
     char *const argv[], const char *user)
 {
-	unsigned fl = tty ? LDVM_EXEC_TTY : 0;
+	unsigned fl = (rflags & LDVM_RUN_TTY ? LDVM_EXEC_TTY : 0) |
+	    (rflags & LDVM_RUN_WAYLAND ? LDVM_EXEC_WAYLAND : 0);
 	char **av;
 	size_t n, len;
 
@@ -842,7 +853,7 @@ dom0_start(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
 	if (r->user != NULL && !ldvm__valid_user(r->user))
 		rc = ldvm__err(ctx, LDVM_EINVAL, "invalid user name '%s'",
 		    r->user);
-	else if ((len = exec_payload(buf, r->flags & LDVM_RUN_TTY, ws,
+	else if ((len = exec_payload(buf, r->flags, ws,
 	    r->argv, r->user)) == 0)
 		rc = ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
 		    "empty");

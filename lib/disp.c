@@ -614,11 +614,31 @@ ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	return ldvm__disp_exec(ctx, d, r, NULL, status);
 }
 
+/*
+ * The command's Wayland stream: waypipe client here, and the vchan the
+ * agent connects to, at <area>/wl/<seq> beside the session's channel.
+ */
+static int
+wayland_open(struct ldvm_ctx *ctx, const struct ldvm_disp *d,
+    const struct ldvm__chan *ch, struct ldvm__wl **wl)
+{
+	char path[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if (ldvm__wl_path(ch->path, path, sizeof(path)) != 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "no Wayland stream beside "
+		    "%s", ch->path);
+	if ((rc = ldvm__wl_dom0_open(ctx, d->domid, path, wl)) != 0)
+		return rc;
+	return ldvm__wl_start(ctx, *wl);
+}
+
 int
 ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
     const struct ldvm_run *r, const struct ldvm__abort *ab, int *status)
 {
 	struct ldvm__chan *ch = NULL;
+	struct ldvm__wl *wl = NULL;
 	char claim[LDVM_XS_PATH_MAX];
 	int64_t t0 = ldvm__now_ms();
 	int rc;
@@ -631,7 +651,11 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 		return rc;
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
 	ldvm__disp_phase(d, "channel connect", &t0);
-	rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, status);
+	if (r->flags & LDVM_RUN_WAYLAND)
+		rc = wayland_open(ctx, d, ch, &wl);
+	if (rc == 0)
+		rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, status);
+	ldvm__wl_close(ctx, wl);
 	ldvm__chan_close(ch);
 	ldvm__disp_phase(d, "command", &t0);
 	return rc;

@@ -501,6 +501,7 @@ LDVM_HIDDEN bool ldvm__pool_keeps(struct ldvm_ctx *ctx, const char *name);
 #define LDVM_ARGV_MAX 4096
 #define LDVM_EXEC_TTY 0x1u
 #define LDVM_EXEC_USER 0x2u   /* the first string is a user name */
+#define LDVM_EXEC_WAYLAND 0x4u /* under waypipe, its stream on <area>/wl/<seq> */
 #define LDVM_USER_MAX 32
 enum {
 	LDVM_F_HELLO = 1, LDVM_F_EXEC, LDVM_F_STDIN, LDVM_F_STDOUT,
@@ -587,6 +588,7 @@ struct ldvm__chan {
 	/* Read from the ring but not yet fed to rx: a frame's worth at most. */
 	uint8_t *stage;
 	size_t soff, slen;
+	char *path;             /* the vchan's xenstore path */
 };
 /* Bytes received and not yet delivered: zero once the peer has no more. */
 LDVM_HIDDEN size_t ldvm__chan_unread(struct ldvm__chan *ch);
@@ -614,6 +616,9 @@ LDVM_HIDDEN int ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 /* Agent: a vchan server for dom0 at xs_path. */
 LDVM_HIDDEN int ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
     struct ldvm__chan **out);
+/* A vchan server for domain peer at xs_path (dom0 serving a guest). */
+LDVM_HIDDEN int ldvm__chan_listen_for(struct ldvm_ctx *ctx, uint32_t peer,
+    const char *xs_path, struct ldvm__chan **out);
 /* dom0: connects to the vchan server of domid at xs_path. */
 LDVM_HIDDEN int ldvm__chan_connect(struct ldvm_ctx *ctx, uint32_t domid,
     const char *xs_path, struct ldvm__chan **out);
@@ -913,6 +918,38 @@ LDVM_HIDDEN int ldvm__relay_stop(struct ldvm_ctx *ctx, struct ldvm__relay *r);
 LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
     const char *root, const struct ldvm__openreq *q,
     const struct ldvm_template *t, uint64_t cap);
+
+/* ---- Wayland through waypipe (wayland.c) ---- */
+#define LDVM_WL_BUF (64 * 1024)         /* each way, in each relay */
+#define LDVM_WL_START_MS 30000          /* for waypipe client to listen */
+struct ldvm__wl;
+/* "<base>/wl/<seq>" of a channel's "<base>/vchan/<seq>"; -1: no such. */
+LDVM_HIDDEN int ldvm__wl_path(const char *chan_path, char *buf, size_t size);
+/*
+ * argv under "waypipe --oneshot --no-gpu --socket sock server --"; NULL
+ * when argv is empty or no memory.  The array is the caller's to free,
+ * the strings not.
+ */
+LDVM_HIDDEN char **ldvm__wl_argv(char *const argv[], const char *sock);
+/* Whether an executable name is in the ':'-separated directories path. */
+LDVM_HIDDEN bool ldvm__wl_find(const char *path, const char *name);
+/*
+ * dom0: starts waypipe client against the caller's WAYLAND_DISPLAY and
+ * serves the stream's vchan for domid at xs_path (before the EXEC).
+ */
+LDVM_HIDDEN int ldvm__wl_dom0_open(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *xs_path, struct ldvm__wl **out);
+/*
+ * Agent: connects to dom0's vchan at xs_path and listens on a socket
+ * that only uid may reach, for the command's waypipe server.
+ */
+LDVM_HIDDEN int ldvm__wl_agent_open(struct ldvm_ctx *ctx, const char *xs_path,
+    uid_t uid, gid_t gid, struct ldvm__wl **out);
+LDVM_HIDDEN const char *ldvm__wl_socket(const struct ldvm__wl *wl);
+/* Starts the relay thread (after any fork of the caller's). */
+LDVM_HIDDEN int ldvm__wl_start(struct ldvm_ctx *ctx, struct ldvm__wl *wl);
+/* Stops the relay, ends waypipe client, removes what was made; NULL ok. */
+LDVM_HIDDEN void ldvm__wl_close(struct ldvm_ctx *ctx, struct ldvm__wl *wl);
 
 /* ---- background work (spawn.c) ---- */
 /*

@@ -198,7 +198,7 @@ ldvm__exec_decode(const uint8_t *p, size_t len, unsigned *flags,
 	*flags = ldvm__get32(p);
 	*rows = get16(p + 4);
 	*cols = get16(p + 6);
-	if (*flags & ~(LDVM_EXEC_TTY | LDVM_EXEC_USER)) {
+	if (*flags & ~(LDVM_EXEC_TTY | LDVM_EXEC_USER | LDVM_EXEC_WAYLAND)) {
 		snprintf(why, whysz, "EXEC with unknown flags 0x%x", *flags);
 		return -1;
 	}

@@ -13,7 +13,7 @@ layer() {
 	case $1 in
 	ctx|xs|validate|proto|io|spawn|escape|config|pump|openreq|policy)
 		echo 0 ;;       # ground
-	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan)
+	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan|wayland)
 		echo 1 ;;       # state tree, domains, volumes, the channel
 	disp|agent)
 		echo 2 ;;       # disposables; the guest's end of a session

@@ -62,6 +62,7 @@ lane_a() {
 	# Terminal openers: vi in a disposable on an ordinary guest's terminal.
 	boot tests/sys/term.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/ptyrun" "$B/tests/guestrun"
+	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait"
 }
 lane_b() {
 	harness

@@ -24,7 +24,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(argv != NULL && argv[0] != NULL && argv[0][0] != '\0');
-	FUZZ_CHECK((flags & ~(LDVM_EXEC_TTY | LDVM_EXEC_USER)) == 0);
+	FUZZ_CHECK((flags & ~(LDVM_EXEC_TTY | LDVM_EXEC_USER |
+	    LDVM_EXEC_WAYLAND)) == 0);
 	for (argc = 0; argv[argc] != NULL; argc++)
 		;
 	FUZZ_CHECK(argc <= LDVM_ARGV_MAX);

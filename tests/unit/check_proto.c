@@ -198,9 +198,15 @@ START_TEST(exec_user)
 	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
 	    &out, why, sizeof(why)), -1);
 	/* Unknown flags are still refused. */
-	len = ldvm__exec_encode(buf, sizeof(buf), 0x4, 0, 0, argv);
+	len = ldvm__exec_encode(buf, sizeof(buf), 0x8, 0, 0, argv);
 	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
 	    &out, why, sizeof(why)), -1);
+	len = ldvm__exec_encode(buf, sizeof(buf), LDVM_EXEC_WAYLAND, 0, 0,
+	    argv);
+	ck_assert_int_eq(ldvm__exec_decode(buf, len, &flags, &rows, &cols,
+	    &out, why, sizeof(why)), 0);
+	ck_assert_uint_eq(flags, LDVM_EXEC_WAYLAND);
+	free(out);
 
 	ck_assert(ldvm__valid_user("nobody"));
 	ck_assert(ldvm__valid_user("_apt"));
@@ -295,6 +301,51 @@ START_TEST(exit_status)
 }
 END_TEST
 
+/* The Wayland stream's path sits beside the session's channel. */
+START_TEST(wl_path)
+{
+	char b[64];
+
+	ck_assert_int_eq(ldvm__wl_path("/local/domain/7/data/litedvm/vchan/12",
+	    b, sizeof(b)), 0);
+	ck_assert_str_eq(b, "/local/domain/7/data/litedvm/wl/12");
+	ck_assert_int_eq(ldvm__wl_path("/a/vchan/x/vchan/3", b, sizeof(b)), 0);
+	ck_assert_str_eq(b, "/a/vchan/x/wl/3");
+	ck_assert_int_eq(ldvm__wl_path("/a/vchan/", b, sizeof(b)), -1);
+	ck_assert_int_eq(ldvm__wl_path("/a/vchan/3/ring", b, sizeof(b)), -1);
+	ck_assert_int_eq(ldvm__wl_path("/a/chan/3", b, sizeof(b)), -1);
+	ck_assert_int_eq(ldvm__wl_path("/a/vchan/123456", b, 12), -1);
+}
+END_TEST
+
+/* The command runs under waypipe server, never through a shell. */
+START_TEST(wl_argv)
+{
+	char *argv[] = { "evince", "x; rm -rf /", NULL }, *none[] = { NULL };
+	const char *want[] = { "waypipe", "--oneshot", "--no-gpu", "--socket",
+	    "/tmp/.litedvm-wl.x/s", "server", "--", "evince", "x; rm -rf /" };
+	char **av = ldvm__wl_argv(argv, "/tmp/.litedvm-wl.x/s");
+	size_t i;
+
+	ck_assert_ptr_nonnull(av);
+	for (i = 0; i < sizeof(want) / sizeof(*want); i++)
+		ck_assert_str_eq(av[i], want[i]);
+	ck_assert_ptr_null(av[i]);
+	free(av);
+	ck_assert_ptr_null(ldvm__wl_argv(none, "/s"));
+}
+END_TEST
+
+START_TEST(wl_find)
+{
+	ck_assert(ldvm__wl_find("/nonexistent:/bin", "sh"));
+	ck_assert(ldvm__wl_find("/bin:", "sh"));
+	ck_assert(!ldvm__wl_find("/nonexistent", "sh"));
+	ck_assert(!ldvm__wl_find("", "sh"));
+	ck_assert(!ldvm__wl_find("/bin", "no-such-program-here"));
+}
+END_TEST
+
 Suite *
 proto_suite(void)
 {
@@ -313,6 +364,9 @@ proto_suite(void)
 	tcase_add_test(limits, exec_refusals);
 	tcase_add_test(limits, exec_user);
 	tcase_add_test(limits, exec_too_many_args);
+	tcase_add_test(limits, wl_path);
+	tcase_add_test(limits, wl_argv);
+	tcase_add_test(limits, wl_find);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);
 	return s;

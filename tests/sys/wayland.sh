@@ -1,0 +1,169 @@
+# Wayland windows from a disposable: dvm-run --wayland.  dom0 has a
+# headless Wayland compositor (weston's headless backend) and waypipe;
+# this dom0 is busybox, so both run from the Debian template's own root,
+# mounted read-only and entered with chroot (a real Debian userland: only
+# the executables' location differs from an installed dom0).  The Debian
+# disposable runs waypipe server and weston-simple-shm.  Proof that a
+# window arrived: weston's protocol dump (the first buffer the client
+# attaches) and its scene graph (a top-level 'simple-shm' of 250x250,
+# owned by dvm-run's waypipe client).  Cold and pooled, with the time from
+# dvm-run to the first frame.  Runs in the emulated dom0 (tests/xen/run).
+. /tmp/lib.sh
+cd /tmp
+PATH=/tmp:$PATH
+cfg=/etc/litedvm
+deb=/var/lib/litedvm/debian
+root=/mnt/wlroot
+
+mkdir -p $root
+mount -o loop,ro,noload $deb/root.img $root || fail "mount the Debian root"
+for d in proc sys dev run tmp; do mount -o bind /$d $root/$d; done
+# waypipe for dvm-run: the Debian one, with that root's libraries (no
+# chroot: dvm-run runs it as the compositor's user, who may not chroot).
+mkdir -p /tmp/wlbin
+lib=$root/usr/lib/x86_64-linux-gnu
+printf '#!/bin/sh\nexec %s --library-path %s %s "$@"\n' $lib/ld-linux-x86-64.so.2 \
+	$lib $root/usr/bin/waypipe > /tmp/wlbin/waypipe
+chmod 755 /tmp/wlbin/waypipe
+export XDG_RUNTIME_DIR=/run/wl WAYLAND_DISPLAY=wayland-1
+mkdir -m 700 -p $XDG_RUNTIME_DIR
+inroot() { chroot $root env XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR WAYLAND_DISPLAY=$WAYLAND_DISPLAY "$@"; }
+# wait_for SECONDS COMMAND...: until COMMAND succeeds, looked at each 0.2 s.
+wait_for() {
+	local n=$(($1 * 5))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.2
+	done
+}
+
+inroot weston --backend=headless-backend.so --socket=wayland-1 --width=640 \
+	--height=480 --debug --idle-time=0 > weston.log 2>&1 &
+wait_for 120 test -S $XDG_RUNTIME_DIR/wayland-1
+check "weston runs headless in dom0 ($(tail -n 1 weston.log))" test -S $XDG_RUNTIME_DIR/wayland-1
+# The session is user 1000's, as a desktop's is: root's dvm-run must run
+# waypipe client as that user.
+chown 1000:1000 $XDG_RUNTIME_DIR/wayland-1
+chmod 711 $XDG_RUNTIME_DIR
+inroot weston-debug proto > proto.log 2>&1 &
+proto=$!
+
+sed -e 's/^name.*/name = "debpool"/' $cfg/debian.cfg > $cfg/debpool.cfg
+echo 'litedvm_preload = 1' >> $cfg/debpool.cfg
+
+# ---- refusals before anything boots
+next0=$(xenstore-read /litedvm/next 2>/dev/null || echo 0)
+WAYLAND_DISPLAY= dvm-run --wayland -t debian -- true > /dev/null 2> e1.txt
+rc=$?
+check "no WAYLAND_DISPLAY: exit 125 ($rc)" test $rc = 125
+check "no WAYLAND_DISPLAY: says so ($(cat e1.txt))" \
+	grep -q -- '--wayland: no Wayland session: WAYLAND_DISPLAY is not set' e1.txt
+WAYLAND_DISPLAY=wayland-9 dvm-run --wayland -t debian -- true > /dev/null 2> e2.txt
+rc=$?
+check "no compositor at WAYLAND_DISPLAY: exit 125, says where ($(cat e2.txt))" \
+	sh -c "test $rc = 125 && grep -q 'no Wayland compositor at /run/wl/wayland-9' e2.txt"
+dvm-run --wayland -t debian -- true > /dev/null 2> e3.txt
+rc=$?
+check "no waypipe in dom0's PATH: exit 125, says so ($(cat e3.txt))" \
+	sh -c "test $rc = 125 && grep -q 'waypipe is not installed' e3.txt"
+check "nothing was booted for them" test "$(xenstore-read /litedvm/next 2>/dev/null || echo 0)" = "$next0"
+export PATH=/tmp/wlbin:$PATH
+
+# The busybox template has no waypipe: the agent says so.
+dvm-run --wayland -t default -- true > /dev/null 2> e4.txt
+rc=$?
+check "a template without waypipe: exit 125, the agent says why ($(cat e4.txt))" \
+	sh -c "test $rc = 125 && grep -q 'waypipe is not installed in the disposable' e4.txt"
+
+# ms_of_day HH:MM:SS.mmm
+ms_of_day() { echo "$1" | awk -F: '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
+# first_frame FROM: the time (ms of the day, the compositor's clock) at
+# which simple-shm attached its first buffer, in proto.log from line FROM.
+first_frame() {
+	tail -n +"$1" proto.log | awk '
+	    /xdg_toplevel@[0-9]*\.set_title\("simple-shm"\)/ { c = $4 }
+	    c != "" && $4 == c && /wl_surface@[0-9]*\.attach\(wl_buffer@/ {
+		split(substr($2, 1, 12), t, ":")
+		printf "%d\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000; exit }'
+}
+waypipes() { ps -o pid,args | grep '[w]aypipe --oneshot' || true; }
+# The window's corners in a scene graph: "x0 y0 x1 y1".
+corners() {
+	grep -A1 "window 'simple-shm'" "$1" | sed -n 's/.*position: (\([0-9-]*\), \([0-9-]*\)) -> (\([0-9-]*\), \([0-9-]*\)).*/\1 \2 \3 \4/p'
+}
+
+# run_window KIND TEMPLATE: dvm-run --wayland of weston-simple-shm, which
+# runs until the test sends a line on its standard input, then exits 9.
+run_window() {
+	local kind=$1 t=$2 from t0 t1 pid wp c
+	from=$(($(wc -l < proto.log) + 1))
+	mkfifo /tmp/hold.$kind
+	exec 7<>/tmp/hold.$kind
+	t0=$(ms_of_day "$(inroot date +%H:%M:%S.%3N)")
+	dvm-run -v --wayland -t "$t" -- sh -c 'weston-simple-shm & p=$!
+	    read x; kill -INT $p; wait $p; exit 9' <&7 > out.$kind 2> err.$kind &
+	pid=$!
+	wait_for 900 sh -c "[ -n \"\$(first_frame $from)\" ] || ! kill -0 $pid 2>/dev/null"
+	t1=$(first_frame $from)
+	check "$kind: the window's first frame reached dom0's compositor ($(tail -n 1 err.$kind))" test -n "$t1"
+	[ -n "$t1" ] && echo "INFO: $kind: first frame $((t1 - t0)) ms after dvm-run --wayland started"
+	inroot weston-debug scene-graph > scene.$kind 2>&1
+	check "$kind: the scene graph has simple-shm's top-level window" \
+		grep -q "top-level window 'simple-shm'" scene.$kind
+	c=$(corners scene.$kind)
+	check "$kind: of 250x250 ($c)" sh -c "echo $c | awk '{ exit !(\$3 - \$1 == 250 && \$4 - \$2 == 250) }'"
+	wp=$(sed -n "s/.*role xdg_toplevel, PID \([0-9]*\),.*'simple-shm'.*/\1/p" scene.$kind | head -n 1)
+	check "$kind: its owner is dvm-run's waypipe client (PID $wp)" \
+		sh -c "tr '\\0' ' ' < /proc/$wp/cmdline | grep -q 'waypipe --oneshot --no-gpu --socket .* client' &&
+		    grep -q '^PPid:[[:space:]]*$pid\$' /proc/$wp/status"
+	check "$kind: waypipe client runs as the session's user, 1000, not root ($(grep '^Uid:' /proc/$wp/status))" \
+		grep -q '^Uid:[[:space:]]*1000[[:space:]]' /proc/$wp/status
+	check "$kind: dvm-run's socket and its directory are gone already" \
+		sh -c "! ls -d $XDG_RUNTIME_DIR/litedvm-wl.* 2>/dev/null"
+	echo go >&7
+	wait $pid
+	rc=$?
+	exec 7>&-
+	rm -f /tmp/hold.$kind
+	check "$kind: the command's exit status 9 passes through ($rc: $(tail -n 1 err.$kind))" test $rc = 9
+	check "$kind: no waypipe left in dom0 ($(waypipes))" test -z "$(waypipes)"
+	inroot weston-debug scene-graph > scene2.$kind 2>&1
+	check "$kind: the window is gone from the compositor" \
+		sh -c "! grep -q \"window 'simple-shm'\" scene2.$kind"
+}
+
+run_window cold debian
+grep -q 'cold, volumes by' err.cold || fail "cold: the run was not cold"
+
+dvm-preload -q -t debpool
+check "the pool is filled ($(xenstore-list /litedvm/pool/debpool 2>/dev/null | wc -l))" \
+	test "$(xenstore-list /litedvm/pool/debpool 2>/dev/null | wc -l)" = 1
+run_window pooled debpool
+check "pooled: it came from the pool" grep -q 'from the preload pool' err.pooled
+
+# ---- dvm-run killed outright while its window is up (the pool's
+# refill): its waypipe client goes with it, gc removes the disposable
+dvm-preload -q -t debpool
+from=$(($(wc -l < proto.log) + 1))
+dvm-run --wayland -t debpool -- weston-simple-shm < /dev/null > /dev/null 2> err.kill &
+run=$!
+wait_for 900 sh -c "[ -n \"\$(first_frame $from)\" ] || ! kill -0 $run 2>/dev/null"
+check "killed: the window came up first ($(tail -n 1 err.kill))" test -n "$(first_frame $from)"
+kill -KILL $run
+wait $run 2>/dev/null
+wait_for 30 test -z "$(waypipes)"
+check "killed: dvm-run's waypipe client went with it ($(waypipes))" test -z "$(waypipes)"
+check "killed: nothing of it in $XDG_RUNTIME_DIR ($(ls $XDG_RUNTIME_DIR | tr '\n' ' '))" \
+	sh -c "! ls -d $XDG_RUNTIME_DIR/litedvm-wl.* 2>/dev/null"
+kill $proto 2>/dev/null
+sed -i 's/^litedvm_preload.*/litedvm_preload = 0/' $cfg/debpool.cfg
+dvm-preload -q -t debpool
+dvm-create -G
+check "gc after the SIGKILL exits 0" test $? = 0
+./xswait /litedvm/disp -count=0 120
+check_clean "after the Wayland runs"
+wl=$(xenstore-ls -f /local/domain 2>/dev/null | grep '/data/litedvm/wl' || true)
+check "no Wayland stream nodes left${wl:+ ($wl)}" test -z "$wl"
+exit 0

@@ -195,6 +195,8 @@ spawn_client(struct ldvm_ctx *ctx, struct ldvm__wl *wl, const char *sock,
     const struct stat *owner)
 {
 	bool drop = geteuid() == 0 && owner->st_uid != 0;
+	/* Its own messages are for a caller who asked for details. */
+	bool chatty = ctx->logfn != NULL && ctx->logmin <= LDVM_LOG_INFO;
 	pid_t parent = getpid();
 
 	if ((wl->pid = fork()) < 0)
@@ -202,7 +204,7 @@ spawn_client(struct ldvm_ctx *ctx, struct ldvm__wl *wl, const char *sock,
 	if (wl->pid == 0) {
 		char *argv[] = { "waypipe", "--oneshot", "--no-gpu",
 		    "--socket", (char *)sock, "client", NULL };
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDWR);
 
 		if (drop && (setgroups(0, NULL) < 0 ||
 		    setgid(owner->st_gid) < 0 || setuid(owner->st_uid) < 0))
@@ -213,6 +215,8 @@ spawn_client(struct ldvm_ctx *ctx, struct ldvm__wl *wl, const char *sock,
 			_exit(127);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
+		if (null >= 0 && !chatty)
+			dup2(null, STDERR_FILENO);
 		ldvm__child_exec_prep();
 		execvp(argv[0], argv);
 		_exit(127);

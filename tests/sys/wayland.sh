@@ -88,6 +88,8 @@ first_frame() {
 		split(substr($2, 1, 12), t, ":")
 		printf "%d\n", (t[1] * 3600 + t[2] * 60 + t[3]) * 1000; exit }'
 }
+# frame_or_gone FROM PID: the first frame is in, or dvm-run PID is over.
+frame_or_gone() { [ -n "$(first_frame "$1")" ] || ! kill -0 "$2" 2>/dev/null; }
 waypipes() { ps -o pid,args | grep '[w]aypipe --oneshot' || true; }
 # The window's corners in a scene graph: "x0 y0 x1 y1".
 corners() {
@@ -105,7 +107,7 @@ run_window() {
 	dvm-run -v --wayland -t "$t" -- sh -c 'weston-simple-shm & p=$!
 	    read x; kill -INT $p; wait $p; exit 9' <&7 > out.$kind 2> err.$kind &
 	pid=$!
-	wait_for 900 sh -c "[ -n \"\$(first_frame $from)\" ] || ! kill -0 $pid 2>/dev/null"
+	wait_for 900 frame_or_gone $from $pid
 	t1=$(first_frame $from)
 	check "$kind: the window's first frame reached dom0's compositor ($(tail -n 1 err.$kind))" test -n "$t1"
 	[ -n "$t1" ] && echo "INFO: $kind: first frame $((t1 - t0)) ms after dvm-run --wayland started"
@@ -149,7 +151,7 @@ dvm-preload -q -t debpool
 from=$(($(wc -l < proto.log) + 1))
 dvm-run --wayland -t debpool -- weston-simple-shm < /dev/null > /dev/null 2> err.kill &
 run=$!
-wait_for 900 sh -c "[ -n \"\$(first_frame $from)\" ] || ! kill -0 $run 2>/dev/null"
+wait_for 900 frame_or_gone $from $run
 check "killed: the window came up first ($(tail -n 1 err.kill))" test -n "$(first_frame $from)"
 kill -KILL $run
 wait $run 2>/dev/null

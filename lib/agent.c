@@ -357,14 +357,14 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		return rc;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		rc = ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
-	else
-		rc = spawn(ctx, wargv != NULL ? wargv : argv, has_ru ? &ru :
-		    NULL, flags & LDVM_EXEC_TTY, rows, cols, &s.c);
-	/* The relay's thread only after the fork. */
-	if (rc == 0 && (wl == NULL || (rc = ldvm__wl_start(ctx, wl)) == 0))
-		rc = pump_child(ctx, ch, &s, p);
-	/* dom0 went away or the session broke: end the command. */
-	reap(&s);
+	else if ((rc = spawn(ctx, wargv != NULL ? wargv : argv, has_ru ? &ru :
+	    NULL, flags & LDVM_EXEC_TTY, rows, cols, &s.c)) == 0) {
+		/* The relay's thread only after the fork. */
+		if (wl == NULL || (rc = ldvm__wl_start(ctx, wl)) == 0)
+			rc = pump_child(ctx, ch, &s, p);
+		/* dom0 went away or the session broke: end the command. */
+		reap(&s);
+	}
 	ldvm__wl_close(ctx, wl);
 	free(wargv);
 	free(p);

@@ -407,9 +407,16 @@ accept_one(struct ldvm__wl *wl)
 	return 0;
 }
 
-/* Moves what each side can take now; false once the stream is over. */
+/*
+ * One pass of moving what each side takes now: *moved tells whether any
+ * byte moved; false once the stream is over.  The relay passes until
+ * nothing moves: a last pass that finds the ring empty or full has asked
+ * the peer to notify (libxenvchan_data_ready, libxenvchan_buffer_space),
+ * so no byte can sit in a ring while the relay sleeps.
+ */
 static bool
-shift(struct ldvm__wl *wl, struct buf *in, struct buf *out, bool *eof)
+shift(struct ldvm__wl *wl, struct buf *in, struct buf *out, bool *eof,
+    bool *moved)
 {
 	struct libxenvchan *v = wl->ch->v;
 	ssize_t n;
@@ -421,12 +428,17 @@ shift(struct ldvm__wl *wl, struct buf *in, struct buf *out, bool *eof)
 			return false;
 		in->off = 0;
 		in->len = (size_t)n;
+		*moved |= n > 0;
 	}
 	while (in->len > 0) {
-		if ((n = write(wl->fd, in->b + in->off, in->len)) < 0)
-			return errno == EAGAIN || errno == EINTR;
+		if ((n = write(wl->fd, in->b + in->off, in->len)) < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				return false;
+			break;
+		}
 		in->off += (size_t)n;
 		in->len -= (size_t)n;
+		*moved |= n > 0;
 	}
 	/* socket -> vchan */
 	if (out->len == 0 && !*eof) {
@@ -435,6 +447,7 @@ shift(struct ldvm__wl *wl, struct buf *in, struct buf *out, bool *eof)
 			*eof = true;
 		out->off = 0;
 		out->len = n > 0 ? (size_t)n : 0;
+		*moved |= n > 0;
 	}
 	while (out->len > 0 && (k = libxenvchan_buffer_space(v)) > 0) {
 		if ((n = libxenvchan_write(v, out->b + out->off,
@@ -442,11 +455,13 @@ shift(struct ldvm__wl *wl, struct buf *in, struct buf *out, bool *eof)
 			return false;
 		out->off += (size_t)n;
 		out->len -= (size_t)n;
+		*moved = true;
 	}
 	if (*eof && out->len == 0)
 		return false;
-	/* The peer closed: what it sent before is delivered above. */
-	return libxenvchan_is_open(v) == 1 || libxenvchan_data_ready(v) > 0;
+	/* The peer closed: what it sent before is delivered first. */
+	return libxenvchan_is_open(v) == 1 || libxenvchan_data_ready(v) > 0 ||
+	    in->len > 0;
 }
 
 static void *
@@ -474,10 +489,17 @@ relay(void *arg)
 		    p.revents)
 			goto done;
 	}
-	while (shift(wl, in, out, &eof)) {
+	for (;;) {
 		struct pollfd p[2] = { { .fd = wl->fd, .events = 0 },
 		    { .fd = wl->stop[0], .events = POLLIN } };
+		bool moved, going;
 
+		do {
+			moved = false;
+			going = shift(wl, in, out, &eof, &moved);
+		} while (going && moved);
+		if (!going)
+			break;
 		if (in->len > 0)
 			p[0].events |= POLLOUT;
 		if (out->len == 0 && !eof)

@@ -125,6 +125,17 @@ run_window() {
 	check "$kind: dvm-run's socket and its directory are gone already" \
 		sh -c "! ls -d $XDG_RUNTIME_DIR/litedvm-wl.* 2>/dev/null"
 	echo go >&7
+	if ! wait_for 120 sh -c "! kill -0 $pid 2>/dev/null"; then
+		d=$(sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p' err.$kind | head -n 1)
+		fail "$kind: dvm-run still runs 120 s after its command was told to end"
+		echo "# dom0:"; ps -o pid,ppid,args | grep -v ' \[' | sed 's/^/#   /'
+		echo "# $d:"; timeout 60 dvm-run -n "$d" -- sh -c 'for p in /proc/[0-9]*; do
+		    c=$(tr "\0" " " < $p/cmdline); [ -n "$c" ] || continue
+		    echo "${p#/proc/} $(sed -n "s/^State:\t//p; s/^PPid:\t/ppid /p" $p/status | tr "\n" " ") $c :: $(ls -l $p/fd 2>/dev/null | sed -n "s/.* \([0-9]*\) -> /\1=/p" | tr "\n" " ")"
+		    done' 2>&1 | sed 's/^/#   /'
+		echo "# stderr:"; sed 's/^/#   /' err.$kind
+		kill $pid
+	fi
 	wait $pid
 	rc=$?
 	exec 7>&-

@@ -62,7 +62,6 @@ lane_a() {
 	# Terminal openers: vi in a disposable on an ordinary guest's terminal.
 	boot tests/sys/term.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/ptyrun" "$B/tests/guestrun"
-	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait"
 }
 lane_b() {
 	harness
@@ -80,6 +79,7 @@ lane_b() {
 		man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
 	# RAM-only volumes: a marker scanned for on every disk, pools, dvm-open, gc.
 	boot tests/sys/ram.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
+	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait"
 }
 export XENVM_TIMEOUT=1800
 X=${XENVM_DIR:-$top/build/xen}

@@ -170,7 +170,9 @@ wait_for 30 test -z "$(waypipes)"
 check "killed: dvm-run's waypipe client went with it ($(waypipes))" test -z "$(waypipes)"
 check "killed: nothing of it in $XDG_RUNTIME_DIR ($(ls $XDG_RUNTIME_DIR | tr '\n' ' '))" \
 	sh -c "! ls -d $XDG_RUNTIME_DIR/litedvm-wl.* 2>/dev/null"
-kill $proto 2>/dev/null
+# The compositor and the Debian root go: nothing of the test's own stays.
+kill $(pidof weston-debug weston) 2>/dev/null
+for d in tmp run dev sys proc ''; do wait_for 30 umount $root/$d; done
 sed -i 's/^litedvm_preload.*/litedvm_preload = 0/' $cfg/debpool.cfg
 dvm-preload -q -t debpool
 dvm-create -G

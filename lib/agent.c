@@ -63,8 +63,9 @@ become(const struct runas *ru, bool tty)
 }
 
 /* The commands' PATH. */
-#define AGENT_PATH \
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define AGENT_PATH_DIRS \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define AGENT_PATH "PATH=" AGENT_PATH_DIRS
 
 static void __attribute__((noreturn))
 exec_child(char **argv)
@@ -316,7 +317,7 @@ wayland_open(struct ldvm_ctx *ctx, const struct ldvm__chan *ch,
 	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if (!ldvm__wl_find(AGENT_PATH + 5, "waypipe"))
+	if (!ldvm__wl_find(AGENT_PATH_DIRS, "waypipe"))
 		return ldvm__err(ctx, LDVM_ENOENT, "waypipe is not installed "
 		    "in the disposable (the template needs it for --wayland)");
 	if (ldvm__wl_path(ch->path, path, sizeof(path)) != 0)

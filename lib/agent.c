@@ -165,14 +165,6 @@ spawn(struct ldvm_ctx *ctx, char **argv, const struct runas *ru, bool tty,
 	return 0;
 }
 
-static void
-closefd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /*
  * dom0 names the user (NULL: the agent's own); the disposable's passwd
  * says who that is.
@@ -263,7 +255,7 @@ agent_act(struct ldvm__pump_fds *fds, const struct ldvm__pump_do *d,
 	else if (d->act == LDVM_PUMP_END && s->c.tty)
 		(void)write(fds->sink[0], &eof, 1);
 	else if (d->act == LDVM_PUMP_END)
-		closefd(&fds->sink[0]);
+		ldvm__closefd(&fds->sink[0]);
 }
 
 /* Ends the command if it still runs (the session broke), and its fds. */
@@ -275,13 +267,13 @@ reap(struct session *s)
 		kill(s->c.pid, SIGKILL);
 		waitpid(s->c.pid, &s->c.wstatus, 0);
 	}
-	closefd(&s->c.in);
-	closefd(&s->c.out);
-	closefd(&s->c.err);
-	closefd(&s->c.pidfd);
-	closefd(&s->fds.src[0]);
-	closefd(&s->fds.src[1]);
-	closefd(&s->fds.sink[0]);
+	ldvm__closefd(&s->c.in);
+	ldvm__closefd(&s->c.out);
+	ldvm__closefd(&s->c.err);
+	ldvm__closefd(&s->c.pidfd);
+	ldvm__closefd(&s->fds.src[0]);
+	ldvm__closefd(&s->fds.src[1]);
+	ldvm__closefd(&s->fds.sink[0]);
 }
 
 /* Pumps the spawned command's session; the descriptors become the pump's. */

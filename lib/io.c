@@ -25,3 +25,11 @@ ldvm__write_all(int fd, const void *buf, size_t n)
 	}
 	return 0;
 }
+
+void
+ldvm__closefd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}

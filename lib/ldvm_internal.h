@@ -968,6 +968,8 @@ LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 /* ---- whole writes (io.c) ---- */
 /* Writes all n bytes, retrying short writes and EINTR; -1 with errno. */
 LDVM_HIDDEN int ldvm__write_all(int fd, const void *buf, size_t n);
+/* Closes *fd unless it is -1, and sets it to -1. */
+LDVM_HIDDEN void ldvm__closefd(int *fd);
 
 /* ---- time ---- */
 LDVM_HIDDEN int64_t ldvm__now_ms(void);

@@ -49,7 +49,6 @@ struct ldvm__wl {
 	int stop[2];            /* a byte ends the relay */
 	pid_t pid;              /* dom0: waypipe client */
 	bool dom0, running;
-	bool served;            /* dom0: the vchan's nodes were written */
 	pthread_t th;
 	char dir[64], sock[108];        /* agent: the socket and its dir */
 	char xs_path[LDVM_XS_PATH_MAX];
@@ -155,14 +154,6 @@ ldvm_wayland_check(struct ldvm_ctx *ctx)
 	return 0;
 }
 
-static void
-closefd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 static int
 wl_new(struct ldvm_ctx *ctx, bool dom0, const char *xs_path,
     struct ldvm__wl **out)
@@ -176,8 +167,8 @@ wl_new(struct ldvm_ctx *ctx, bool dom0, const char *xs_path,
 	snprintf(wl->xs_path, sizeof(wl->xs_path), "%s", xs_path);
 	if (pipe2(wl->stop, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    (wl->tctx = ldvm_ctx_new()) == NULL) {
-		closefd(&wl->stop[0]);
-		closefd(&wl->stop[1]);
+		ldvm__closefd(&wl->stop[0]);
+		ldvm__closefd(&wl->stop[1]);
 		free(wl);
 		*out = NULL;
 		return ldvm__errno(ctx, LDVM_ESYS, "pipe");
@@ -250,7 +241,7 @@ connect_client(struct ldvm_ctx *ctx, struct ldvm__wl *wl, int in,
 			fcntl(wl->fd, F_SETFL, O_NONBLOCK);
 			return 0;
 		}
-		closefd(&wl->fd);
+		ldvm__closefd(&wl->fd);
 		if (waitpid(wl->pid, &ws, WNOHANG) == wl->pid) {
 			wl->pid = 0;
 			return ldvm__err(ctx, LDVM_ESYS, "waypipe client exited "
@@ -319,7 +310,6 @@ ldvm__wl_dom0_open(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
 	*out = NULL;
 	if ((rc = wl_new(ctx, true, xs_path, &wl)) != 0)
 		return rc;
-	wl->served = true;      /* a failed server may have left nodes */
 	if ((rc = start_client(ctx, wl)) != 0 ||
 	    (rc = ldvm__chan_listen_for(ctx, domid, xs_path, &wl->ch)) != 0) {
 		ldvm__wl_close(ctx, wl);
@@ -400,7 +390,7 @@ accept_one(struct ldvm__wl *wl)
 		if (p[1].revents || !libxenvchan_is_open(wl->ch->v))
 			return LDVM_EINTR;
 	}
-	closefd(&wl->lfd);
+	ldvm__closefd(&wl->lfd);
 	unlink(wl->sock);
 	rmdir(wl->dir);
 	wl->dir[0] = '\0';
@@ -541,12 +531,13 @@ ldvm__wl_close(struct ldvm_ctx *ctx, struct ldvm__wl *wl)
 		(void)write(wl->stop[1], "x", 1);
 		pthread_join(wl->th, NULL);
 	}
-	closefd(&wl->fd);
-	closefd(&wl->lfd);
-	closefd(&wl->stop[0]);
-	closefd(&wl->stop[1]);
+	ldvm__closefd(&wl->fd);
+	ldvm__closefd(&wl->lfd);
+	ldvm__closefd(&wl->stop[0]);
+	ldvm__closefd(&wl->stop[1]);
 	ldvm__chan_close(wl->ch);
-	if (wl->dom0 && wl->served)
+	/* dom0's vchan nodes, also those a failed server may have left. */
+	if (wl->dom0)
 		ldvm__xs_rm(ctx, XBT_NULL, wl->xs_path);
 	if (wl->pid > 0) {
 		kill(wl->pid, SIGKILL);

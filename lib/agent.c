@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -159,7 +159,7 @@ spawn(struct ldvm_ctx *ctx, char **argv, const struct runas *ru, bool tty,
 	fcntl(c->out, F_SETFL, O_NONBLOCK);
 	if (c->err >= 0)
 		fcntl(c->err, F_SETFL, O_NONBLOCK);
-	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	c->pidfd = pidfd_open(c->pid, 0);
 	if (c->pidfd < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "pidfd_open");
 	return 0;

@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -463,7 +463,7 @@ start(struct serve *s, struct guest *g, struct root *r, uint32_t domid,
 	g->root = rootdup;
 	r->busy++;
 	g->ended = false;
-	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	g->pidfd = pidfd_open(pid, 0);
 	g->reserved = q->size + s->max_size;
 	s->in_flight += g->reserved;
 	s->nworkers++;

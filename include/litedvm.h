@@ -412,6 +412,13 @@ LDVM_API int ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path,
     const char *tmpl, int view_only, int tty, int *result, char *saved,
     size_t savedsz);
 #define LDVM_HAVE_OPEN_TERMINAL 1
+/*
+ * ldvm_open_file and ldvm_open_file_tty offer the caller's Wayland session
+ * (WAYLAND_DISPLAY a socket, waypipe in PATH) to a template whose opener
+ * shows windows (litedvm_open_wayland): waypipe client runs against it,
+ * as the caller, until the call returns.
+ */
+#define LDVM_HAVE_OPEN_WAYLAND 1
 
 /*
  * Garbage collection: tears down every disposable whose owner is dead or

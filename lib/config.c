@@ -498,12 +498,19 @@ parse_opener(struct parse *p, struct ldvm_template *t)
 	static const char *const dflt[] = { "xdg-open", "%f" };
 	XLU_ConfigList *list;
 	char *wait = NULL;
-	long term = 0;
+	long term = 0, wl = 0;
 	int i, n, e, rc;
 
 	if ((rc = get_long(p, "litedvm_open_terminal", 0, 1, &term)) != 0)
 		return rc;
 	t->open_terminal = term != 0;
+	if ((rc = get_long(p, "litedvm_open_wayland", 0, 1, &wl)) != 0)
+		return rc;
+	t->open_wayland = wl != 0;
+	if (t->open_terminal && t->open_wayland)
+		return perr(p, "'%s' and '%s' cannot both be 1: an opener runs "
+		    "on a terminal or shows windows", "litedvm_open_terminal",
+		    "litedvm_open_wayland");
 	e = xlu_cfg_get_list(p->xlu, "litedvm_open_command", &list, &n, 1);
 	if (e == ESRCH) {
 		list = NULL;

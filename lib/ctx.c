@@ -222,13 +222,19 @@ ldvm__poll(struct ldvm_ctx *ctx, struct pollfd *fds, nfds_t n, int timeout_ms)
 }
 
 void
-ldvm__child_exec_prep(void)
+ldvm__child_exec_prep_from(int first)
 {
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	closefrom(STDERR_FILENO + 1);
+	closefrom(first > STDERR_FILENO ? first : STDERR_FILENO + 1);
+}
+
+void
+ldvm__child_exec_prep(void)
+{
+	ldvm__child_exec_prep_from(STDERR_FILENO + 1);
 }
 
 int

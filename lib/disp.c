@@ -611,16 +611,17 @@ int
 ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
     const struct ldvm_run *r, int *status)
 {
-	return ldvm__disp_exec(ctx, d, r, NULL, status);
+	return ldvm__disp_exec(ctx, d, r, NULL, -1, status);
 }
 
 /*
- * The command's Wayland stream: waypipe client here, and the vchan the
- * agent connects to, at <area>/wl/<seq> beside the session's channel.
+ * The command's Wayland stream: waypipe client here (or the socket wlfd),
+ * and the vchan the agent connects to, at <area>/wl/<seq> beside the
+ * session's channel.
  */
 static int
 wayland_open(struct ldvm_ctx *ctx, const struct ldvm_disp *d,
-    const struct ldvm__chan *ch, struct ldvm__wl **wl)
+    const struct ldvm__chan *ch, int wlfd, struct ldvm__wl **wl)
 {
 	char path[LDVM_XS_PATH_MAX];
 	int rc;
@@ -628,14 +629,17 @@ wayland_open(struct ldvm_ctx *ctx, const struct ldvm_disp *d,
 	if (ldvm__wl_path(ch->path, path, sizeof(path)) != 0)
 		return ldvm__err(ctx, LDVM_EINVAL, "no Wayland stream beside "
 		    "%s", ch->path);
-	if ((rc = ldvm__wl_dom0_open(ctx, d->domid, path, wl)) != 0)
+	rc = wlfd >= 0 ? ldvm__wl_serve_fd(ctx, d->domid, path, wlfd, wl) :
+	    ldvm__wl_client_open(ctx, d->domid, path, wl);
+	if (rc != 0)
 		return rc;
 	return ldvm__wl_start(ctx, *wl);
 }
 
 int
 ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
-    const struct ldvm_run *r, const struct ldvm__abort *ab, int *status)
+    const struct ldvm_run *r, const struct ldvm__abort *ab, int wlfd,
+    int *status)
 {
 	struct ldvm__chan *ch = NULL;
 	struct ldvm__wl *wl = NULL;
@@ -652,7 +656,7 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
 	ldvm__disp_phase(d, "channel connect", &t0);
 	if (r->flags & LDVM_RUN_WAYLAND)
-		rc = wayland_open(ctx, d, ch, &wl);
+		rc = wayland_open(ctx, d, ch, wlfd, &wl);
 	if (rc == 0)
 		rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, status);
 	ldvm__wl_close(ctx, wl);

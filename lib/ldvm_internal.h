@@ -71,6 +71,8 @@ struct ldvm_template {
 	char open_wait[8];          /* "exit" or "close" */
 	bool open_terminal;         /* the opener runs on the requester's
 	                               terminal (litedvm_open_terminal) */
+	bool open_wayland;          /* its windows go to the requester's
+	                               Wayland session (litedvm_open_wayland) */
 	uint64_t volatile_cap;      /* litedvm_volatile = "ram": bytes per
 	                               writable volume; 0: on disk */
 };
@@ -127,6 +129,8 @@ LDVM_HIDDEN int ldvm__poll(struct ldvm_ctx *ctx, struct pollfd *fds,
 LDVM_HIDDEN void ldvm__postfork_child(struct ldvm_ctx *parent);
 /* In a child about to exec: empty signal mask, descriptors 0-2 only. */
 LDVM_HIDDEN void ldvm__child_exec_prep(void);
+/* The same, keeping the descriptors below first (at least 3). */
+LDVM_HIDDEN void ldvm__child_exec_prep_from(int first);
 
 /* ---- configuration (config.c) ---- */
 LDVM_HIDDEN int ldvm__conf_get(struct ldvm_ctx *ctx, const char *key,
@@ -482,9 +486,15 @@ LDVM_HIDDEN int ldvm__disp_recorded_domid(struct ldvm_ctx *ctx,
 /* Destroys whatever the record of name describes, then the record. */
 LDVM_HIDDEN int ldvm__teardown(struct ldvm_ctx *ctx, const char *name);
 struct ldvm__abort;
-/* ldvm_disp_exec, ended early by ab (NULL: none, as ldvm_disp_exec). */
+/*
+ * ldvm_disp_exec, ended early by ab (NULL: none, as ldvm_disp_exec).  With
+ * LDVM_RUN_WAYLAND, wlfd >= 0 is the Wayland stream's other end (a socket
+ * dom0 relays to someone else's waypipe client); -1: start waypipe client
+ * here against the caller's WAYLAND_DISPLAY.
+ */
 LDVM_HIDDEN int ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
-    const struct ldvm_run *r, const struct ldvm__abort *ab, int *status);
+    const struct ldvm_run *r, const struct ldvm__abort *ab, int wlfd,
+    int *status);
 
 /* ---- preload pool (pool.c) ---- */
 /* Pool members of tmpl, oldest first; free(*names). */
@@ -847,6 +857,7 @@ LDVM_HIDDEN int ldvm__chan_pump(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
 struct ldvm__openreq {
 	bool view_only;
 	bool terminal;                  /* asked from a terminal ("rwt") */
+	bool wayland;                   /* windows welcome ("rwg", "rwtg") */
 	char tmpl[LDVM_NAME_MAX + 1];   /* "": the guest's default */
 	uint64_t size;
 	char name[LDVM_OPEN_NAME_MAX + 1];
@@ -934,11 +945,20 @@ LDVM_HIDDEN char **ldvm__wl_argv(char *const argv[], const char *sock);
 /* Whether an executable name is in the ':'-separated directories path. */
 LDVM_HIDDEN bool ldvm__wl_find(const char *path, const char *name);
 /*
- * dom0: starts waypipe client against the caller's WAYLAND_DISPLAY and
- * serves the stream's vchan for domid at xs_path (before the EXEC).
+ * The compositor's side (dom0 for dvm-run, the requesting guest for
+ * dvm-open): starts waypipe client against the caller's WAYLAND_DISPLAY
+ * and serves the stream's vchan for domid at xs_path.
  */
-LDVM_HIDDEN int ldvm__wl_dom0_open(struct ldvm_ctx *ctx, uint32_t domid,
+LDVM_HIDDEN int ldvm__wl_client_open(struct ldvm_ctx *ctx, uint32_t domid,
     const char *xs_path, struct ldvm__wl **out);
+/*
+ * dom0 between two domains (dvm-open): relays fd (a copy is taken) to a
+ * vchan served for domid at xs_path, or to the one domid serves there.
+ */
+LDVM_HIDDEN int ldvm__wl_serve_fd(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *xs_path, int fd, struct ldvm__wl **out);
+LDVM_HIDDEN int ldvm__wl_connect_fd(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *xs_path, int fd, struct ldvm__wl **out);
 /*
  * Agent: connects to dom0's vchan at xs_path and listens on a socket
  * that only uid may reach, for the command's waypipe server.

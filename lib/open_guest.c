@@ -42,6 +42,9 @@ struct req {
 	bool raw, keys;         /* in raw mode; its keys still read */
 	struct termios saved;
 	uint16_t ws[2];         /* the size dom0 knows */
+	/* This session's waypipe client, when the user has one. */
+	bool wayland;
+	struct ldvm__wl *wl;
 };
 
 static int
@@ -531,6 +534,24 @@ make_request(struct ldvm_ctx *ctx, struct req *r, struct ldvm__openreq *q,
 }
 
 /*
+ * From a Wayland session: waypipe client against it, and a vchan of its
+ * stream for dom0, used if the template's opener shows windows.
+ */
+static int
+offer_windows(struct ldvm_ctx *ctx, struct req *r)
+{
+	char p[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if (!r->wayland)
+		return 0;
+	if ((rc = sub(ctx, r, "wl", p, sizeof(p))) != 0 ||
+	    (rc = ldvm__wl_client_open(ctx, 0, p, &r->wl)) != 0)
+		return rc;
+	return ldvm__wl_start(ctx, r->wl);
+}
+
+/*
  * Into this guest's own area: a vchan for dom0, a watch on the reply,
  * then the request; once dom0 connected, the file and (from a terminal)
  * the terminal's size.
@@ -554,6 +575,7 @@ post_request(struct ldvm_ctx *ctx, struct req *r, const char *val)
 	if ((rc = ldvm__xs_rm(ctx, XBT_NULL, r->base)) != 0 ||
 	    (rc = sub(ctx, r, "vchan", p, sizeof(p))) != 0 ||
 	    (rc = ldvm__chan_listen(ctx, p, &r->ch)) != 0 ||
+	    (rc = offer_windows(ctx, r)) != 0 ||
 	    (rc = sub(ctx, r, "reply", p, sizeof(p))) != 0 ||
 	    (rc = ldvm__xs_watch(ctx, p, "reply")) != 0)
 		return rc;
@@ -577,6 +599,7 @@ req_end(struct ldvm_ctx *ctx, struct req *r)
 		tcsetattr(r->tty, TCSADRAIN, &r->saved);
 	if (r->watching && sub(ctx, r, "reply", p, sizeof(p)) == 0)
 		ldvm__xs_unwatch(ctx, p, "reply");
+	ldvm__wl_close(ctx, r->wl);
 	ldvm__chan_close(r->ch);
 	if (r->base[0] != '\0')
 		ldvm__xs_rm(ctx, XBT_NULL, r->base);
@@ -611,6 +634,10 @@ ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 		r.tty = tty;
 		q.terminal = true;
 	}
+	/* Windows are welcome from a Wayland session with waypipe. */
+	if (ldvm_wayland_check(ctx) == 0)
+		q.wayland = r.wayland = true;
+	ctx->err[0] = '\0';
 	/* The size and identity sent are those seen once it is our turn. */
 	if ((rc = open_original(ctx, &r, path)) == 0 &&
 	    (rc = take_lock(ctx, &r)) == 0 &&

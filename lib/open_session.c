@@ -104,6 +104,29 @@ fail:
 }
 
 /*
+ * In the opener (a child about to exec): the Wayland connection that
+ * waypipe server gave this session (a graphical opener's, the descriptor
+ * named by WAYLAND_SOCKET) as descriptor 3, kept when the others are
+ * closed: returns the first descriptor to close.
+ */
+static int
+keep_wayland_socket(void)
+{
+	const char *s = getenv("WAYLAND_SOCKET");
+	unsigned long fd;
+
+	if (s == NULL || !ldvm__parse_uint(s, strlen(s), INT_MAX, &fd) ||
+	    fd <= STDERR_FILENO || fcntl((int)fd, F_GETFD) < 0) {
+		unsetenv("WAYLAND_SOCKET");
+		return 3;
+	}
+	if ((fd != 3 && dup2((int)fd, 3) < 0) || fcntl(3, F_SETFD, 0) < 0)
+		_exit(126);
+	setenv("WAYLAND_SOCKET", "3", 1);
+	return 4;
+}
+
+/*
  * Runs the opener with nothing on stdin and its output on stderr, or, on
  * a terminal, with the session's own standard input and output.
  */
@@ -122,7 +145,7 @@ run_opener(struct ldvm_ctx *ctx, char **av, bool terminal, int *status)
 			dup2(null, 0);
 		if (!terminal)
 			dup2(2, 1);
-		ldvm__child_exec_prep();
+		ldvm__child_exec_prep_from(keep_wayland_socket());
 		execvp(av[0], av);
 		fprintf(stderr, "dvm-open: %s: %s\n", av[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);

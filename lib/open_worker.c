@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,7 +106,7 @@ too_much(struct ldvm_ctx *ctx, uint64_t cap)
 static int
 guarded_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
     const struct ldvm__abort *tab, struct ldvm_disp *d, char **argv,
-    int flags, uint64_t cap, int in, int out, int err, int *status,
+    int flags, uint64_t cap, int in, int out, int err, int wlfd, int *status,
     const char **pub)
 {
 	struct ldvm_run r = { .argv = argv, .flags = flags, .in = in,
@@ -126,7 +127,7 @@ guarded_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 		ldvm__chan_guard(guest, &ab);
 	/* open_timeout: the session's time, from when it starts to run. */
 	ldvm__set_deadline(ctx, (int64_t)ctx->open_limit_s * 1000);
-	rc = ldvm__disp_exec(ctx, d, &r, &ab, status);
+	rc = ldvm__disp_exec(ctx, d, &r, &ab, wlfd, status);
 	if (rc == LDVM_ETIMEDOUT && ctx->open_limit_s > 0 &&
 	    ldvm__interrupted(ctx) == LDVM_ETIMEDOUT) {
 		rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "the session in %s ran "
@@ -189,7 +190,7 @@ terminal_runs(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 
 	session_argv(argv, "--put", t, q);
 	if ((rc = guarded_run(ctx, guest, NULL, d, argv, 0, cap, in, err, err,
-	    status, pub)) != 0 || *status != 0)
+	    -1, status, pub)) != 0 || *status != 0)
 		return rc;
 	*pub = "the requester's terminal could not be relayed";
 	if ((rc = ldvm__relay_start(ctx, guest, ws, &relay, &slave,
@@ -198,7 +199,7 @@ terminal_runs(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	*pub = "the session in the disposable failed";
 	session_argv(argv, "--terminal", t, q);
 	rc = guarded_run(ctx, guest, &ab, d, argv, LDVM_RUN_TTY, cap, slave,
-	    slave, err, status, pub);
+	    slave, err, -1, status, pub);
 	ldvm__first_note(ctx, &f, rc);
 	ldvm__first_note(ctx, &f, ldvm__relay_stop(ctx, relay));
 	rc = ldvm__first_end(ctx, &f);
@@ -207,7 +208,42 @@ terminal_runs(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 		return rc;
 	session_argv(argv, "--take", t, q);
 	return guarded_run(ctx, guest, NULL, d, argv, 0, cap, -1, out, err,
-	    status, pub);
+	    -1, status, pub);
+}
+
+/*
+ * A graphical opener's session: its waypipe stream joined to the one the
+ * requester (domid) serves for its own waypipe client.  dom0 only moves
+ * the bytes: one relay to the requester's vchan, one to the disposable's,
+ * a socket pair between them.
+ */
+static int
+wayland_run(struct ldvm_ctx *ctx, struct ldvm__chan *guest, uint32_t domid,
+    struct ldvm_disp *d, const struct ldvm_template *t,
+    const struct ldvm__openreq *q, uint64_t cap, int in, int out, int err,
+    int *status, const char **pub)
+{
+	char path[LDVM_XS_PATH_MAX], *argv[48];
+	struct ldvm__wl *gw = NULL;
+	int sv[2], rc;
+
+	*pub = "the requester's Wayland session could not be reached";
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "socketpair");
+	if ((rc = ldvm__area_path(ctx, path, sizeof(path), domid,
+	    "/open/wl")) == 0 &&
+	    (rc = ldvm__wl_connect_fd(ctx, domid, path, sv[0], &gw)) == 0)
+		rc = ldvm__wl_start(ctx, gw);
+	if (rc == 0) {
+		*pub = "the session in the disposable failed";
+		session_argv(argv, NULL, t, q);
+		rc = guarded_run(ctx, guest, NULL, d, argv, LDVM_RUN_WAYLAND,
+		    cap, in, out, err, sv[1], status, pub);
+	}
+	ldvm__wl_close(ctx, gw);
+	close(sv[0]);
+	close(sv[1]);
+	return rc;
 }
 
 /*
@@ -217,7 +253,7 @@ terminal_runs(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
  * whose opener runs on it.
  */
 static int
-run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
+run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest, uint32_t domid,
     const struct ldvm_template *t, const char *root,
     const struct ldvm__openreq *q, const uint16_t ws[2], uint64_t cap,
     int in, int out, int *changed, const char **pub)
@@ -244,14 +280,18 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest,
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s opens %s in %s%s%s", q->name,
 	    q->view_only ? "view-only" : "read-write", d->name,
 	    d->pooled ? " (from the pool)" : "",
-	    t->open_terminal ? " on the requester's terminal" : "");
+	    t->open_terminal ? " on the requester's terminal" :
+	    t->open_wayland ? " with windows in the requester's session" : "");
 	if (t->open_terminal)
 		rc = terminal_runs(ctx, guest, d, t, q, ws, cap, in, out, err,
+		    &status, pub);
+	else if (t->open_wayland)
+		rc = wayland_run(ctx, guest, domid, d, t, q, cap, in, out, err,
 		    &status, pub);
 	else {
 		session_argv(argv, NULL, t, q);
 		rc = guarded_run(ctx, guest, NULL, d, argv, 0, cap, in, out,
-		    err, &status, pub);
+		    err, -1, &status, pub);
 	}
 	if (rc != 0)
 		goto out;
@@ -381,10 +421,17 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
 		    "and the request came from none", t->name);
 		goto fail;
 	}
+	pub = "this template's opener shows windows: run dvm-open in a "
+	    "Wayland session, with waypipe installed";
+	if (t->open_wayland && !q->wayland) {
+		rc = ldvm__err(ctx, LDVM_EINVAL, "%s's opener shows windows, "
+		    "and the request came from no Wayland session", t->name);
+		goto fail;
+	}
 	pub = "dom0 could not store the file";
 	if ((rc = anon_file(ctx, &out)) != 0 ||
-	    (rc = run_session(ctx, ch, t, root, q, ws, cap, in, out, &changed,
-	    &pub)) != 0)
+	    (rc = run_session(ctx, ch, domid, t, root, q, ws, cap, in, out,
+	    &changed, &pub)) != 0)
 		goto fail;
 	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :
 	    send_result(ctx, ch, LDVM_RESULT_UNCHANGED, -1, "");

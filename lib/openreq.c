@@ -160,9 +160,10 @@ ldvm__openreq_format(const struct ldvm__openreq *r, char *buf, size_t size)
 	if ((r->tmpl[0] != '\0' && !ldvm__valid_name(r->tmpl, LDVM_NAME_MAX)) ||
 	    !ldvm__safe_filename(r->name, strlen(r->name)))
 		return -1;
-	n = snprintf(buf, size, "1 %s%s %s %llu %s", r->view_only ? "ro" : "rw",
-	    r->terminal ? "t" : "", r->tmpl[0] == '\0' ? "-" : r->tmpl, (unsigned long long)r->size,
-	    r->name);
+	n = snprintf(buf, size, "1 %s%s%s %s %llu %s",
+	    r->view_only ? "ro" : "rw", r->terminal ? "t" : "",
+	    r->wayland ? "g" : "", r->tmpl[0] == '\0' ? "-" : r->tmpl,
+	    (unsigned long long)r->size, r->name);
 	if (n < 0 || (size_t)n >= size || n > LDVM_OPEN_REQ_MAX)
 		return -1;
 	return 0;
@@ -180,6 +181,21 @@ field(const char **p, const char *end, const char **f, size_t *flen)
 	*flen = (size_t)(sp - *p);
 	*p = sp + 1;
 	return true;
+}
+
+static bool
+mode_ok(const char *f, size_t flen)
+{
+	size_t i = 2;
+
+	if (flen < 2 || flen > 4 ||
+	    (memcmp(f, "rw", 2) != 0 && memcmp(f, "ro", 2) != 0))
+		return false;
+	if (i < flen && f[i] == 't')
+		i++;
+	if (i < flen && f[i] == 'g')
+		i++;
+	return i == flen;
 }
 
 int
@@ -204,15 +220,17 @@ ldvm__openreq_parse(const char *buf, size_t len, struct ldvm__openreq *r,
 		snprintf(why, whysz, "not a version 1 request");
 		return -1;
 	}
-	/* "rw" or "ro", and "t" after it from a terminal. */
-	if (!field(&p, end, &f, &flen) || flen < 2 || flen > 3 ||
-	    (memcmp(f, "rw", 2) != 0 && memcmp(f, "ro", 2) != 0) ||
-	    (flen == 3 && f[2] != 't')) {
-		snprintf(why, whysz, "bad mode (rw, ro, rwt or rot)");
+	/*
+	 * "rw" or "ro"; "t" after it from a terminal, then "g" from a
+	 * Wayland session.
+	 */
+	if (!field(&p, end, &f, &flen) || !mode_ok(f, flen)) {
+		snprintf(why, whysz, "bad mode (rw or ro, then t, g or tg)");
 		return -1;
 	}
 	r->view_only = f[1] == 'o';
-	r->terminal = flen == 3;
+	r->terminal = flen > 2 && f[2] == 't';
+	r->wayland = f[flen - 1] == 'g';
 	if (!field(&p, end, &f, &flen) || flen > LDVM_NAME_MAX) {
 		snprintf(why, whysz, "bad template name");
 		return -1;

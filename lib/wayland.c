@@ -5,7 +5,12 @@
  *   dom0:  the caller's compositor <- waypipe client <- unix socket
  *          <- relay thread <- vchan (dom0 serves it) <- the disposable
  *   guest: vchan (the agent connects) -> relay thread -> unix socket
- *          -> waypipe server -> the command (WAYLAND_DISPLAY)
+ *          -> waypipe server -> the command (WAYLAND_SOCKET)
+ *
+ * For dvm-open the requesting guest's dvm-open plays dom0's part above
+ * (it serves <its area>/open/wl to dom0), and dom0 only joins the two
+ * streams: a socket pair, one relay to the guest's vchan (dom0 connects),
+ * one to the disposable's (dom0 serves); no waypipe runs in dom0.
  *
  * Both waypipes run with --oneshot (one application connection, one
  * stream) and --no-gpu (no DMA buffers: nothing from the disposable
@@ -47,8 +52,8 @@ struct ldvm__wl {
 	int fd;                 /* waypipe's end: connected unix socket */
 	int lfd;                /* agent: listening until waypipe connects */
 	int stop[2];            /* a byte ends the relay */
-	pid_t pid;              /* dom0: waypipe client */
-	bool dom0, running;
+	pid_t pid;              /* waypipe client, when we started it */
+	bool served, running;   /* served: we made the vchan's nodes */
 	pthread_t th;
 	char dir[64], sock[108];        /* agent: the socket and its dir */
 	char xs_path[LDVM_XS_PATH_MAX];
@@ -155,7 +160,7 @@ ldvm_wayland_check(struct ldvm_ctx *ctx)
 }
 
 static int
-wl_new(struct ldvm_ctx *ctx, bool dom0, const char *xs_path,
+wl_new(struct ldvm_ctx *ctx, bool served, const char *xs_path,
     struct ldvm__wl **out)
 {
 	struct ldvm__wl *wl;
@@ -163,7 +168,7 @@ wl_new(struct ldvm_ctx *ctx, bool dom0, const char *xs_path,
 	if ((*out = wl = calloc(1, sizeof(*wl))) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	wl->fd = wl->lfd = wl->stop[0] = wl->stop[1] = -1;
-	wl->dom0 = dom0;
+	wl->served = served;
 	snprintf(wl->xs_path, sizeof(wl->xs_path), "%s", xs_path);
 	if (pipe2(wl->stop, O_CLOEXEC | O_NONBLOCK) < 0 ||
 	    (wl->tctx = ldvm_ctx_new()) == NULL) {
@@ -301,8 +306,8 @@ start_client(struct ldvm_ctx *ctx, struct ldvm__wl *wl)
 }
 
 int
-ldvm__wl_dom0_open(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
-    struct ldvm__wl **out)
+ldvm__wl_client_open(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *xs_path, struct ldvm__wl **out)
 {
 	struct ldvm__wl *wl;
 	int rc;
@@ -312,6 +317,54 @@ ldvm__wl_dom0_open(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
 		return rc;
 	if ((rc = start_client(ctx, wl)) != 0 ||
 	    (rc = ldvm__chan_listen_for(ctx, domid, xs_path, &wl->ch)) != 0) {
+		ldvm__wl_close(ctx, wl);
+		return rc;
+	}
+	*out = wl;
+	return 0;
+}
+
+/* fd, ours from now on: non-blocking, kept beyond the caller's copy. */
+static int
+take_fd(struct ldvm_ctx *ctx, struct ldvm__wl *wl, int fd)
+{
+	if ((wl->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    fcntl(wl->fd, F_SETFL, O_NONBLOCK) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "socket");
+	return 0;
+}
+
+int
+ldvm__wl_serve_fd(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
+    int fd, struct ldvm__wl **out)
+{
+	struct ldvm__wl *wl;
+	int rc;
+
+	*out = NULL;
+	if ((rc = wl_new(ctx, true, xs_path, &wl)) != 0)
+		return rc;
+	if ((rc = take_fd(ctx, wl, fd)) != 0 ||
+	    (rc = ldvm__chan_listen_for(ctx, domid, xs_path, &wl->ch)) != 0) {
+		ldvm__wl_close(ctx, wl);
+		return rc;
+	}
+	*out = wl;
+	return 0;
+}
+
+int
+ldvm__wl_connect_fd(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *xs_path, int fd, struct ldvm__wl **out)
+{
+	struct ldvm__wl *wl;
+	int rc;
+
+	*out = NULL;
+	if ((rc = wl_new(ctx, false, xs_path, &wl)) != 0)
+		return rc;
+	if ((rc = take_fd(ctx, wl, fd)) != 0 ||
+	    (rc = ldvm__chan_connect(ctx, domid, xs_path, &wl->ch)) != 0) {
 		ldvm__wl_close(ctx, wl);
 		return rc;
 	}
@@ -469,9 +522,9 @@ relay(void *arg)
 	out = calloc(1, sizeof(*out));
 	if (in == NULL || out == NULL)
 		goto done;
-	if (!wl->dom0 && accept_one(wl) != 0)
+	if (wl->lfd >= 0 && accept_one(wl) != 0)
 		goto done;
-	/* dom0 serves the vchan: the agent connects once it has the EXEC. */
+	/* A vchan we serve: the peer connects when it is ready. */
 	while (libxenvchan_is_open(wl->ch->v) == 2) {
 		struct pollfd p = { .fd = wl->stop[0], .events = POLLIN };
 
@@ -536,8 +589,8 @@ ldvm__wl_close(struct ldvm_ctx *ctx, struct ldvm__wl *wl)
 	ldvm__closefd(&wl->stop[0]);
 	ldvm__closefd(&wl->stop[1]);
 	ldvm__chan_close(wl->ch);
-	/* dom0's vchan nodes, also those a failed server may have left. */
-	if (wl->dom0)
+	/* Our vchan's nodes, also those a failed server may have left. */
+	if (wl->served)
 		ldvm__xs_rm(ctx, XBT_NULL, wl->xs_path);
 	if (wl->pid > 0) {
 		kill(wl->pid, SIGKILL);

@@ -79,7 +79,8 @@ lane_b() {
 		man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
 	# RAM-only volumes: a marker scanned for on every disk, pools, dvm-open, gc.
 	boot tests/sys/ram.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
-	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait"
+	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/guestrun"
 }
 export XENVM_TIMEOUT=1800
 X=${XENVM_DIR:-$top/build/xen}

@@ -79,10 +79,11 @@ check "a template without waypipe: exit 125, the agent says why ($(cat e4.txt))"
 
 # ms_of_day HH:MM:SS.mmm
 ms_of_day() { echo "$1" | awk -F: '{ printf "%d\n", ($1 * 3600 + $2 * 60 + $3) * 1000 }'; }
-# first_frame FROM: the time (ms of the day, the compositor's clock) at
-# which simple-shm attached its first buffer, in proto.log from line FROM.
+# first_frame FROM [LOG]: the time (ms of the day, the compositor's clock)
+# at which simple-shm attached its first buffer, in LOG (proto.log) from
+# line FROM.
 first_frame() {
-	tail -n +"$1" proto.log | awk '
+	tail -n +"$1" "${2:-proto.log}" | awk '
 	    /xdg_toplevel@[0-9]*\.set_title\("simple-shm"\)/ { c = $4 }
 	    c != "" && $4 == c && /wl_surface@[0-9]*\.attach\(wl_buffer@/ {
 		split(substr($2, 1, 12), t, ":")
@@ -170,11 +171,135 @@ wait_for 30 test -z "$(waypipes)"
 check "killed: dvm-run's waypipe client went with it ($(waypipes))" test -z "$(waypipes)"
 check "killed: nothing of it in $XDG_RUNTIME_DIR ($(ls $XDG_RUNTIME_DIR | tr '\n' ' '))" \
 	sh -c "! ls -d $XDG_RUNTIME_DIR/litedvm-wl.* 2>/dev/null"
+sed -i 's/^litedvm_preload.*/litedvm_preload = 0/' $cfg/debpool.cfg
+dvm-preload -q -t debpool
+
+# ---- dvm-open from an ordinary Debian guest ("wlwork") with a Wayland
+# session of its own (weston headless, root's): the opener's window
+# appears there, dom0 only relays.  The opener shows weston-simple-shm
+# until the test touches /tmp/done in the disposable (dvm-run -n), then
+# edits the file.
+cp --reflink=always $deb/root.img $deb/wlwork.img
+sed -e 's/^name.*/name = "wlwork"/' -e "s|target=[^\"]*|target=$deb/wlwork.img|" \
+    -e '/^litedvm/d' -e '/^vif/d' $cfg/debian.cfg > /tmp/wlwork.cfg
+xl create -q /tmp/wlwork.cfg
+sed -e 's/^name.*/name = "debwl"/' -e '/^litedvm_open/d' $cfg/debian.cfg > $cfg/debwl.cfg
+cat >> $cfg/debwl.cfg <<'CFG'
+litedvm_preload = 1
+litedvm_open_wayland = 1
+litedvm_open_command = [ "/bin/sh", "-c", "weston-simple-shm & p=$!; while [ ! -e /tmp/done ]; do sleep 0.2; done; kill -INT $p; wait $p; echo seen-in-a-window >> \"$1\"", "opener", "%f" ]
+CFG
+echo 'wlwork debwl' > $cfg/open.policy
+dvm-preload -q -t debwl
+check "the graphical opener's pool is filled" \
+	test "$(xenstore-list /litedvm/pool/debwl 2>/dev/null | wc -l)" = 1
+work=$(xl domid wlwork)
+./xswait "/local/domain/$work/data/litedvm/listen" -present 600
+check "the ordinary Debian guest's agent is ready" test $? = 0
+gw() { guestrun "$work" "$@"; }
+gwl() { guestrun "$work" env XDG_RUNTIME_DIR=/run/wl WAYLAND_DISPLAY=wayland-1 "$@"; }
+gw sh -c 'mkdir -m 700 -p /run/wl; XDG_RUNTIME_DIR=/run/wl setsid weston \
+    --backend=headless-backend.so --socket=wayland-1 --width=640 \
+    --height=480 --debug --idle-time=0 > /tmp/weston.log 2>&1 < /dev/null &'
+wait_for 300 gw test -S /run/wl/wayland-1
+check "weston runs headless in the guest" gw test -S /run/wl/wayland-1
+gwl sh -c 'setsid weston-debug proto > /tmp/proto.log 2>&1 < /dev/null &'
+dvm-opend > opend.log 2>&1 &
+opend=$!
+printf 'line one\n' | gw sh -c 'cat > /root/pic.txt'
+
+# ---- refused without a Wayland session: nothing booted, file untouched
+next0=$(xenstore-read /litedvm/next 2>/dev/null || echo 0)
+gw dvm-open -t debwl /root/pic.txt > /dev/null 2> e5.txt
+rc=$?
+check "graphical opener, no Wayland session: dvm-open exits 1 ($rc)" test $rc = 1
+check "graphical opener, no Wayland session: says so ($(cat e5.txt))" \
+	grep -q "opener shows windows: run dvm-open in a Wayland session" e5.txt
+check "graphical opener, no Wayland session: nothing booted, the pool kept" \
+	sh -c "test \"\$(xenstore-read /litedvm/next)\" = $next0 &&
+	    test \"\$(xenstore-list /litedvm/pool/debwl | wc -l)\" = 1"
+
+# gproto FROM: the guest's protocol dump from line FROM, here.
+gproto() { gw tail -n +"$1" /tmp/proto.log > gproto.log; }
+# The disposable whose session was made for wlwork.
+for_work() {
+	for r in $(xenstore-list /litedvm/disp 2>/dev/null); do
+		[ "$(xenstore-read /litedvm/disp/$r/for 2>/dev/null)" = wlwork ] && echo $r
+	done
+}
+no_guest_waypipe() { ! gw sh -c 'cat /proc/[0-9]*/comm 2>/dev/null' | grep -q -x waypipe; }
+gframe_or_gone() { gproto "$1"; [ -n "$(first_frame 1 gproto.log)" ] || ! kill -0 "$2" 2>/dev/null; }
+
+# ---- the window in the guest's session, the edit back
+from=$(($(gw cat /tmp/proto.log | wc -l) + 1))
+t0=$(ms_of_day "$(gw date +%H:%M:%S.%3N)")
+gwl dvm-open -t debwl /root/pic.txt > /dev/null 2> err.wlopen &
+pid=$!
+wait_for 900 gframe_or_gone $from $pid
+t1=$(first_frame 1 gproto.log)
+check "dvm-open: the opener's first frame reached the guest's compositor ($(cat err.wlopen))" test -n "$t1"
+[ -n "$t1" ] && echo "INFO: dvm-open (pooled): first frame $((t1 - t0)) ms after dvm-open started in the guest"
+gwl weston-debug scene-graph > gscene.txt 2>&1
+check "dvm-open: the guest's scene graph has simple-shm's window" \
+	grep -q "top-level window 'simple-shm'" gscene.txt
+c=$(corners gscene.txt)
+check "dvm-open: of 250x250 ($c)" sh -c "echo $c | awk '{ exit !(\$3 - \$1 == 250 && \$4 - \$2 == 250) }'"
+wp=$(sed -n "s/.*role xdg_toplevel, PID \([0-9]*\),.*'simple-shm'.*/\1/p" gscene.txt | head -n 1)
+gw sh -c 'tr "\0" " " < /proc/$1/cmdline; echo
+	pp=$(sed -n "s/^PPid:[[:space:]]*//p" /proc/$1/status)
+	tr "\0" " " < /proc/$pp/cmdline; echo' sh "$wp" > owner.txt
+check "dvm-open: its owner is the guest's waypipe client, dvm-open's child ($(tr '\n' '/' < owner.txt))" \
+	sh -c "sed -n 1p owner.txt | grep -q 'waypipe --oneshot --no-gpu --socket .* client' &&
+	    sed -n 2p owner.txt | grep -q '^dvm-open '"
+check "dvm-open: no waypipe runs in dom0 ($(waypipes))" test -z "$(waypipes)"
+d=$(for_work)
+check "dvm-open: the session runs in a disposable made for wlwork ($d)" test -n "$d"
+dvm-run -n "$d" -- touch /tmp/done
+wait $pid
+rc=$?
+check "dvm-open: edited and replaced, exit 3 ($rc: $(cat err.wlopen))" test $rc = 3
+got=$(gw cat /root/pic.txt | tr '\n' '|')
+check "dvm-open: the original holds exactly the edit ($got)" \
+	test "$got" = "line one|seen-in-a-window|"
+check "dvm-open: dvm-opend logs a session with windows" \
+	grep -q "with windows in the requester's session" opend.log
+./xswait "/litedvm/disp/$d" -absent 120
+gwl weston-debug scene-graph > gscene2.txt 2>&1
+check "dvm-open: the window is gone from the guest's compositor" \
+	sh -c "! grep -q \"window 'simple-shm'\" gscene2.txt"
+check "dvm-open: no waypipe left in the guest" no_guest_waypipe
+
+# ---- the requester's dvm-open killed while the window is up: the
+# disposable goes, and the guest's waypipe client with dvm-open
+./xswait /litedvm/pool/debwl -count=1 900
+from=$(($(gw cat /tmp/proto.log | wc -l) + 1))
+gwl dvm-open -t debwl /root/pic.txt > /dev/null 2> err.wlkill &
+pid=$!
+wait_for 900 gframe_or_gone $from $pid
+check "killed: the window came up first ($(cat err.wlkill))" test -n "$(first_frame 1 gproto.log)"
+d=$(for_work)
+gw sh -c 'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = dvm-open ] && kill -9 ${p#/proc/}; done'
+wait $pid 2>/dev/null
+./xswait "/litedvm/disp/$d" -absent 120
+check "killed: the requester's disposable ($d) is torn down" test $? = 0
+wait_for 30 no_guest_waypipe
+check "killed: the guest's waypipe client went with dvm-open" no_guest_waypipe
+check "killed: the file is as the first session left it" \
+	test "$(gw cat /root/pic.txt | tr '\n' '|')" = "line one|seen-in-a-window|"
+kill -TERM $opend
+wait $opend
+check "dvm-opend stops cleanly ($?)" test $? = 0
+sed 's/^/# dvm-opend: /' opend.log
+xl destroy wlwork
+rm -f $deb/wlwork.img
+# The claims' refills may still be building: a drain waits for them.
+sed -i 's/^litedvm_preload.*/litedvm_preload = 0/' $cfg/debwl.cfg
+dvm-preload --drain
+check "the pools drain, refills in flight included ($?)" test $? = 0
+
 # The compositor and the Debian root go: nothing of the test's own stays.
 kill $(pidof weston-debug weston) 2>/dev/null
 for d in tmp run dev sys proc ''; do wait_for 30 umount $root/$d; done
-sed -i 's/^litedvm_preload.*/litedvm_preload = 0/' $cfg/debpool.cfg
-dvm-preload -q -t debpool
 dvm-create -G
 check "gc after the SIGKILL exits 0" test $? = 0
 ./xswait /litedvm/disp -count=0 120

@@ -117,6 +117,18 @@ START_TEST(defaults)
 }
 END_TEST
 
+START_TEST(graphical_opener)
+{
+	struct ldvm_template *t;
+
+	ck_assert_int_eq(load_text("kernel=\"/k\"\nlitedvm_open_wayland=1\n",
+	    &t), 0);
+	ck_assert(t->open_wayland);
+	ck_assert(!t->open_terminal);
+	ldvm_template_free(t);
+}
+END_TEST
+
 START_TEST(pvh_and_cmdline)
 {
 	struct ldvm_template *t;
@@ -125,6 +137,7 @@ START_TEST(pvh_and_cmdline)
 	    "cmdline=\"console=hvc0\"\nvcpus=9\n", &t), 0);
 	ck_assert_int_eq(t->cfg.c_info.type, LIBXL_DOMAIN_TYPE_PVH);
 	ck_assert_str_eq(t->cfg.b_info.cmdline, "console=hvc0");
+	ck_assert(!t->open_wayland && !t->open_terminal);
 	ck_assert_uint_eq(t->cfg.b_info.avail_vcpus.size, 2);
 	ck_assert_uint_eq(t->cfg.b_info.avail_vcpus.map[0], 0xff);
 	ck_assert_uint_eq(t->cfg.b_info.avail_vcpus.map[1], 0x01);
@@ -166,6 +179,9 @@ static const struct {
 	{ "kernel=\"/k\"\nlitedvm_timeout=\"1h\"\n", "must be a number" },
 	{ "kernel=\"/k\"\nlitedvm_preload_delay=3601\n", "out of range" },
 	{ "kernel=\"/k\"\nlitedvm_preload_delay=-1\n", "lexical error" },
+	{ "kernel=\"/k\"\nlitedvm_open_wayland=2\n", "out of range" },
+	{ "kernel=\"/k\"\nlitedvm_open_terminal=1\nlitedvm_open_wayland=1\n",
+	  "cannot both be 1" },
 	{ "kernel = = \"/k\"\n", "syntax error" },
 };
 
@@ -372,6 +388,7 @@ config_suite(void)
 	tcase_add_test(core, full_template);
 	tcase_add_test(core, defaults);
 	tcase_add_test(core, pvh_and_cmdline);
+	tcase_add_test(core, graphical_opener);
 	tcase_add_test(core, confdir_lookup);
 	tcase_add_test(core, template_list);
 	tcase_add_test(core, version_tracks_changes);

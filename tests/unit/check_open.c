@@ -157,6 +157,22 @@ START_TEST(request_roundtrip)
 	    sizeof(why)), 0);
 	ck_assert(r.view_only);
 	ck_assert(r.terminal);
+	ck_assert(!r.wayland);
+
+	/* From a Wayland session: "g" last, with or without "t". */
+	q.wayland = true;
+	ck_assert_int_eq(ldvm__openreq_format(&q, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1 rotg - 1234 My Report.docx");
+	ck_assert_int_eq(ldvm__openreq_parse(buf, strlen(buf), &r, why,
+	    sizeof(why)), 0);
+	ck_assert(r.view_only && r.terminal && r.wayland);
+	q.terminal = false;
+	q.view_only = false;
+	ck_assert_int_eq(ldvm__openreq_format(&q, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "1 rwg - 1234 My Report.docx");
+	ck_assert_int_eq(ldvm__openreq_parse(buf, strlen(buf), &r, why,
+	    sizeof(why)), 0);
+	ck_assert(!r.view_only && !r.terminal && r.wayland);
 
 	strcpy(q.name, "../x");
 	ck_assert_int_eq(ldvm__openreq_format(&q, buf, sizeof(buf)), -1);
@@ -172,6 +188,10 @@ static const struct {
 	{ "1  rw - 5 a", "mode" },
 	{ "1 rwx - 5 a", "mode" },
 	{ "1 rwtt - 5 a", "mode" },
+	{ "1 rwgt - 5 a", "mode" },
+	{ "1 rwgg - 5 a", "mode" },
+	{ "1 rwtgx - 5 a", "mode" },
+	{ "1 g - 5 a", "mode" },
 	{ "1 tr - 5 a", "mode" },
 	{ "1 rw  5 a", "template" },
 	{ "1 rw ../t 5 a", "template" },

@@ -339,6 +339,9 @@ LDVM_API int ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg);
  * The agent: announces readiness in the guest's own xenstore area and
  * serves commands from dom0 over libxenvchan, one listener per session.
  * Needs only LDVM_CONNECT_XS.  Returns only on failure or interruption.
+ * It is its process's main loop: each session is a child process, and
+ * SIGCHLD is set to SIG_DFL with SA_NOCLDWAIT so that they need no
+ * reaping; the caller must have no children of its own to wait for.
  */
 LDVM_API int ldvm_agent_serve(struct ldvm_ctx *ctx);
 

@@ -334,18 +334,21 @@ take_fd(struct ldvm_ctx *ctx, struct ldvm__wl *wl, int fd)
 	return 0;
 }
 
-int
-ldvm__wl_serve_fd(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
-    int fd, struct ldvm__wl **out)
+/* fd relayed to a vchan we serve for domid at xs_path, or domid serves. */
+static int
+fd_open(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path, int fd,
+    bool serve, struct ldvm__wl **out)
 {
 	struct ldvm__wl *wl;
 	int rc;
 
 	*out = NULL;
-	if ((rc = wl_new(ctx, true, xs_path, &wl)) != 0)
+	if ((rc = wl_new(ctx, serve, xs_path, &wl)) != 0)
 		return rc;
-	if ((rc = take_fd(ctx, wl, fd)) != 0 ||
-	    (rc = ldvm__chan_listen_for(ctx, domid, xs_path, &wl->ch)) != 0) {
+	if ((rc = take_fd(ctx, wl, fd)) == 0)
+		rc = serve ? ldvm__chan_listen_for(ctx, domid, xs_path, &wl->ch) :
+		    ldvm__chan_connect(ctx, domid, xs_path, &wl->ch);
+	if (rc != 0) {
 		ldvm__wl_close(ctx, wl);
 		return rc;
 	}
@@ -354,22 +357,17 @@ ldvm__wl_serve_fd(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
 }
 
 int
+ldvm__wl_serve_fd(struct ldvm_ctx *ctx, uint32_t domid, const char *xs_path,
+    int fd, struct ldvm__wl **out)
+{
+	return fd_open(ctx, domid, xs_path, fd, true, out);
+}
+
+int
 ldvm__wl_connect_fd(struct ldvm_ctx *ctx, uint32_t domid,
     const char *xs_path, int fd, struct ldvm__wl **out)
 {
-	struct ldvm__wl *wl;
-	int rc;
-
-	*out = NULL;
-	if ((rc = wl_new(ctx, false, xs_path, &wl)) != 0)
-		return rc;
-	if ((rc = take_fd(ctx, wl, fd)) != 0 ||
-	    (rc = ldvm__chan_connect(ctx, domid, xs_path, &wl->ch)) != 0) {
-		ldvm__wl_close(ctx, wl);
-		return rc;
-	}
-	*out = wl;
-	return 0;
+	return fd_open(ctx, domid, xs_path, fd, false, out);
 }
 
 int

@@ -79,6 +79,8 @@ lane_b() {
 		man/*.[1-8] tests/sys/suspicious.zip "$B/tests/xswait" "$B/tests/guestrun"
 	# RAM-only volumes: a marker scanned for on every disk, pools, dvm-open, gc.
 	boot tests/sys/ram.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
+	# Wayland windows: dvm-run --wayland to dom0's weston, dvm-open's
+	# graphical opener to a Debian guest's weston.
 	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/guestrun"
 }

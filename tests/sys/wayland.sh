@@ -1,4 +1,5 @@
-# Wayland windows from a disposable: dvm-run --wayland.  dom0 has a
+# Wayland windows from a disposable: dvm-run --wayland, and dvm-open's
+# graphical openers from an ordinary Debian guest (at the end).  dom0 has a
 # headless Wayland compositor (weston's headless backend) and waypipe;
 # this dom0 is busybox, so both run from the Debian template's own root,
 # mounted read-only and entered with chroot (a real Debian userland: only

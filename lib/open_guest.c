@@ -43,7 +43,6 @@ struct req {
 	struct termios saved;
 	uint16_t ws[2];         /* the size dom0 knows */
 	/* This session's waypipe client, when the user has one. */
-	bool wayland;
 	struct ldvm__wl *wl;
 };
 
@@ -535,20 +534,30 @@ make_request(struct ldvm_ctx *ctx, struct req *r, struct ldvm__openreq *q,
 
 /*
  * From a Wayland session: waypipe client against it, and a vchan of its
- * stream for dom0, used if the template's opener shows windows.
+ * stream for dom0, used if the template's opener shows windows.  When
+ * that cannot start, the request (val) goes without the offer, saying
+ * why: an opener without windows does not need it.
  */
 static int
-offer_windows(struct ldvm_ctx *ctx, struct req *r)
+offer_windows(struct ldvm_ctx *ctx, struct req *r, struct ldvm__openreq *q,
+    char *val, size_t valsz)
 {
 	char p[LDVM_XS_PATH_MAX];
-	int rc;
 
-	if (!r->wayland)
+	if (!q->wayland)
 		return 0;
-	if ((rc = sub(ctx, r, "wl", p, sizeof(p))) != 0 ||
-	    (rc = ldvm__wl_client_open(ctx, 0, p, &r->wl)) != 0)
-		return rc;
-	return ldvm__wl_start(ctx, r->wl);
+	if (sub(ctx, r, "wl", p, sizeof(p)) == 0 &&
+	    ldvm__wl_client_open(ctx, 0, p, &r->wl) == 0 &&
+	    ldvm__wl_start(ctx, r->wl) == 0)
+		return 0;
+	ldvm__log(ctx, LDVM_LOG_WARN, "no windows offered to the disposable: "
+	    "%s", ctx->err);
+	ldvm__wl_close(ctx, r->wl);
+	r->wl = NULL;
+	q->wayland = false;
+	if (ldvm__openreq_format(q, val, valsz) != 0)
+		return ldvm__err(ctx, LDVM_EINVAL, "cannot make a request");
+	return 0;
 }
 
 /*
@@ -557,7 +566,8 @@ offer_windows(struct ldvm_ctx *ctx, struct req *r)
  * the terminal's size.
  */
 static int
-post_request(struct ldvm_ctx *ctx, struct req *r, const char *val)
+post_request(struct ldvm_ctx *ctx, struct req *r, struct ldvm__openreq *q,
+    char *val, size_t valsz)
 {
 	char p[LDVM_XS_PATH_MAX], *id = NULL;
 	unsigned long domid;
@@ -575,7 +585,7 @@ post_request(struct ldvm_ctx *ctx, struct req *r, const char *val)
 	if ((rc = ldvm__xs_rm(ctx, XBT_NULL, r->base)) != 0 ||
 	    (rc = sub(ctx, r, "vchan", p, sizeof(p))) != 0 ||
 	    (rc = ldvm__chan_listen(ctx, p, &r->ch)) != 0 ||
-	    (rc = offer_windows(ctx, r)) != 0 ||
+	    (rc = offer_windows(ctx, r, q, val, valsz)) != 0 ||
 	    (rc = sub(ctx, r, "reply", p, sizeof(p))) != 0 ||
 	    (rc = ldvm__xs_watch(ctx, p, "reply")) != 0)
 		return rc;
@@ -636,14 +646,14 @@ ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path, const char *tmpl,
 	}
 	/* Windows are welcome from a Wayland session with waypipe. */
 	if (ldvm_wayland_check(ctx) == 0)
-		q.wayland = r.wayland = true;
+		q.wayland = true;
 	ctx->err[0] = '\0';
 	/* The size and identity sent are those seen once it is our turn. */
 	if ((rc = open_original(ctx, &r, path)) == 0 &&
 	    (rc = take_lock(ctx, &r)) == 0 &&
 	    (rc = make_request(ctx, &r, &q, path, tmpl, val,
 	    sizeof(val))) == 0 &&
-	    (rc = post_request(ctx, &r, val)) == 0)
+	    (rc = post_request(ctx, &r, &q, val, sizeof(val))) == 0)
 		rc = receive(ctx, &r, view_only, result, saved, savedsz);
 	req_end(ctx, &r);
 	return rc;

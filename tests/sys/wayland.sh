@@ -219,6 +219,18 @@ check "graphical opener, no Wayland session: says so ($(cat e5.txt))" \
 check "graphical opener, no Wayland session: nothing booted, the pool kept" \
 	sh -c "test \"\$(xenstore-read /litedvm/next)\" = $next0 &&
 	    test \"\$(xenstore-list /litedvm/pool/debwl | wc -l)\" = 1"
+# A session whose waypipe client cannot start: the request goes without
+# the offer, saying why, and dom0 refuses it the same way.
+gw sh -c 'mkdir -p /tmp/nowp && printf "#!/bin/sh\nexit 1\n" > /tmp/nowp/waypipe &&
+    chmod 755 /tmp/nowp/waypipe'
+gwl env PATH=/tmp/nowp:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	dvm-open -t debwl /root/pic.txt > /dev/null 2> e6.txt
+rc=$?
+check "graphical opener, waypipe fails in the guest: exit 1, says so, then refused ($(tr '\n' ' ' < e6.txt))" \
+	sh -c "test $rc = 1 && grep -q 'no windows offered to the disposable: waypipe client exited before it listened' e6.txt &&
+	    grep -q 'opener shows windows' e6.txt"
+check "graphical opener, waypipe fails: nothing booted" \
+	test "$(xenstore-read /litedvm/next)" = "$next0"
 
 # gproto FROM: the guest's protocol dump from line FROM, here.
 gproto() { gw tail -n +"$1" /tmp/proto.log > gproto.log; }

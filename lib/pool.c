@@ -581,7 +581,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	struct claim c = { .t = t };
 	struct ldvm_disp *d;
 	char self[64];
-	int64_t t0 = ldvm__now_ms();
+	int64_t t0 = ldvm__now_ms(), t1, take = 0, wake = 0;
 	int rc;
 
 	*out = NULL;
@@ -591,6 +591,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
 	c.owner = self;
 	do {
+		t1 = ldvm__now_ms();
 		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
 			return rc;
 		if (c.name[0] == '\0')
@@ -600,19 +601,28 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 			return rc;
 		d->owned = true;
 		d->pooled = true;
+		take += ldvm__now_ms() - t1;
+		t1 = ldvm__now_ms();
 		if ((rc = wake_member(ctx, t, d)) != 0)
 			free(d);
+		wake += ldvm__now_ms() - t1;
 		if (rc < 0)
 			return rc;
 	} while (rc != 0);
+	t1 = ldvm__now_ms();
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
 	note_claim(ctx, t);
+	/* The claim's steps: the record's, the domain's, the record's. */
 	d->phases[0].name = "claim from pool";
-	d->phases[0].ms = ldvm__now_ms() - t0;
+	d->phases[0].ms = take;
+	d->phases[1].name = "unpause, memory back";
+	d->phases[1].ms = wake;
+	d->phases[2].name = "claim noted";
+	d->phases[2].ms = ldvm__now_ms() - t1;
+	d->nphases = 3;
 	ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u owner=%s "
 	    "claim_ms=%lld", t->name, d->domid, self,
-	    (long long)d->phases[0].ms);
-	d->nphases = 1;
+	    (long long)(ldvm__now_ms() - t0));
 	*out = d;
 	return 0;
 }
@@ -728,6 +738,7 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	 */
 	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
 		return ldvm__teardown(ctx, d->name);
+	ldvm__disp_phase(d, "released", &t0);
 	rc = refill(ctx, d->tmpl);
 	ldvm__disp_phase(d, "teardown handed off", &t0);
 	return rc;

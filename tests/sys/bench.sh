@@ -48,13 +48,17 @@ done
 
 stats() {
 	# Phase lines: "dvm-run: dispN: <phase...> <ms> ms"; "elapsed <ms> ms".
+	# What no phase covers (the tool's start-up, the template's
+	# parsing, its exit) is the total less the phases of that run.
 	awk '
-	/^elapsed / { v["total (to exit status)"] = v["total (to exit status)"] " " $2; next }
+	/^elapsed / { v["total (to exit status)"] = v["total (to exit status)"] " " $2
+		if (sum != "") v["outside the phases"] = v["outside the phases"] " " $2 - sum
+		sum = ""; next }
 	/^cpu / { v["cpu of the tool (user+sys)"] = v["cpu of the tool (user+sys)"] " " $2; next }
 	/^dvm-run: disp[0-9]*: .* ms$/ {
 		p = $0; sub(/^dvm-run: disp[0-9]*: /, "", p)
 		ms = $(NF - 1); sub(/ +[0-9]+ ms$/, "", p)
-		v[p] = v[p] " " ms
+		v[p] = v[p] " " ms; sum += ms
 	}
 	END { for (p in v) print p "\t" v[p] }' "$1" |
 	while IFS='	' read -r phase vals; do

@@ -201,6 +201,68 @@ ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
 	return discard_members(ctx, t, keep < 0 ? INT_MAX : keep, removed);
 }
 
+/*
+ * Whether pools are being drained: 1 while some drain's node under
+ * DRAIN_PATH names a live process (each drain has its own, so the first
+ * of two drains to end does not end the other's), 0 if none, or an error.
+ * The node of a drain that was killed is not heeded.
+ */
+static int
+draining(struct ldvm_ctx *ctx, xs_transaction_t t)
+{
+	char path[LDVM_XS_PATH_MAX], **names, *v;
+	unsigned i, n;
+	int rc, live = 0;
+
+	if ((rc = ldvm__xs_list(ctx, t, DRAIN_PATH, &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && !live; i++)
+		if (ldvm__path(ctx, path, sizeof(path), DRAIN_PATH "/%s",
+		    names[i]) == 0 && ldvm__xs_read(ctx, t, path, &v) == 0) {
+			live = ldvm__owner_alive(v);
+			free(v);
+		}
+	free(names);
+	return live;
+}
+
+struct drain_end {
+	const char *node;
+};
+
+/*
+ * A drain's node goes, with those of drains that were killed, and the
+ * parent with the last of them.
+ */
+static int
+drain_end_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct drain_end *e = arg;
+	char path[LDVM_XS_PATH_MAX], **names, *v;
+	unsigned i, n, kept = 0;
+	int rc;
+
+	if ((rc = ldvm__xs_rm(ctx, t, e->node)) != 0 ||
+	    (rc = ldvm__xs_list(ctx, t, DRAIN_PATH, &names, &n)) != 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((rc = ldvm__path(ctx, path, sizeof(path), DRAIN_PATH "/%s",
+		    names[i])) != 0)
+			break;
+		if (ldvm__xs_read(ctx, t, path, &v) == 0) {
+			if (ldvm__owner_alive(v) && strcmp(path, e->node) != 0)
+				kept++;
+			else
+				rc = ldvm__xs_rm(ctx, t, path);
+			free(v);
+		}
+	}
+	free(names);
+	if (rc != 0)
+		return rc;
+	return kept == 0 ? ldvm__xs_rm(ctx, t, DRAIN_PATH) : 0;
+}
+
 /* Records of pool members, listed or still being built. */
 static int
 pool_records(struct ldvm_ctx *ctx, unsigned *n)
@@ -225,14 +287,19 @@ int
 ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
 {
 	int64_t deadline = ldvm__now_ms() + (int64_t)timeout_s * 1000;
-	char **tmpls;
+	char **tmpls, self[64], node[LDVM_XS_PATH_MAX];
+	struct drain_end end = { .node = node };
 	unsigned i, j, n, left;
 	int rc;
 
 	*removed = 0;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
 		return rc;
-	if ((rc = ldvm__xs_write(ctx, XBT_NULL, DRAIN_PATH, "1")) != 0)
+	if (ldvm__owner_self(self, sizeof(self)) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
+	if ((rc = ldvm__path(ctx, node, sizeof(node), DRAIN_PATH "/%d",
+	    (int)getpid())) != 0 ||
+	    (rc = ldvm__xs_write(ctx, XBT_NULL, node, self)) != 0)
 		return rc;
 	if ((rc = ldvm__xs_watch(ctx, LDVM_XS_ROOT "/disp", "drain")) != 0)
 		goto out;
@@ -273,7 +340,7 @@ ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
 	}
 	ldvm__xs_unwatch(ctx, LDVM_XS_ROOT "/disp", "drain");
 out:
-	ldvm__xs_rm(ctx, XBT_NULL, DRAIN_PATH);
+	ldvm__xs_txn(ctx, drain_end_txn, &end);
 	return rc;
 }
 
@@ -314,7 +381,7 @@ join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((rc = ldvm__xs_exists(ctx, t, DRAIN_PATH)) < 0)
+	if ((rc = draining(ctx, t)) < 0)
 		return rc;
 	if (rc == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
@@ -334,7 +401,7 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 	struct join j;
 	int rc, xrc;
 
-	if (ldvm__xs_exists(ctx, XBT_NULL, DRAIN_PATH) == 1)
+	if (draining(ctx, XBT_NULL) == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
 	if ((rc = ldvm__disp_build(ctx, t, count, NULL, &d)) != 0)
 		return rc;

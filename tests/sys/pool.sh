@@ -231,6 +231,22 @@ check "--drain leaves no member ($(pool_count pooled)) and no record ($(records)
 dvm-preload -q -t pooled
 only_pool "refilled after a drain" 3
 dvm-preload -q -t pooled -n 0
+# Each drain has a node of its own: one that ends leaves another's, and a
+# fill waits for both.  A process stands in for a drain still running
+# (its node as a drain writes it: pid, and the process's start time).
+sleep 1000 & other=$!
+xenstore-write /litedvm/drain/$other "$other:$(awk '{ print $22 }' /proc/$other/stat)"
+dvm-preload -q --drain
+check "a drain that ends leaves another drain's node" xenstore-exists /litedvm/drain/$other
+dvm-preload -q -t pooled 2> held.txt
+check "a fill while another drain runs adds nothing ($(pool_count pooled); $(cat held.txt))" \
+	sh -c "test $(pool_count pooled) = 0 && grep -q 'being drained' held.txt"
+kill $other
+wait $other 2>/dev/null
+dvm-preload -q -t pooled
+check "once that drain is gone, a fill fills ($(pool_count pooled))" test "$(pool_count pooled)" = 3
+dvm-preload -q --drain
+check "a drain removes the node of a drain that is gone" sh -c '! xenstore-exists /litedvm/drain'
 dvm-preload -q -t pooled > fill.log 2>&1 & f=$!
 dvm-preload -q --drain & d1=$!
 dvm-preload -q --drain & d2=$!

@@ -202,65 +202,61 @@ ldvm_pool_trim(struct ldvm_ctx *ctx, const struct ldvm_template *t, int keep,
 }
 
 /*
- * Whether pools are being drained: 1 while some drain's node under
- * DRAIN_PATH names a live process (each drain has its own, so the first
- * of two drains to end does not end the other's), 0 if none, or an error.
- * The node of a drain that was killed is not heeded.
+ * The drains' nodes under DRAIN_PATH (each drain has its own, so the first
+ * of two drains to end does not end the other's): *live counts those that
+ * name a live process; with prune, those of drains that were killed go.
  */
 static int
-draining(struct ldvm_ctx *ctx, xs_transaction_t t)
+drain_nodes(struct ldvm_ctx *ctx, xs_transaction_t t, bool prune,
+    unsigned *live)
 {
 	char path[LDVM_XS_PATH_MAX], **names, *v;
 	unsigned i, n;
-	int rc, live = 0;
+	int rc;
 
+	*live = 0;
 	if ((rc = ldvm__xs_list(ctx, t, DRAIN_PATH, &names, &n)) != 0)
 		return rc;
-	for (i = 0; i < n && !live; i++)
-		if (ldvm__path(ctx, path, sizeof(path), DRAIN_PATH "/%s",
-		    names[i]) == 0 && ldvm__xs_read(ctx, t, path, &v) == 0) {
-			live = ldvm__owner_alive(v);
-			free(v);
-		}
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((rc = ldvm__path(ctx, path, sizeof(path), DRAIN_PATH "/%s",
+		    names[i])) != 0 || ldvm__xs_read(ctx, t, path, &v) != 0)
+			continue;
+		if (ldvm__owner_alive(v))
+			(*live)++;
+		else if (prune)
+			rc = ldvm__xs_rm(ctx, t, path);
+		free(v);
+	}
 	free(names);
-	return live;
+	return rc;
 }
 
-struct drain_end {
-	const char *node;
-};
+/* 1 while pools are being drained, 0 if not, or an error. */
+static int
+draining(struct ldvm_ctx *ctx, xs_transaction_t t)
+{
+	unsigned live;
+	int rc;
+
+	if ((rc = drain_nodes(ctx, t, false, &live)) != 0)
+		return rc;
+	return live > 0;
+}
 
 /*
- * A drain's node goes, with those of drains that were killed, and the
- * parent with the last of them.
+ * A drain's node (arg) goes, with those of drains that were killed, and
+ * the parent with the last of them.
  */
 static int
 drain_end_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
-	struct drain_end *e = arg;
-	char path[LDVM_XS_PATH_MAX], **names, *v;
-	unsigned i, n, kept = 0;
+	unsigned live;
 	int rc;
 
-	if ((rc = ldvm__xs_rm(ctx, t, e->node)) != 0 ||
-	    (rc = ldvm__xs_list(ctx, t, DRAIN_PATH, &names, &n)) != 0)
+	if ((rc = ldvm__xs_rm(ctx, t, arg)) != 0 ||
+	    (rc = drain_nodes(ctx, t, true, &live)) != 0)
 		return rc;
-	for (i = 0; i < n && rc == 0; i++) {
-		if ((rc = ldvm__path(ctx, path, sizeof(path), DRAIN_PATH "/%s",
-		    names[i])) != 0)
-			break;
-		if (ldvm__xs_read(ctx, t, path, &v) == 0) {
-			if (ldvm__owner_alive(v) && strcmp(path, e->node) != 0)
-				kept++;
-			else
-				rc = ldvm__xs_rm(ctx, t, path);
-			free(v);
-		}
-	}
-	free(names);
-	if (rc != 0)
-		return rc;
-	return kept == 0 ? ldvm__xs_rm(ctx, t, DRAIN_PATH) : 0;
+	return live == 0 ? ldvm__xs_rm(ctx, t, DRAIN_PATH) : 0;
 }
 
 /* Records of pool members, listed or still being built. */
@@ -288,7 +284,6 @@ ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
 {
 	int64_t deadline = ldvm__now_ms() + (int64_t)timeout_s * 1000;
 	char **tmpls, self[64], node[LDVM_XS_PATH_MAX];
-	struct drain_end end = { .node = node };
 	unsigned i, j, n, left;
 	int rc;
 
@@ -340,7 +335,7 @@ ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
 	}
 	ldvm__xs_unwatch(ctx, LDVM_XS_ROOT "/disp", "drain");
 out:
-	ldvm__xs_txn(ctx, drain_end_txn, &end);
+	ldvm__xs_txn(ctx, drain_end_txn, node);
 	return rc;
 }
 

@@ -5,6 +5,9 @@
 #   xen, vmlinuz       the hypervisor (decompressed) and the dom0 kernel
 #   base.cpio          dom0: busybox, Xen tools and libraries, modules, /init
 #   proj.cpio          this project, installed, with the libraries it needs
+#   systemd.cpio       systemd as dom0's PID 1, for the tests that ask
+#                      for it (tests/xen/run); not in base.cpio: it would
+#                      make every boot larger
 #   tmpl.img           btrfs: the `default` template (kernel, initrd, root)
 set -euo pipefail
 export LC_ALL=C
@@ -110,6 +113,56 @@ if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 
 	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/base.cpio.tmp"
 	mv "$X/base.cpio.tmp" "$X/base.cpio"
 	mark base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver" libc6 lvm2)
+fi
+
+# ---- systemd for dom0 (Debian's, from this machine): PID 1, systemctl,
+# systemd-analyze, journald, the targets and slices; /init execs it when
+# it is there.  Its default target runs harness.service: `/init --run`.
+sd_inputs=("$here/build.sh")
+if ! fresh systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libc6); then
+	r=$X/systemdroot
+	rm -rf "$r"
+	mkdir -p "$r/lib/systemd/system/sockets.target.wants" "$r/bin" "$r/usr/bin" \
+	    "$r/etc/systemd/system/harness.target.wants" "$r/usr/lib" "$r/var/tmp"
+	for b in /lib/systemd/systemd /lib/systemd/systemd-journald; do
+		cp "$b" "$r$b"
+	done
+	cp /bin/systemctl "$r/bin/"
+	cp /usr/bin/systemd-analyze /usr/bin/journalctl "$r/usr/bin/"
+	cp /lib/systemd/system/*.target /lib/systemd/system/*.slice \
+	    /lib/systemd/system/systemd-journald.service \
+	    /lib/systemd/system/systemd-journald.socket \
+	    /lib/systemd/system/systemd-journald-dev-log.socket "$r/lib/systemd/system/"
+	ln -s ../systemd-journald.socket ../systemd-journald-dev-log.socket \
+	    "$r/lib/systemd/system/sockets.target.wants/"
+	copy_libs "$r" "$r"/lib/systemd/systemd* "$r"/bin/systemctl "$r"/usr/bin/*
+	(cd "$r" && find . -type f -path './lib/x86_64-linux-gnu/*' | while read -r f; do
+		if [ -e "$X/dom0root/$f" ]; then rm -f "$f"; fi; done)
+	cp -L /usr/lib/os-release "$r/usr/lib/os-release"
+	ln -s ../usr/lib/os-release "$r/etc/os-release"
+	# A fixed machine id: no first-boot logic.
+	printf '%s\n' 4c6974656476d6d0000000000000000a > "$r/etc/machine-id"
+	cat > "$r/etc/systemd/system/harness.target" <<'UNIT'
+[Unit]
+Description=The emulated host's test script
+Requires=basic.target
+After=basic.target
+AllowIsolate=yes
+UNIT
+	cat > "$r/etc/systemd/system/harness.service" <<'UNIT'
+[Unit]
+Description=Run the harness's script, report its status, power off
+After=basic.target
+
+[Service]
+Type=exec
+ExecStart=/init --run
+UNIT
+	ln -s harness.target "$r/etc/systemd/system/default.target"
+	ln -s ../harness.service "$r/etc/systemd/system/harness.target.wants/"
+	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/systemd.cpio.tmp"
+	mv "$X/systemd.cpio.tmp" "$X/systemd.cpio"
+	mark systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libc6)
 fi
 
 # ---- this project, installed

@@ -39,7 +39,8 @@ chmod 644 $cfg/open.policy
 sandboxed() {
 	local u=$1 pid st
 	pid=$(systemctl show -p MainPID --value "$u")
-	check "$u runs (MainPID $pid)" test "${pid:-0}" -gt 0
+	if [ "${pid:-0}" -gt 0 ]; then pass "$u runs (MainPID $pid)"; else
+		fail "$u runs (MainPID $pid)"; return; fi
 	st=/proc/$pid/status
 	check "$u: NoNewPrivs is set ($(grep NoNewPrivs $st))" \
 		grep -q '^NoNewPrivs:[[:space:]]*1$' $st

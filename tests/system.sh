@@ -83,6 +83,10 @@ lane_b() {
 	# graphical opener to a Debian guest's weston.
 	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/guestrun"
+	# systemd as dom0's PID 1: the installed units, sandboxed, fill a
+	# pool on LVM and serve a dvm-open (some 2 min alone).
+	boot tests/sys/systemd.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/guestrun"
 }
 export XENVM_TIMEOUT=1800
 X=${XENVM_DIR:-$top/build/xen}

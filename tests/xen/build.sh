@@ -119,7 +119,7 @@ fi
 # systemd-analyze, journald, the targets and slices; /init execs it when
 # it is there.  Its default target runs harness.service: `/init --run`.
 sd_inputs=("$here/build.sh")
-if ! fresh systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libc6); then
+if ! fresh systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libsystemd-shared libseccomp2 libmount1 libc6); then
 	r=$X/systemdroot
 	rm -rf "$r"
 	mkdir -p "$r/lib/systemd/system/sockets.target.wants" "$r/bin" "$r/usr/bin" \
@@ -162,7 +162,7 @@ UNIT
 	ln -s ../harness.service "$r/etc/systemd/system/harness.target.wants/"
 	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/systemd.cpio.tmp"
 	mv "$X/systemd.cpio.tmp" "$X/systemd.cpio"
-	mark systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libc6)
+	mark systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libsystemd-shared libseccomp2 libmount1 libc6)
 fi
 
 # ---- this project, installed

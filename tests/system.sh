@@ -62,6 +62,10 @@ lane_a() {
 	# Terminal openers: vi in a disposable on an ordinary guest's terminal.
 	boot tests/sys/term.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/ptyrun" "$B/tests/guestrun"
+	# systemd as dom0's PID 1: the installed units, sandboxed, fill a
+	# pool on LVM and serve a dvm-open (some 2 min alone).
+	boot tests/sys/systemd.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/guestrun"
 }
 lane_b() {
 	harness
@@ -82,10 +86,6 @@ lane_b() {
 	# Wayland windows: dvm-run --wayland to dom0's weston, dvm-open's
 	# graphical opener to a Debian guest's weston.
 	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait" \
-		"$B/tests/guestrun"
-	# systemd as dom0's PID 1: the installed units, sandboxed, fill a
-	# pool on LVM and serve a dvm-open (some 2 min alone).
-	boot tests/sys/systemd.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/guestrun"
 }
 export XENVM_TIMEOUT=1800

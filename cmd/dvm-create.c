@@ -223,7 +223,10 @@ main(int argc, char *argv[])
 	if (o.gc)
 		return gc();
 	tool_signals((const int[]){ SIGHUP, SIGALRM, 0 }, 0, 0);
-	/* Fork before libxl exists: the child owns the disposable for life. */
+	/*
+	 * Fork before libxl exists (no libxl to tell of it): the child owns
+	 * the disposable for life.
+	 */
 	if (pipe2(p, O_CLOEXEC) < 0)
 		err(1, "pipe");
 	if ((pid = fork()) < 0)

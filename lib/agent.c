@@ -515,6 +515,7 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 			return rc;
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+		/* The next listener (a guest's agent: no libxl here). */
 		if ((pid = fork()) < 0) {
 			close(p[0]);
 			close(p[1]);

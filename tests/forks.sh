@@ -21,7 +21,7 @@ for f in lib/*.c cmd/*.c; do
 		return s
 	}
 	# The block that starts at line i: to its closing brace.
-	function block(i,   d, s, c, k, ch) {
+	function block(i,   d, s, c, k) {
 		d = 0; s = ""
 		for (k = i; k <= NR; k++) {
 			s = s "\n" line[k]

@@ -42,6 +42,13 @@ copy_libs() {
 	done
 }
 
+# drop_base_libs ROOT: removes from ROOT the libraries the dom0 base
+# already has (its cpio is appended after base.cpio, which holds them).
+drop_base_libs() {
+	(cd "$1" && find . -type f -path './lib/*' | while read -r f; do
+		if [ -e "$X/dom0root/$f" ]; then rm -f "$f"; fi; done)
+}
+
 # modules_for ROOT MODULE...: copies modules and dependencies, in load
 # order, into ROOT and writes their paths to stdout.
 modules_for() {
@@ -136,8 +143,7 @@ if ! fresh systemd.cpio "${sd_inputs[@]}" <(pkgver systemd libsystemd-shared lib
 	ln -s ../systemd-journald.socket ../systemd-journald-dev-log.socket \
 	    "$r/lib/systemd/system/sockets.target.wants/"
 	copy_libs "$r" "$r"/lib/systemd/systemd* "$r"/bin/systemctl "$r"/usr/bin/*
-	(cd "$r" && find . -type f -path './lib/x86_64-linux-gnu/*' | while read -r f; do
-		if [ -e "$X/dom0root/$f" ]; then rm -f "$f"; fi; done)
+	drop_base_libs "$r"
 	cp -L /usr/lib/os-release "$r/usr/lib/os-release"
 	ln -s ../usr/lib/os-release "$r/etc/os-release"
 	# A fixed machine id: no first-boot logic.
@@ -177,9 +183,7 @@ if [ "$(cat "$X/proj.sum" 2>/dev/null)" != "$projsum" ] || [ ! -f "$X/proj.cpio"
 	mkdir -p "$r"
 	cp -a "$stage/." "$r/"
 	copy_libs "$r" "$r"/usr/bin/* "$r"/usr/sbin/* "$r"/usr/lib/liblitedvm.so.*
-	# Libraries the dom0 base already has are not repeated.
-	(cd "$r" && find . -type f -path './lib/*' | while read -r f; do
-		[ -e "$X/dom0root/$f" ] && rm -f "$f"; done)
+	drop_base_libs "$r"
 	mkdir -p "$r/etc"
 	(cd "$r" && find . | cpio -o -H newc --quiet) > "$X/proj.cpio.tmp"
 	mv "$X/proj.cpio.tmp" "$X/proj.cpio"

@@ -313,16 +313,23 @@ ldvm__chan_recv_wait(struct ldvm_ctx *ctx, struct ldvm__chan *ch, int timeout_ms
 	return rc < 0 ? rc : 0;
 }
 
-int
-ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+static int
+hello_send(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 {
 	uint8_t v[4];
-	int rc;
 
 	ldvm__put32(v, LDVM_PROTO_VERSION);
-	if ((rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_HELLO, v, 4,
-	    LDVM_HELLO_TIMEOUT_MS)) != 0 ||
-	    (rc = ldvm__chan_recv_wait(ctx, ch, LDVM_HELLO_TIMEOUT_MS)) != 0)
+	return ldvm__chan_send_wait(ctx, ch, LDVM_F_HELLO, v, 4,
+	    LDVM_HELLO_TIMEOUT_MS);
+}
+
+/* The peer's HELLO, of our version. */
+static int
+hello_check(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	int rc;
+
+	if ((rc = ldvm__chan_recv_wait(ctx, ch, LDVM_HELLO_TIMEOUT_MS)) != 0)
 		return rc;
 	if (ch->rx.type != LDVM_F_HELLO)
 		return ldvm__err(ctx, LDVM_EPROTO, "expected HELLO, got %s",
@@ -333,6 +340,16 @@ ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 		    LDVM_PROTO_VERSION);
 	ldvm__rx_next(&ch->rx);
 	return 0;
+}
+
+int
+ldvm__chan_hello(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
+{
+	int rc;
+
+	if ((rc = hello_send(ctx, ch)) != 0)
+		return rc;
+	return hello_check(ctx, ch);
 }
 
 /* ---- dom0 side ---- */
@@ -857,9 +874,16 @@ dom0_start(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
 	    r->argv, r->user)) == 0)
 		rc = ldvm__err(ctx, LDVM_EINVAL, "command line too long or "
 		    "empty");
-	else if ((rc = ldvm__chan_hello(ctx, ch)) == 0)
-		rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, buf, len,
-		    LDVM_HELLO_TIMEOUT_MS);
+	/*
+	 * EXEC goes right behind our HELLO, not after the agent's: the agent
+	 * reads ours (and refuses another version) before it reads EXEC, so
+	 * waiting for its HELLO first would only add a round trip to the
+	 * guest before the command can start.
+	 */
+	else if ((rc = hello_send(ctx, ch)) == 0 &&
+	    (rc = ldvm__chan_send_wait(ctx, ch, LDVM_F_EXEC, buf, len,
+	    LDVM_HELLO_TIMEOUT_MS)) == 0)
+		rc = hello_check(ctx, ch);
 	free(buf);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxenvchan.h>
@@ -326,9 +327,10 @@ wayland_open(struct ldvm_ctx *ctx, const struct ldvm__chan *ch,
 	return 0;
 }
 
+/* Runs argv for the session; *started: when it was spawned (ldvm__now_ms). */
 static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
-    unsigned flags, uint16_t rows, uint16_t cols)
+    unsigned flags, uint16_t rows, uint16_t cols, int64_t *started)
 {
 	struct session s = { .fds = { { -1, -1 }, { -1, -1 }, true } };
 	struct ldvm__pump *p = NULL;
@@ -352,6 +354,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 		rc = ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	else if ((rc = spawn(ctx, wargv != NULL ? wargv : argv, has_ru ? &ru :
 	    NULL, flags & LDVM_EXEC_TTY, rows, cols, &s.c)) == 0) {
+		*started = ldvm__now_ms();
 		/* The relay's thread only after the fork. */
 		if (wl == NULL || (rc = ldvm__wl_start(ctx, wl)) == 0)
 			rc = pump_child(ctx, ch, &s, p);
@@ -364,14 +367,34 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 	return rc;
 }
 
+/*
+ * The session's steps as the guest saw them, at debug level: when dom0
+ * connected by the clock dom0 shares (Xen's), then how long after that
+ * its EXEC was read, the command started and the session ended.
+ */
+static void
+log_steps(struct ldvm_ctx *ctx, const struct ldvm__chan *ch,
+    const struct timespec *rt, const int64_t t[4])
+{
+	ldvm__log(ctx, LDVM_LOG_DEBUG, "%s: dom0 connected at %lld.%03ld; "
+	    "EXEC read +%lld ms, command started +%lld ms, session over "
+	    "+%lld ms", ch->path, (long long)rt->tv_sec, rt->tv_nsec / 1000000,
+	    (long long)(t[1] - t[0]), (long long)(t[2] - t[0]),
+	    (long long)(t[3] - t[0]));
+}
+
 int
 ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 {
 	uint16_t rows, cols;
 	unsigned flags;
 	char why[160], **argv;
+	struct timespec rt;
+	int64_t t[4];
 	int rc;
 
+	clock_gettime(CLOCK_REALTIME, &rt);
+	t[0] = ldvm__now_ms();
 	if ((rc = ldvm__chan_hello(ctx, ch)) != 0 ||
 	    (rc = ldvm__chan_recv_wait(ctx, ch, LDVM_HELLO_TIMEOUT_MS)) != 0)
 		return rc;
@@ -385,7 +408,10 @@ ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 		return ldvm__err(ctx, LDVM_EPROTO, "%s", why);
 	}
 	ldvm__rx_next(&ch->rx);
-	rc = run_session(ctx, ch, argv, flags, rows, cols);
+	t[1] = t[2] = ldvm__now_ms();
+	rc = run_session(ctx, ch, argv, flags, rows, cols, &t[2]);
+	t[3] = ldvm__now_ms();
+	log_steps(ctx, ch, &rt, t);
 	if (rc != 0 && rc != LDVM_EPROTO && libxenvchan_is_open(ch->v)) {
 		const char *m = ldvm_errmsg(ctx);
 
@@ -412,6 +438,7 @@ listener(const char *base, unsigned long seq, int fd,
 	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
 		_exit(1);
 	ldvm_set_interrupt(ctx, parent->stop);
+	ldvm_set_log(ctx, parent->logfn, parent->logarg, parent->logmin);
 	ldvm_set_waitmask(ctx, parent->has_waitmask ? &parent->waitmask : NULL);
 	snprintf(val, sizeof(val), "%lu", seq);
 	if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base, seq) ||

@@ -201,6 +201,7 @@ ldvm_domain_unpause(struct ldvm_ctx *ctx, uint32_t domid)
 struct dominfo {
 	bool paused, shutdown, dying;
 	uint64_t memkb;         /* current memory */
+	uint64_t maxkb;         /* the hypervisor's maximum */
 };
 
 /* libxl's code: 0 when domid exists, *out filled in. */
@@ -216,6 +217,7 @@ dominfo(struct ldvm_ctx *ctx, uint32_t domid, struct dominfo *out)
 		out->shutdown = info.shutdown;
 		out->dying = info.dying;
 		out->memkb = info.current_memkb;
+		out->maxkb = info.max_memkb;
 	}
 	libxl_dominfo_dispose(&info);
 	return xrc;
@@ -390,6 +392,17 @@ ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
 	return di.paused;
 }
 
+int
+ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *maxkb)
+{
+	struct dominfo di;
+
+	if (dominfo(ctx, domid, &di) != 0)
+		return -1;
+	*maxkb = di.maxkb;
+	return di.paused;
+}
+
 bool
 ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid)
 {
@@ -471,10 +484,47 @@ ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid, uint64_t memkb,
 {
 	int xrc;
 
-	xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb, 0, 1);
+	/*
+	 * Not enforced: the hypervisor's maximum stays the domain's full
+	 * memory, so giving it back is one xenstore write
+	 * (ldvm__domain_target), not libxl's locked update of its stored
+	 * configuration on the caller's path.
+	 */
+	xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb, 0, 0);
 	if (xrc == 0 && wait_s > 0)
 		xrc = libxl_wait_for_memory_target(ctx->xl, domid, wait_s);
 	return xrc;
+}
+
+int
+ldvm__domain_target(struct ldvm_ctx *ctx, uint32_t domid, uint64_t memkb,
+    uint64_t maxkb)
+{
+	char path[LDVM_XS_PATH_MAX], v[24];
+	unsigned long video = 0;
+	int rc, xrc;
+
+	/* Ballooned down with its maximum lowered (an earlier litedvm's). */
+	if (maxkb < memkb) {
+		xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb,
+		    0, 1);
+		return xrc == 0 ? 0 : ldvm__xlerr(ctx, xrc, "domain %u: "
+		    "cannot set its memory target", domid);
+	}
+	/* As libxl does: the target excludes the video memory, if any. */
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/videoram", domid);
+	rc = ldvm__xs_read_untrusted(ctx, XBT_NULL, path, 20, LDVM_V_UINT,
+	    v, sizeof(v));
+	if (rc == 0)
+		video = strtoul(v, NULL, 10);
+	else if (rc != LDVM_ENOENT)
+		return rc;
+	if (video >= memkb)
+		return ldvm__err(ctx, LDVM_EINVAL, "domain %u: %lu KiB of "
+		    "video memory, not below its target", domid, video);
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/target", domid);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(memkb - video));
+	return ldvm__xs_write(ctx, XBT_NULL, path, v);
 }
 
 int

@@ -281,6 +281,9 @@ LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
 /* 1 when paused, 0 when running, -1 when there is no such domain. */
 LDVM_HIDDEN int ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid);
+/* The same, and the domain's maximum memory in *maxkb. */
+LDVM_HIDDEN int ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid,
+    uint64_t *maxkb);
 /* True while the domain exists and is neither shut down nor dying. */
 LDVM_HIDDEN bool ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid);
 /* Its current memory; -1 when there is no such domain. */
@@ -301,10 +304,20 @@ LDVM_HIDDEN uint32_t ldvm__domain_by_uuid(struct ldvm_ctx *ctx,
 LDVM_HIDDEN int ldvm__domain_free_memkb(struct ldvm_ctx *ctx, uint64_t *kb);
 /*
  * Sets the balloon target and, with wait_s > 0, waits that long for the
- * guest to reach it; libxl's code (0: done), for a log line.
+ * guest to reach it; libxl's code (0: done), for a log line.  The domain's
+ * maximum stays where it is, so ldvm__domain_target can raise the target
+ * again without libxl.
  */
 LDVM_HIDDEN int ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid,
     uint64_t memkb, int wait_s);
+/*
+ * Sets the balloon target of a domain ldvm__domain_balloon lowered, whose
+ * maximum is maxkb: by xenstore alone (memory/target, less the video
+ * memory libxl keeps out of it) when the maximum allows, else by libxl,
+ * raising the maximum too.
+ */
+LDVM_HIDDEN int ldvm__domain_target(struct ldvm_ctx *ctx, uint32_t domid,
+    uint64_t memkb, uint64_t maxkb);
 /*
  * dst (initialised here, for ldvm__domain_cfg_dispose whatever happens) a
  * copy of src for domain name, with a fresh UUID, formatted into uuid.

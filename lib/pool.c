@@ -611,9 +611,10 @@ static int
 wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     struct ldvm_disp *d)
 {
-	int p, rc, xrc;
+	uint64_t maxkb = 0;
+	int p, rc;
 
-	p = ldvm__domain_paused(ctx, d->domid);
+	p = ldvm__domain_paused_max(ctx, d->domid, &maxkb);
 	if (p != 1) {
 		/* Unpaused behind our back, or gone: never hand out. */
 		ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, destroying",
@@ -621,17 +622,18 @@ wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		ldvm__teardown(ctx, d->name);
 		return 1;
 	}
+	/*
+	 * The memory back first: the guest sees its new target as it wakes
+	 * and balloons up on its own, never waited for.
+	 */
+	if (t->preload_memkb < t->cfg.b_info.target_memkb &&
+	    ldvm__domain_target(ctx, d->domid, t->cfg.b_info.target_memkb,
+	    maxkb) != 0)
+		ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: %s", d->name,
+		    ctx->err);
 	if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
 		ldvm__teardown(ctx, d->name);
 		return rc;
-	}
-	/* Give the memory back; the guest balloons up on its own. */
-	if (t->preload_memkb < t->cfg.b_info.target_memkb) {
-		xrc = ldvm__domain_balloon(ctx, d->domid,
-		    t->cfg.b_info.target_memkb, 0);
-		if (xrc != 0)
-			ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: libxl "
-			    "error %d", d->name, xrc);
 	}
 	return 0;
 }

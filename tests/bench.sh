@@ -12,6 +12,7 @@ echo "N=${BENCH_N:-10}" > "$B/bench.env"
 export XENVM_TIMEOUT=${XENVM_TIMEOUT:-3600}
 # tests/bench.sh open: the dvm-open benchmark instead of dvm-run's.
 if [ "${1:-}" = open ]; then
+	echo "COLD=${BENCH_COLD:-1}" >> "$B/bench.env"
 	exec tests/xen/run tests/sys/bench-open.sh "$B/bench.env" \
 		tests/sys/lib.sh "$B/tests/elapsed" "$B/tests/xswait" \
 		"$B/tests/guestrun"
@@ -22,6 +23,9 @@ if [ "${1:-}" = ram ]; then
 		tests/sys/lib.sh "$B/tests/xswait"
 fi
 echo "MIB=${BENCH_MIB:-64}" >> "$B/bench.env"
+# BENCH_COLD=0 leaves out the cold runs, BENCH_THROUGHPUT=0 the streams:
+# a quick comparison of the floor, named and pooled paths.
+echo "COLD=${BENCH_COLD:-1} THROUGHPUT=${BENCH_THROUGHPUT:-1}" >> "$B/bench.env"
 exec tests/xen/run tests/sys/bench.sh "$B/bench.env" tests/sys/lib.sh \
 	"$B/tests/elapsed" "$B/tests/xswait" "$B/tests/vchanbench" \
 	"$B/tests/guestrun"

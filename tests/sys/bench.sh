@@ -3,25 +3,39 @@
 . /tmp/lib.sh
 cd /tmp
 PATH=/tmp:$PATH
-N=10
+N=10 COLD=1 THROUGHPUT=1
 [ -r bench.env ] && . ./bench.env
 cfg=/etc/litedvm
-sed -e '/litedvm_preload/d' $cfg/default.cfg > $cfg/pooled.cfg
-printf 'litedvm_preload = 2\nlitedvm_preload_memory = 80\n' >> $cfg/pooled.cfg
+# Two pools: "pooled" as a template has it by default (members keep their
+# memory), "balloon" with members ballooned down to 80 of their 96 MiB,
+# which they balloon back up while the command starts.
+sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/pooled.cfg
+cp $cfg/pooled.cfg $cfg/balloon.cfg
+printf 'litedvm_preload = 2\n' >> $cfg/pooled.cfg
+printf 'litedvm_preload = 1\nlitedvm_preload_memory = 80\n' >> $cfg/balloon.cfg
+# Their agents log each session's steps on the console (guest-init).
+for t in pooled balloon; do
+	sed -i 's/^extra = "\(.*\)"/extra = "\1 litedvm.agentv"/' $cfg/$t.cfg
+	grep -q agentv $cfg/$t.cfg || echo "$t.cfg: no extra line" >&2
+done
 head -c 1048576 /dev/urandom > in.bin
 
 # The pool is refilled (untimed) before each pooled run, and the previous
 # run's background teardown is let finish, so every run sees a full pool.
+# $disps: how many disposables are recorded then (the pools' three, and
+# the named path's one while it lives).
+disps=3
 settle() {
-	dvm-preload -q -t pooled
-	./xswait /litedvm/disp -count=2 120 2>/dev/null
+	dvm-preload -q
+	./xswait /litedvm/disp -count=$disps 120 2>/dev/null ||
+	    echo "the pool did not settle in 120 s" >&2
 }
 
 run() {
 	# run LOG TEMPLATE CMD...
 	log=$1 tpl=$2
 	shift 2
-	[ "$tpl" = pooled ] && settle
+	[ "$tpl" = default ] || settle
 	if [ "$1" = cat ]; then
 		elapsed dvm-run -v -t "$tpl" -- "$@" < in.bin > out.bin 2>>"$log"
 	else
@@ -33,15 +47,19 @@ run() {
 # The floor: a command through the agent of an idle, running disposable,
 # by the project's own guestrun (process start, connect, exec, exit
 # status); and the named path, dvm-run -n into the same disposable.
-[ "$N" -gt 0 ] && named=$(dvm-create) && named_id=$(xl domid "$named")
+[ "$N" -gt 0 ] && named=$(dvm-create) && named_id=$(xl domid "$named") &&
+    disps=4
 i=0
 while [ $i -lt "$N" ]; do
 	elapsed guestrun "$named_id" true 2>> floor-true.log
 	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log
-	run cold-true.log default true
-	run cold-cat.log default cat
+	if [ "$COLD" = 1 ]; then
+		run cold-true.log default true
+		run cold-cat.log default cat
+	fi
 	run pooled-true.log pooled true
 	run pooled-cat.log pooled cat
+	run balloon-true.log balloon true
 	i=$((i + 1))
 done
 [ "$N" -gt 0 ] && xl destroy "$named"
@@ -70,6 +88,21 @@ stats() {
 	done
 }
 
+# The guest's side of each pooled run, from its agent's log (dvm-agent
+# -v), by the guest's own clock from dom0's connection: to the EXEC read,
+# to the command's start, to the session's end.
+guest_steps() {
+	sed -n 's/^dvm-run: \(disp[0-9]*\): domain .*/\1/p' "$1" |
+	while read -r name; do
+		sed -n 's/.*dom0 connected at [0-9.]*; EXEC read +\([0-9]*\) ms, command started +\([0-9]*\) ms, session over +\([0-9]*\) ms.*/\1 \2 \3/p' \
+		    /var/log/xen/console/guest-$name.log 2>/dev/null | head -n 1 |
+		awk '{
+			printf "dvm-run: disp: guest: connected to EXEC read %d ms\n", $1
+			printf "dvm-run: disp: guest: EXEC to command started %d ms\n", $2 - $1
+			printf "dvm-run: disp: guest: started to session over %d ms\n", $3 - $2 }'
+	done
+}
+
 median_total() {
 	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n |
 	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
@@ -82,11 +115,18 @@ p95_total() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-[ "$N" -gt 0 ] && for k in floor-true named-true cold-true pooled-true cold-cat pooled-cat; do
+[ "$N" -gt 0 ] && for k in floor-true named-true cold-true pooled-true cold-cat pooled-cat balloon-true; do
+	[ -s $k.log ] || continue
 	echo "$k:"
 	stats $k.log
 done
-[ "$N" -gt 0 ] && for c in true cat; do
+[ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true; do
+	guest_steps $k.log > $k-guest.log
+	[ -s $k-guest.log ] || { echo "$k: no guest steps logged"; continue; }
+	echo "$k, the guest's side (its agent's log):"
+	stats $k-guest.log
+done
+[ "$N" -gt 0 ] && [ "$COLD" = 1 ] && for c in true cat; do
 	cm=$(median_total cold-$c.log)
 	pm=$(median_total pooled-$c.log)
 	echo "ratio cold/pooled, $c, median to exit status: $cm / $pm = $(awk "BEGIN { printf \"%.1f\", $cm / $pm }")x"
@@ -96,7 +136,10 @@ if [ "$N" -gt 0 ]; then
 	echo "against the floor ($fm ms, median of guestrun true):"
 	echo "  named  median $(ratio "$(median_total named-true.log)" "$fm")x  p95 $(ratio "$(p95_total named-true.log)" "$fm")x"
 	echo "  pooled median $(ratio "$(median_total pooled-true.log)" "$fm")x  p95 $(ratio "$(p95_total pooled-true.log)" "$fm")x"
+	echo "  pooled, ballooned down (80 of 96 MiB) median $(ratio "$(median_total balloon-true.log)" "$fm")x  p95 $(ratio "$(p95_total balloon-true.log)" "$fm")x"
 fi
+
+[ "$THROUGHPUT" = 1 ] || exit 0
 
 # ---- stream throughput, one disposable, MIB MiB each way (default 64):
 # raw libxenvchan (vchanbench, the agent's ring sizes) against dvm-run's

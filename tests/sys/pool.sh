@@ -56,6 +56,26 @@ name=$(sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p' err.txt)
 ./xswait "/litedvm/disp/$name" -absent 60
 only_pool "after one pooled run" 3
 
+# ---- a claim gives the memory back by a xenstore write alone: the
+# member's maximum stayed at its full 96 MiB while it was ballooned down
+name=$(dvm-create -t pooled)
+id=$(xl domid "$name")
+tgt=$(xenstore-read "/local/domain/$id/memory/target")
+check "a claimed member's balloon target is its memory again ($tgt)" \
+	test "$tgt" = 98304
+# The guest balloons up on its own and reports nothing when done: polled.
+i=0
+while mem=$(xl list "$id" | awk 'NR == 2 { print $3 }') &&
+    [ "$mem" -lt 95 ] && [ $i -lt 60 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+check "... and the guest balloons up to it ($mem MiB)" test "$mem" -ge 95
+xl destroy "$id"
+./xswait "/litedvm/disp/$name" -absent 60
+settle
+only_pool "after a member was claimed and destroyed" 3
+
 # ---- 6 in parallel against a pool of 3
 for i in 1 2 3 4 5 6; do
 	dvm-run -t pooled -- cat /sys/hypervisor/uuid > "p$i.out" 2>"p$i.err" </dev/null &

@@ -42,6 +42,12 @@ run() {
 		elapsed dvm-run -v -t "$tpl" -- "$@" </dev/null >/dev/null 2>>"$log"
 	fi
 	cmp -s in.bin out.bin || [ "$1" != cat ] || echo "cat output differs!" >&2
+	# The agent's steps, read from its console before the background
+	# teardown destroys the domain (output still in its ring is lost).
+	[ "$tpl" = default ] && return
+	name=$(sed -n 's/^dvm-run: \(disp[0-9]*\): domain .*/\1/p' "$log" | tail -n 1)
+	grep -h 'dom0 connected at' /var/log/xen/console/guest-$name.log \
+	    2>/dev/null | tail -n 1 >> "${log%.log}-agent.txt"
 }
 
 # The floor: a command through the agent of an idle, running disposable,
@@ -92,15 +98,12 @@ stats() {
 # -v), by the guest's own clock from dom0's connection: to the EXEC read,
 # to the command's start, to the session's end.
 guest_steps() {
-	sed -n 's/^dvm-run: \(disp[0-9]*\): domain .*/\1/p' "$1" |
-	while read -r name; do
-		sed -n 's/.*dom0 connected at [0-9.]*; EXEC read +\([0-9]*\) ms, command started +\([0-9]*\) ms, session over +\([0-9]*\) ms.*/\1 \2 \3/p' \
-		    /var/log/xen/console/guest-$name.log 2>/dev/null | head -n 1 |
-		awk '{
-			printf "dvm-run: disp: guest: connected to EXEC read %d ms\n", $1
-			printf "dvm-run: disp: guest: EXEC to command started %d ms\n", $2 - $1
-			printf "dvm-run: disp: guest: started to session over %d ms\n", $3 - $2 }'
-	done
+	sed -n 's/.*dom0 connected at [0-9.]*; EXEC read +\([0-9]*\) ms, command started +\([0-9]*\) ms, session over +\([0-9]*\) ms.*/\1 \2 \3/p' \
+	    "$1" 2>/dev/null |
+	awk '{
+		printf "dvm-run: disp: guest: connected to EXEC read %d ms\n", $1
+		printf "dvm-run: disp: guest: EXEC to command started %d ms\n", $2 - $1
+		printf "dvm-run: disp: guest: started to session over %d ms\n", $3 - $2 }'
 }
 
 median_total() {
@@ -121,7 +124,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	stats $k.log
 done
 [ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true; do
-	guest_steps $k.log > $k-guest.log
+	guest_steps $k-agent.txt > $k-guest.log
 	[ -s $k-guest.log ] || { echo "$k: no guest steps logged"; continue; }
 	echo "$k, the guest's side (its agent's log):"
 	stats $k-guest.log

@@ -369,8 +369,9 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *ch, char **argv,
 
 /*
  * The session's steps as the guest saw them, at debug level: when dom0
- * connected by the clock dom0 shares (Xen's), then how long after that
- * its EXEC was read, the command started and the session ended.
+ * connected by the guest's wall clock (for finding the session in a log;
+ * it can be tens of ms off dom0's), then, by the steady clock, how long
+ * after that its EXEC was read, the command started and the session ended.
  */
 static void
 log_steps(struct ldvm_ctx *ctx, const struct ldvm__chan *ch,

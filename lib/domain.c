@@ -383,16 +383,6 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 }
 
 int
-ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
-{
-	struct dominfo di;
-
-	if (dominfo(ctx, domid, &di) != 0)
-		return -1;
-	return di.paused;
-}
-
-int
 ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *maxkb)
 {
 	struct dominfo di;
@@ -401,6 +391,14 @@ ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *maxkb)
 		return -1;
 	*maxkb = di.maxkb;
 	return di.paused;
+}
+
+int
+ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
+{
+	uint64_t maxkb;
+
+	return ldvm__domain_paused_max(ctx, domid, &maxkb);
 }
 
 bool

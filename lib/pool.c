@@ -219,8 +219,26 @@ drain_nodes(struct ldvm_ctx *ctx, xs_transaction_t t, bool prune,
 		return rc;
 	for (i = 0; i < n && rc == 0; i++) {
 		if ((rc = ldvm__path(ctx, path, sizeof(path), DRAIN_PATH "/%s",
-		    names[i])) != 0 || ldvm__xs_read(ctx, t, path, &v) != 0)
+		    names[i])) != 0)
+			break;
+		if ((rc = ldvm__xs_read(ctx, t, path, &v)) != 0) {
+			/*
+			 * Listed but gone: another drain ended since.  Outside
+			 * a transaction it is simply not running; inside one,
+			 * xenstored's view of the parent still names it and an
+			 * rm of the parent would fail with EIO: the
+			 * transaction is doomed, so it starts again.
+			 */
+			if (rc != LDVM_ENOENT)
+				break;
+			rc = 0;
+			if (t != XBT_NULL) {
+				rc = ldvm__err(ctx, LDVM_EAGAIN, "%s vanished "
+				    "inside a transaction", path);
+				errno = EAGAIN;
+			}
 			continue;
+		}
 		if (ldvm__owner_alive(v))
 			(*live)++;
 		else if (prune)
@@ -243,20 +261,25 @@ draining(struct ldvm_ctx *ctx, xs_transaction_t t)
 	return live > 0;
 }
 
+struct drain_end {
+	const char *node;       /* this drain's */
+	unsigned live;          /* out: other drains still running */
+};
+
 /*
- * A drain's node (arg) goes, with those of drains that were killed, and
- * the parent with the last of them.
+ * A drain's node goes, with those of drains that were killed, and the
+ * parent with the last of them.
  */
 static int
 drain_end_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
-	unsigned live;
+	struct drain_end *e = arg;
 	int rc;
 
-	if ((rc = ldvm__xs_rm(ctx, t, arg)) != 0 ||
-	    (rc = drain_nodes(ctx, t, true, &live)) != 0)
+	if ((rc = ldvm__xs_rm(ctx, t, e->node)) != 0 ||
+	    (rc = drain_nodes(ctx, t, true, &e->live)) != 0)
 		return rc;
-	return live == 0 ? ldvm__xs_rm(ctx, t, DRAIN_PATH) : 0;
+	return e->live == 0 ? ldvm__xs_rm(ctx, t, DRAIN_PATH) : 0;
 }
 
 /* Records of pool members, listed or still being built. */
@@ -284,8 +307,9 @@ ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
 {
 	int64_t deadline = ldvm__now_ms() + (int64_t)timeout_s * 1000;
 	char **tmpls, self[64], node[LDVM_XS_PATH_MAX];
+	struct drain_end end;
 	unsigned i, j, n, left;
-	int rc;
+	int rc, end_rc;
 
 	*removed = 0;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
@@ -335,7 +359,13 @@ ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s, unsigned *removed)
 	}
 	ldvm__xs_unwatch(ctx, LDVM_XS_ROOT "/disp", "drain");
 out:
-	ldvm__xs_txn(ctx, drain_end_txn, node);
+	/* The drain's own error comes first; a node left is one too. */
+	end.node = node;
+	if ((end_rc = ldvm__xs_txn(ctx, drain_end_txn, &end)) != 0 && rc == 0)
+		rc = end_rc;
+	else if (end_rc == 0 && end.live > 0)
+		ldvm__log(ctx, LDVM_LOG_INFO, "%u other drain%s still running",
+		    end.live, end.live == 1 ? "" : "s");
 	return rc;
 }
 

@@ -92,8 +92,14 @@ ldvm__xs_txn(struct ldvm_ctx *ctx, ldvm__txn_fn *fn, void *arg)
 			int saved = errno;
 
 			xs_transaction_end(ctx->xs, t, true);
-			/* A read inside a doomed transaction may say EAGAIN. */
-			if (rc == LDVM_EAGAIN && saved == EAGAIN) {
+			/*
+			 * A read inside a doomed transaction may say EAGAIN;
+			 * an rm in one says EIO when its copy of a parent
+			 * names a child that another writer removed since
+			 * (xenstored's "can't find child").
+			 */
+			if ((rc == LDVM_EAGAIN && saved == EAGAIN) ||
+			    (rc == LDVM_EXEN && saved == EIO)) {
 				ctx->txn_retries++;
 				backoff(attempt);
 				continue;

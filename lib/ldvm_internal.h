@@ -939,9 +939,10 @@ LDVM_HIDDEN int ldvm__relay_start(struct ldvm_ctx *ctx,
     struct ldvm__chan *guest, const uint16_t ws[2], struct ldvm__relay **out,
     int *slave, struct ldvm__abort *ab);
 LDVM_HIDDEN int ldvm__relay_stop(struct ldvm_ctx *ctx, struct ldvm__relay *r);
+/* t0: when dvm-opend read the request (ldvm__now_ms), for -v's steps. */
 LDVM_HIDDEN int ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid,
     const char *root, const struct ldvm__openreq *q,
-    const struct ldvm_template *t, uint64_t cap);
+    const struct ldvm_template *t, uint64_t cap, int64_t t0);
 
 /* ---- Wayland through waypipe (wayland.c) ---- */
 #define LDVM_WL_BUF (64 * 1024)         /* each way, in each relay */

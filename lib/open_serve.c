@@ -291,7 +291,7 @@ refuse(struct serve *s, struct guest *g, const char *name, const char *why,
 
 static void __attribute__((noreturn))
 worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
-    const struct ldvm__openreq *q, const struct ldvm_template *t)
+    const struct ldvm__openreq *q, const struct ldvm_template *t, int64_t t0)
 {
 	struct ldvm_ctx *ctx;
 	int rc;
@@ -309,7 +309,7 @@ worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
 	ldvm_set_waitmask(ctx, s->ctx->has_waitmask ? &s->ctx->waitmask :
 	    NULL);
 	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
-		rc = ldvm__open_work(ctx, domid, root, q, t, s->max_size);
+		rc = ldvm__open_work(ctx, domid, root, q, t, s->max_size, t0);
 	if (rc != 0)
 		ldvm__log(ctx, LDVM_LOG_WARN, "request of %s (domain %u) for %s "
 		    "failed: %s", guest, domid, q->name, ctx->err);
@@ -443,7 +443,7 @@ decide(struct serve *s, struct guest *g, const char *name, const char *dname,
 static void
 start(struct serve *s, struct guest *g, struct root *r, uint32_t domid,
     const char *name, const char *root, const struct ldvm__openreq *q,
-    const struct ldvm_template *t)
+    const struct ldvm_template *t, int64_t t0)
 {
 	char *rootdup;
 	pid_t pid;
@@ -458,7 +458,7 @@ start(struct serve *s, struct guest *g, struct root *r, uint32_t domid,
 		return;
 	}
 	if (pid == 0)
-		worker(s, domid, name, root, q, t);
+		worker(s, domid, name, root, q, t, t0);
 	g->worker = pid;
 	g->root = rootdup;
 	r->busy++;
@@ -481,6 +481,7 @@ request(struct serve *s, uint32_t domid)
 	char *val, *dname = NULL, *root = NULL, *name = NULL;
 	unsigned int len;
 	bool disp = false;
+	int64_t t0 = ldvm__now_ms();
 
 	if (g == NULL || req_path(ctx, domid, "request", path, sizeof(path)) != 0)
 		return;
@@ -510,7 +511,7 @@ request(struct serve *s, uint32_t domid)
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s (domain %u) opens %s (%llu bytes) in "
 	    "a disposable of %s", name, domid, q.name,
 	    (unsigned long long)q.size, tmpl);
-	start(s, g, r, domid, name, root, &q, t);
+	start(s, g, r, domid, name, root, &q, t, t0);
 out:
 	ldvm_template_free(t);
 	free(root);

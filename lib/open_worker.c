@@ -256,7 +256,7 @@ static int
 run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest, uint32_t domid,
     const struct ldvm_template *t, const char *root,
     const struct ldvm__openreq *q, const uint16_t ws[2], uint64_t cap,
-    int in, int out, int *changed, const char **pub)
+    int in, int out, int *changed, const char **pub, int64_t at[3])
 {
 	char *argv[48], msg[256];
 	struct ldvm_disp *d = NULL;
@@ -269,6 +269,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest, uint32_t domid,
 	*pub = "no disposable could be made";
 	if ((rc = ldvm_disp_acquire(ctx, t, &d)) != 0)
 		goto out;
+	at[0] = ldvm__now_ms();
 	/*
 	 * Whom it is for, before anything of the requester's reaches it: its
 	 * own requests count against that guest (dvm-opend).  The record,
@@ -293,6 +294,7 @@ run_session(struct ldvm_ctx *ctx, struct ldvm__chan *guest, uint32_t domid,
 		rc = guarded_run(ctx, guest, NULL, d, argv, 0, cap, in, out,
 		    err, -1, &status, pub);
 	}
+	at[1] = ldvm__now_ms();
 	if (rc != 0)
 		goto out;
 	if (status == LDVM_OPEN_SESSION_CHANGED && !q->view_only) {
@@ -322,6 +324,7 @@ out:
 			ldvm__log(ctx, LDVM_LOG_WARN, "%s", ctx->err);
 		ldvm_disp_free(d);
 		ldvm__first_end(ctx, &f);
+		at[2] = ldvm__now_ms();
 	}
 	close(err);
 	return rc;
@@ -391,11 +394,32 @@ send_result(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t what,
 	return rc;
 }
 
+/*
+ * With dvm-opend -v, where a request's time went, each step's end in ms
+ * after the request was read: at[0] the worker ready, 1 the guest
+ * connected, 2 its file in, 3 a disposable had, 4 the session over, 5 the
+ * disposable released, 6 the outcome sent.
+ */
+static void
+log_steps(struct ldvm_ctx *ctx, const struct ldvm__openreq *q, int64_t t0,
+    const int64_t at[7])
+{
+	long long d[7];
+
+	for (int i = 0; i < 7; i++)
+		d[i] = at[i] != 0 ? (long long)(at[i] - t0) : -1;
+	ldvm__log(ctx, LDVM_LOG_DEBUG, "%s: worker ready +%lld ms, guest "
+	    "connected +%lld, file in +%lld, disposable +%lld, session over "
+	    "+%lld, released +%lld, outcome sent +%lld", q->name, d[0], d[1],
+	    d[2], d[3], d[4], d[5], d[6]);
+}
+
 int
 ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
     const struct ldvm__openreq *q, const struct ldvm_template *t,
-    uint64_t cap)
+    uint64_t cap, int64_t t0)
 {
+	int64_t at[7] = { ldvm__now_ms() };
 	char path[LDVM_XS_PATH_MAX];
 	struct ldvm__first f = { 0 };
 	struct ldvm__chan *ch = NULL;
@@ -408,11 +432,13 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
 	    (rc = ldvm__chan_connect(ctx, domid, path, &ch)) != 0 ||
 	    (rc = ldvm__chan_hello(ctx, ch)) != 0)
 		goto out;
+	at[1] = ldvm__now_ms();
 	if ((rc = anon_file(ctx, &in)) != 0)
 		goto fail;
 	pub = "the file did not arrive whole";
 	if ((rc = recv_file(ctx, ch, in, q->size)) != 0)
 		goto fail;
+	at[2] = ldvm__now_ms();
 	if (q->terminal && (rc = recv_size(ctx, ch, ws)) != 0)
 		goto fail;
 	pub = "this template's opener needs a terminal: run dvm-open on one";
@@ -431,10 +457,12 @@ ldvm__open_work(struct ldvm_ctx *ctx, uint32_t domid, const char *root,
 	pub = "dom0 could not store the file";
 	if ((rc = anon_file(ctx, &out)) != 0 ||
 	    (rc = run_session(ctx, ch, domid, t, root, q, ws, cap, in, out,
-	    &changed, &pub)) != 0)
+	    &changed, &pub, at + 3)) != 0)
 		goto fail;
 	rc = changed ? send_result(ctx, ch, LDVM_RESULT_CHANGED, out, "") :
 	    send_result(ctx, ch, LDVM_RESULT_UNCHANGED, -1, "");
+	at[6] = ldvm__now_ms();
+	log_steps(ctx, q, t0, at);
 	goto out;
 fail:
 	/*

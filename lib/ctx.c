@@ -9,6 +9,16 @@
 
 #include "ldvm_internal.h"
 
+/*
+ * The only references to libxl that every program reaches: weak, so that
+ * the guest's tools (dvm-agent, dvm-open), linked with --gc-sections and
+ * without libxenlight, load none of its twenty libraries (some 40 ms of
+ * every exec in an emulated guest).  There they are NULL, and
+ * LDVM_CONNECT_XL fails with a message.
+ */
+#pragma weak libxl_ctx_alloc
+#pragma weak libxl_ctx_free
+
 static const char *const errnames[] = {
 	[0] = "success",
 	[1] = "system error",
@@ -131,6 +141,9 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 			return connect_failed(ctx, "xenstore", errno);
 	}
 	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL) {
+		if (libxl_ctx_alloc == NULL)
+			return ldvm__err(ctx, LDVM_EINVAL, "this program is "
+			    "built without libxl (a guest's tool)");
 		rc = libxl_ctx_alloc(&ctx->xl, LIBXL_VERSION, 0,
 		    &ctx->lg.vtable);
 		if (rc != 0) {

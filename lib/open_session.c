@@ -251,7 +251,12 @@ stage(struct ldvm_ctx *ctx, const char *path, int view_only, int in, int orig)
 		close(fd);
 		return rc;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0)
+	/*
+	 * No fsync: the opener reads it through the page cache, and the
+	 * disposable's disk is thrown away (a flush to dom0's disk cost a
+	 * just-woken disposable time, for nothing).
+	 */
+	if (close(fd) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "%s", path);
 	return 0;
 }

@@ -62,6 +62,15 @@ for pair in "install uninstall 30" "install-guest uninstall-guest 10"; do
 		esac
 		check "make $in installs $f" 'test -e "$p"'
 	done
+	# A guest's tools load no libxl (nor liblitedvm.so): ld.so would map
+	# its twenty libraries at every dvm-open.
+	if [ "$in" = install-guest ]; then
+		for t in sbin/dvm-agent bin/dvm-open; do
+			libs=$(ldd "$root/usr/local/$t" 2>&1 | grep -Eo 'lib(xenlight|xlutil|litedvm)[^ ]*' | tr '\n' ' ')
+			check "make $in: $t needs neither libxl nor liblitedvm.so ($libs)" \
+				'test -z "$libs"'
+		done
+	fi
 	$MAKE "$un" B="$B" DESTDIR="$root" > "$d/log" 2>&1
 	rc=$?
 	[ $rc = 0 ] || cat "$d/log"

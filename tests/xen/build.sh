@@ -190,7 +190,8 @@ if [ "$(cat "$X/proj.sum" 2>/dev/null)" != "$projsum" ] || [ ! -f "$X/proj.cpio"
 fi
 
 # ---- the `default` template: guest kernel, initrd, root volume
-tmpl_inputs=("$here/build.sh" "$here/guest-init" "$here/guest-initrd-init")
+tmpl_inputs=("$here/build.sh" "$here/guest-init" "$here/guest-initrd-init"
+    "$top"/build/guest/*)
 tmplsum=$(stamp_of "${tmpl_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver"))
 if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/tmpl.img" ]; then
 	t=$X/tmplroot/templates/default
@@ -222,6 +223,9 @@ if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/t
 	# GNU make: dvm-run(1)'s example builds in a disposable.
 	cp /usr/bin/make "$gr/usr/bin/make"
 	cp -a "$stage/usr" "$gr/"
+	# The guest's own dvm-agent and dvm-open, as a guest gets them (no
+	# liblitedvm.so, no libxl), over the dom0 builds.
+	make -s -C "$top" install-guest DESTDIR="$gr" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
 	rm -rf "$gr/usr/include" "$gr/usr/share"
 	copy_libs "$gr" /bin/busybox /usr/bin/xenstore /usr/bin/make "$gr"/usr/bin/* "$gr"/usr/sbin/* "$gr"/usr/lib/liblitedvm.so.*
 	# libxenstore's reader thread is cancelled at exit: glibc loads it then.

@@ -60,6 +60,8 @@ median() {
 }
 [ "$COLD" = 1 ] && echo "dvm-open cold:   $(median cold.log)"
 echo "dvm-open pooled: $(median pooled.log)"
+# Each pooled request found a member listed (settle): none may go cold.
+echo "pooled requests served from the pool: $(grep -c 'in disp[0-9]* (from the pool)' opend.log) of $(grep -c '^elapsed ' pooled.log)"
 c=$(median cold.log 2>/dev/null | awk '{ print $2 }')
 p=$(median pooled.log | awk '{ print $2 }')
 [ "$COLD" = 1 ] && echo "ratio cold/pooled, median to dvm-open's exit: $c / $p = $(awk "BEGIN { printf \"%.1f\", $c / $p }")x"

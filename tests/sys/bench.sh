@@ -126,13 +126,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	echo "$k:"
 	stats $k.log
 done
-# Every pooled run had a member listed (settle): none may have gone cold.
 [ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true; do
+	# Every pooled run had a member listed (settle): none may go cold.
 	runs=$(grep -c '^elapsed ' $k.log)
 	warm=$(grep -c 'from the preload pool' $k.log)
 	echo "$k: $((runs - warm)) of $runs runs went cold with a member listed"
-done
-[ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true; do
 	guest_steps $k-agent.txt > $k-guest.log
 	[ -s $k-guest.log ] || { echo "$k: no guest steps logged"; continue; }
 	echo "$k, the guest's side (its agent's log):"

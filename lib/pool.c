@@ -18,7 +18,13 @@
 #include "ldvm_internal.h"
 
 #define DEFAULT_MIN_FREE_MB 256
-#define BALLOON_WAIT_S 20
+/*
+ * How long libxl may see a member's memory make no progress while it
+ * balloons down. Linux's balloon driver, when it cannot take a page,
+ * tries again after 1, 2, 4 ... up to 32 s: 20 s could give up inside
+ * one such wait (CI once left a member at 82 of 80 MiB).
+ */
+#define BALLOON_WAIT_S 40
 #define POOL_OWNER "pool"
 /* While this node exists no member joins any pool (ldvm_pool_drain). */
 #define DRAIN_PATH LDVM_XS_ROOT "/drain"

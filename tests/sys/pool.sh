@@ -44,6 +44,10 @@ check "dvm-preload -l marks pool members hidden" \
 sed 's/^/# /' list.txt
 mem=$(xl list | awk 'NR > 2 { print $3; exit }')
 check "pool members are ballooned down to 80 MiB ($mem)" test "$mem" -le 81
+if [ "$mem" -gt 81 ]; then
+	first=$(xl list | awk 'NR > 2 { print $1; exit }')
+	tail -n 20 "/var/log/xen/console/guest-$first.log" | sed 's/^/# /'
+fi
 
 # ---- a pooled run is quick and refills in the background
 out=$(dvm-run -v -t pooled -- echo pooled 2>err.txt)

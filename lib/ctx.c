@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ldvm_internal.h"
@@ -163,6 +164,18 @@ ldvm__postfork_child(struct ldvm_ctx *parent)
 		libxl_postfork_child_noexec(parent->xl);
 }
 
+/* The background helpers (ldvm__spawn_preload) that ended: reaped. */
+void
+ldvm__reap_helpers(struct ldvm_ctx *ctx)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < ctx->nhelpers; i++)
+		if (waitpid(ctx->helpers[i], NULL, WNOHANG) == 0)
+			ctx->helpers[k++] = ctx->helpers[i];
+	ctx->nhelpers = k;
+}
+
 void
 ldvm_ctx_free(struct ldvm_ctx *ctx)
 {
@@ -172,6 +185,8 @@ ldvm_ctx_free(struct ldvm_ctx *ctx)
 		libxl_ctx_free(ctx->xl);
 	if (ctx->xs != NULL)
 		xs_close(ctx->xs);
+	ldvm__reap_helpers(ctx);
+	free(ctx->helpers);
 	free(ctx);
 }
 

@@ -54,6 +54,8 @@ struct ldvm_ctx {
 	void *journalarg;
 	int64_t deadline_ms;        /* ldvm__now_ms past which waits end; 0 */
 	unsigned open_limit_s;      /* dvm-opend's open_timeout; 0: none */
+	pid_t *helpers;             /* dvm-preloads started, not yet reaped */
+	size_t nhelpers;
 };
 
 struct ldvm_template {
@@ -998,6 +1000,7 @@ LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
     const char *const add[], char *out, size_t outsz);
 /* Starts "dvm-preload args..." detached; args ends with NULL (<= 6). */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
+LDVM_HIDDEN void ldvm__reap_helpers(struct ldvm_ctx *ctx);
 
 /* ---- whole writes (io.c) ---- */
 /* Writes all n bytes, retrying short writes and EINTR; -1 with errno. */

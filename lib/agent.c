@@ -3,6 +3,7 @@
  * pipes or a pseudo-terminal, pump its output into the channel only as
  * fast as the channel drains, and report its exit status.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -520,6 +521,39 @@ await_listener(struct ldvm_ctx *ctx, int fd, int *connected)
 	return rc;
 }
 
+/*
+ * Reads once, before the first listener is announced, what a session's
+ * first command would otherwise read from the disk of a just-booted (or
+ * just-claimed, preloaded) disposable: the user and group databases
+ * (their set-up then stays in this process, inherited by every listener)
+ * and the directories PATH searches.
+ */
+static void
+warm(void)
+{
+	static const char dirs[] = AGENT_PATH_DIRS;
+	char buf[8192], dir[64];
+	struct passwd pwd, *pw = NULL;
+	gid_t groups[64];
+	int n = 64;
+	size_t i = 0, k;
+	DIR *d;
+
+	if (getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw) == 0 &&
+	    pw != NULL)
+		(void)getgrouplist(pw->pw_name, pw->pw_gid, groups, &n);
+	while (dirs[i] != '\0') {
+		k = strcspn(dirs + i, ":");
+		snprintf(dir, sizeof(dir), "%.*s", (int)k, dirs + i);
+		if ((d = opendir(dir)) != NULL) {
+			while (readdir(d) != NULL)
+				;
+			closedir(d);
+		}
+		i += k + (dirs[i + k] == ':');
+	}
+}
+
 int
 ldvm_agent_serve(struct ldvm_ctx *ctx)
 {
@@ -531,6 +565,7 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 
 	if ((rc = agent_start(ctx, base, sizeof(base), &seq)) != 0)
 		return rc;
+	warm();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sa.sa_flags = SA_NOCLDWAIT;     /* sessions reap themselves */

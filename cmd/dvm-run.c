@@ -280,6 +280,5 @@ main(int argc, char *argv[])
 		phases(d, 0);
 	ldvm_disp_free(d);
 	ldvm_template_free(t);
-	ldvm_ctx_free(ctx);
-	return status;
+	tool_exit(ctx, status);
 }

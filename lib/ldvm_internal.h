@@ -998,8 +998,12 @@ LDVM_HIDDEN int ldvm__run(struct ldvm_ctx *ctx, char *const argv[],
 /* Same, keeping its stdout in out (size outsz, NUL-terminated, cut). */
 LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
     const char *const add[], char *out, size_t outsz);
-/* Starts "dvm-preload args..." detached; args ends with NULL (<= 6). */
+/*
+ * Starts "dvm-preload args..." in a session of its own, never waited for;
+ * args ends with NULL (<= 6).
+ */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
+/* Reaps, without waiting, the helpers of ctx that have ended (ctx.c). */
 LDVM_HIDDEN void ldvm__reap_helpers(struct ldvm_ctx *ctx);
 
 /* ---- whole writes (io.c) ---- */

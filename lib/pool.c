@@ -807,18 +807,6 @@ ldvm_disp_acquire(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return ldvm_disp_create(ctx, t, out);
 }
 
-static int
-release_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
-{
-	const char *name = arg;
-	int rc;
-
-	if ((rc = ldvm__rec_write(ctx, t, name, "state", "dying")) != 0 ||
-	    (rc = ldvm__rec_write(ctx, t, name, "owner", "")) != 0)
-		return rc;
-	return 0;
-}
-
 int
 ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 {
@@ -834,9 +822,13 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	/*
 	 * Off the caller's path: "dying" bars any further use at once, and
 	 * with no owner the dvm-preload started here (garbage collection,
-	 * then a refill of the pool) finishes it.
+	 * then a refill of the pool) finishes it.  Two plain writes, no
+	 * transaction: each alone is safe to be stopped after (dying with
+	 * this process as owner: collected once it is gone), in this order.
 	 */
-	if ((rc = ldvm__xs_txn(ctx, release_txn, d->name)) != 0)
+	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "state",
+	    "dying")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "owner", "")) != 0)
 		return ldvm__teardown(ctx, d->name);
 	ldvm__disp_phase(d, "released", &t0);
 	rc = refill(ctx, d->tmpl);

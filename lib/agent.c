@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,9 @@ become(const struct runas *ru, bool tty)
 	setenv("LOGNAME", ru->name, 1);
 	setenv("SHELL", ru->shell, 1);
 }
+
+/* At most this long a listener set up beside a session waits for idle CPU. */
+#define LISTENER_IDLE_MS 100
 
 /* The commands' PATH. */
 #define AGENT_PATH_DIRS \
@@ -425,17 +430,25 @@ ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 
 /*
  * One listener: a vchan server at base/vchan/<seq>, announced in
- * base/listen; reports on fd once dom0 connected, then serves that session.
+ * base/listen; reports on fd once dom0 connected ('c'), then serves that
+ * session.  Set up while a session begins (idle), it first makes itself
+ * an idle-priority process and says so ('i'): the command that session
+ * runs, and the exchange with dom0 around it, come first; the agent gives
+ * it back its priority after LISTENER_IDLE_MS at most, and it takes it
+ * back itself before it accepts anyone.
  */
 static void __attribute__((noreturn))
 listener(const char *base, unsigned long seq, int fd,
-    const struct ldvm_ctx *parent)
+    const struct ldvm_ctx *parent, bool idle)
 {
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	struct ldvm__chan *ch;
 	char path[LDVM_XS_PATH_MAX], lpath[LDVM_XS_PATH_MAX], val[24];
+	struct sched_param sp = { .sched_priority = 0 };
 
 	signal(SIGCHLD, SIG_DFL);
+	if (idle && sched_setscheduler(0, SCHED_IDLE, &sp) == 0)
+		(void)write(fd, "i", 1);
 	/* A connection of our own: the parent's must not be shared. */
 	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XS) != 0)
 		_exit(1);
@@ -447,6 +460,9 @@ listener(const char *base, unsigned long seq, int fd,
 	    ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) ||
 	    ldvm__chan_listen(ctx, path, &ch) != 0 ||
 	    ldvm__xs_write(ctx, XBT_NULL, lpath, val) != 0)
+		_exit(1);
+	/* Never a session (nor its command) at idle priority. */
+	if (idle && sched_setscheduler(0, SCHED_OTHER, &sp) != 0)
 		_exit(1);
 	if (ldvm__chan_accept(ctx, ch) != 0)
 		_exit(1);
@@ -493,32 +509,73 @@ agent_start(struct ldvm_ctx *ctx, char *base, size_t size, unsigned long *seq)
 }
 
 /*
- * Waits for the listener's word on fd: 1 when a client connected, 0 when
- * the listener died first; a signal is let in only while waiting here.
+ * Waits for the listener pid's word on fd: 1 when a client connected, 0
+ * when the listener died first; a signal is let in only while waiting
+ * here.  A listener gone idle ('i') is given its priority back after
+ * LISTENER_IDLE_MS, so a command that never leaves the CPU idle delays the
+ * next session by that much at most.
  */
 static int
-await_listener(struct ldvm_ctx *ctx, int fd, int *connected)
+await_listener(struct ldvm_ctx *ctx, int fd, pid_t pid, int *connected)
 {
+	struct sched_param sp = { .sched_priority = 0 };
+	int64_t boost = -1;     /* when to end the listener's idle priority */
 	ssize_t n = 0;
 	char c;
-	int rc = 0;
+	int rc = 0, wait;
 
 	for (;;) {
 		struct pollfd pl = { .fd = fd, .events = POLLIN };
 
 		if ((rc = ldvm__interrupted(ctx)) != 0)
 			break;
-		if (ldvm__poll(ctx, &pl, 1, -1) < 0) {
+		wait = -1;
+		if (boost >= 0 && (wait = (int)(boost - ldvm__now_ms())) <= 0) {
+			(void)sched_setscheduler(pid, SCHED_OTHER, &sp);
+			boost = -1;
+			continue;
+		}
+		if ((n = ldvm__poll(ctx, &pl, 1, wait)) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = ldvm__errno(ctx, LDVM_ESYS, "poll");
 			break;
 		}
-		if ((n = read(fd, &c, 1)) >= 0 || errno != EINTR)
-			break;
+		if (n == 0)
+			continue;
+		if ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && c == 'i') {
+			boost = ldvm__now_ms() + LISTENER_IDLE_MS;
+			continue;
+		}
+		break;
 	}
-	*connected = n == 1;
+	*connected = n == 1 && c == 'c';
 	return rc;
+}
+
+/*
+ * Whether the agent may give a listener back its priority once it made
+ * itself idle (CAP_SYS_NICE); without, listeners keep theirs throughout.
+ */
+static bool
+may_renice(void)
+{
+	char line[128];
+	unsigned long long cap;
+	bool ok = false;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "CapEff: %llx", &cap) == 1) {
+			ok = (cap >> CAP_SYS_NICE) & 1;
+			break;
+		}
+	fclose(f);
+	return ok;
 }
 
 /*
@@ -562,10 +619,12 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 	unsigned failures = 0;
 	struct sigaction sa;
 	int rc, connected;
+	bool renice, busy = false;      /* busy: a session just began */
 
 	if ((rc = agent_start(ctx, base, sizeof(base), &seq)) != 0)
 		return rc;
 	warm();
+	renice = may_renice();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sa.sa_flags = SA_NOCLDWAIT;     /* sessions reap themselves */
@@ -586,10 +645,10 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		}
 		if (pid == 0) {
 			close(p[0]);
-			listener(base, seq, p[1], ctx);
+			listener(base, seq, p[1], ctx, busy && renice);
 		}
 		close(p[1]);
-		rc = await_listener(ctx, p[0], &connected);
+		rc = await_listener(ctx, p[0], pid, &connected);
 		close(p[0]);
 		if (rc != 0) {
 			kill(pid, SIGTERM);
@@ -600,6 +659,7 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 			    seq);
 			seq++;
 			failures = 0;
+			busy = true;
 			continue;
 		}
 		/*
@@ -607,6 +667,7 @@ ldvm_agent_serve(struct ldvm_ctx *ctx)
 		 * have been claimed already: never announce it again.
 		 */
 		ldvm__log(ctx, LDVM_LOG_WARN, "listener %lu failed", seq++);
+		busy = false;
 		if (++failures >= 10)
 			return ldvm__err(ctx, LDVM_EXEN, "cannot set up a vchan "
 			    "listener (is xen-gntalloc loaded?)");

@@ -75,7 +75,8 @@ lane_b() {
 		"$B/tests/sys-chan" "$B/tests/hostile-agent"
 	boot tests/sys/disp.sh tests/sys/lib.sh "$B/tests/xswait"
 	# Names of one's own, users, a template's time limit.
-	boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait"
+	boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/elapsed"
 	boot tests/sys/tty.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/ptyrun"
 	boot tests/sys/open.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/guestrun"
 	# README's and the man pages' examples, extracted at test time.

@@ -84,6 +84,41 @@ xl destroy "$d"
 ./xswait "/litedvm/disp/$d" -absent 30
 clean "after dvm-run -u"
 
+# ---- the next listener, set up beside a session, takes only idle CPU,
+# for 100 ms at most (dvm-agent(8)): a command that never leaves the CPU
+# idle delays the next session into its disposable little, and no session
+# or command runs at idle priority (policy 0 is SCHED_OTHER, 5 SCHED_IDLE).
+ms() { sed -n 's/^elapsed \([0-9]*\).*/\1/p' "$1"; }
+policy='echo $(cut -d" " -f41 /proc/$$/stat)'
+d=$(dvm-create)
+for i in 1 2 3; do
+	elapsed dvm-run -n "$d" -- true 2> e.txt
+	ms e.txt
+done | sort -n > base.txt
+base=$(sed -n 2p base.txt)
+out=$(dvm-run -n "$d" -- sh -c "$policy")
+check "a command runs at normal priority ($out)" test "$out" = 0
+rm -f hog.fifo
+mkfifo hog.fifo
+dvm-run -n "$d" -- sh -c 'echo busy; while :; do :; done' > hog.fifo &
+hog=$!
+read -r line < hog.fifo
+check "a command keeps the disposable's CPU busy ($line)" test "$line" = busy
+# With the 100 ms bound this took 6.4 times the idle run here, without
+# it 23 times.
+elapsed dvm-run -n "$d" -- true 2> e.txt
+busy=$(ms e.txt)
+check "... a session beside it waits little ($busy ms, idle: $base ms)" \
+	test "${busy:-99999}" -lt $((base * 15))
+out=$(dvm-run -n "$d" -- sh -c "$policy")
+check "... and runs at normal priority ($out)" test "$out" = 0
+kill "$hog"
+wait "$hog"
+rm -f hog.fifo
+xl destroy "$d"
+./xswait "/litedvm/disp/$d" -absent 30
+clean "after the busy disposable"
+
 # ---- a template's default limit (litedvm_timeout); --timeout 0 lifts it.
 sed '/^litedvm_/d' /etc/litedvm/default.cfg > /etc/litedvm/limited.cfg
 printf '%s\n' 'litedvm_dispvm_template = 1' 'litedvm_timeout = 3' \

@@ -359,6 +359,7 @@ struct claim {
 	const char *claim_path;
 	char listen_path[LDVM_XS_PATH_MAX];
 	unsigned long seq;
+	bool peek;              /* only see that there is one, claim nothing */
 	bool got;
 };
 
@@ -387,6 +388,10 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 			return 0;       /* taken: wait for the next listener */
 	} else if (rc != LDVM_ENOENT)
 		return rc;
+	if (c->peek) {
+		c->got = true;
+		return 0;
+	}
 	snprintf(val, sizeof(val), "%lu", c->seq);
 	if ((rc = ldvm__xs_write(ctx, t, c->claim_path, val)) != 0)
 		return rc;
@@ -394,34 +399,31 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	return 0;
 }
 
-int
-ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
-    const char *claim_path, int timeout_ms, struct ldvm__chan **out)
+/* Runs claim_txn for c until it got a listener, or time runs out. */
+static int
+await_listener(struct ldvm_ctx *ctx, struct claim *c, int timeout_ms)
 {
-	struct claim c = { .domid = domid, .claim_path = claim_path };
 	int64_t deadline = ldvm__now_ms() + timeout_ms;
-	char vpath[LDVM_XS_PATH_MAX];
 	int rc, watching = 0;
 
-	*out = NULL;
-	if ((rc = ldvm__area_path(ctx, c.listen_path, sizeof(c.listen_path),
-	    domid, "/listen")) != 0)
+	if ((rc = ldvm__area_path(ctx, c->listen_path, sizeof(c->listen_path),
+	    c->domid, "/listen")) != 0)
 		return rc;
 	for (;;) {
 		int64_t left;
 
-		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
+		if ((rc = ldvm__xs_txn(ctx, claim_txn, c)) != 0)
 			break;
-		if (c.got)
+		if (c->got)
 			break;
 		left = deadline - ldvm__now_ms();
 		if (left <= 0) {
 			rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "agent in domain %u "
-			    "has no free listener", domid);
+			    "has no free listener", c->domid);
 			break;
 		}
 		if (!watching) {
-			if ((rc = ldvm__xs_watch(ctx, c.listen_path,
+			if ((rc = ldvm__xs_watch(ctx, c->listen_path,
 			    "claim")) != 0)
 				break;
 			watching = 1;
@@ -431,13 +433,35 @@ ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
 			break;
 	}
 	if (watching)
-		ldvm__xs_unwatch(ctx, c.listen_path, "claim");
-	if (rc != 0)
+		ldvm__xs_unwatch(ctx, c->listen_path, "claim");
+	return rc;
+}
+
+int
+ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *claim_path, int timeout_ms, struct ldvm__chan **out)
+{
+	struct claim c = { .domid = domid, .claim_path = claim_path };
+	char vpath[LDVM_XS_PATH_MAX];
+	int rc;
+
+	*out = NULL;
+	if ((rc = await_listener(ctx, &c, timeout_ms)) != 0)
 		return rc;
 	if ((rc = ldvm__area_path(ctx, vpath, sizeof(vpath), domid,
 	    "/vchan/%lu", c.seq)) != 0)
 		return rc;
 	return ldvm__chan_connect(ctx, domid, vpath, out);
+}
+
+int
+ldvm__chan_await_free(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *claim_path, int timeout_ms)
+{
+	struct claim c = { .domid = domid, .claim_path = claim_path,
+	    .peek = true };
+
+	return await_listener(ctx, &c, timeout_ms);
 }
 
 int

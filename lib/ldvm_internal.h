@@ -656,6 +656,12 @@ LDVM_HIDDEN int ldvm__chan_accept(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
  */
 LDVM_HIDDEN int ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
     const char *claim_path, int timeout_ms, struct ldvm__chan **out);
+/*
+ * dom0: waits until the agent of domid has a listener not yet claimed
+ * against claim_path, and claims nothing.
+ */
+LDVM_HIDDEN int ldvm__chan_await_free(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *claim_path, int timeout_ms);
 LDVM_HIDDEN void ldvm__chan_close(struct ldvm__chan *ch);
 /*
  * dom0: runs argv over ch, pumping in/out/err, until the agent reports the

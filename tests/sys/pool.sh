@@ -49,6 +49,18 @@ if [ "$mem" -gt 81 ]; then
 	tail -n 20 "/var/log/xen/console/guest-$first.log" | sed 's/^/# /'
 fi
 
+# Each member ran one session of dom0's own before it was paused, and its
+# agent's next listener was announced then: a claim connects at once.
+warm=0
+for r in $(xenstore-list /litedvm/disp); do
+	id=$(xenstore-read "/litedvm/disp/$r/domid")
+	c=$(xenstore-read "/litedvm/disp/$r/chan" 2>/dev/null)
+	l=$(xenstore-read "/local/domain/$id/data/litedvm/listen" 2>/dev/null)
+	[ -n "$c" ] && [ -n "$l" ] && [ "$l" -gt "$c" ] && warm=$((warm + 1))
+done
+check "each member ran a first session and listens again ($warm of 3)" \
+	test "$warm" = 3
+
 # ---- a pooled run is quick and refills in the background
 out=$(dvm-run -v -t pooled -- echo pooled 2>err.txt)
 check "pooled dvm-run works ($out)" test "$out" = pooled

@@ -32,8 +32,8 @@ ldvm__disp_phase(struct ldvm_disp *d, const char *name, int64_t *t0)
 	*t0 = now;
 }
 
-static struct ldvm_disp *
-disp_alloc(const char *name, const char *tmpl)
+struct ldvm_disp *
+ldvm__disp_new(const char *name, const char *tmpl)
 {
 	struct ldvm_disp *d = calloc(1, sizeof(*d));
 
@@ -454,7 +454,7 @@ build(struct ldvm_ctx *ctx, const struct ldvm_template *t, int pool_limit,
 	if ((rc = ldvm__rec_new(ctx, t->name, t->version, pool_limit, want,
 	    name)) != 0)
 		return rc;
-	if ((d = disp_alloc(name, t->name)) == NULL) {
+	if ((d = ldvm__disp_new(name, t->name)) == NULL) {
 		rc = ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 		ldvm__rec_rm(ctx, name);
 		return rc;
@@ -520,7 +520,7 @@ ldvm__disp_load(struct ldvm_ctx *ctx, const char *name, struct ldvm_disp **out)
 	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "template", &tmpl)))
 		return rc == LDVM_ENOENT ? ldvm__err(ctx, LDVM_ENOENT,
 		    "no disposable named %s", name) : rc;
-	d = disp_alloc(name, tmpl);
+	d = ldvm__disp_new(name, tmpl);
 	free(tmpl);
 	if (d == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");

@@ -84,28 +84,63 @@ ldvm__journal_rec(struct ldvm_ctx *ctx, const char *event, const char *name,
 	    "", extra != NULL ? extra : "");
 }
 
+/* The fields of a record from its values (NULL: unknown), into buf. */
+static void
+fields_of(char *buf, size_t size, const char *const s[5])
+{
+	char vals[5][80];
+	long long age = -1;
+	size_t i;
+
+	for (i = 0; i < 5; i++)
+		field(vals[i], sizeof(vals[i]), s[i]);
+	if (strcmp(vals[4], "-") != 0)
+		age = (long long)time(NULL) - strtoll(vals[4], NULL, 10);
+	snprintf(buf, size, "template=%s domid=%s owner=%s driver=%s "
+	    "lifetime_s=%lld", vals[0], vals[1], vals[2], vals[3], age);
+}
+
 void
 ldvm__journal_fields(struct ldvm_ctx *ctx, const char *name, char *buf,
     size_t size)
 {
 	static const char *const keys[] = { "template", "domid", "owner",
 	    "driver", "created" };
-	char vals[5][80], *s;
-	long long age = -1;
+	char *s[5];
 	size_t i;
 
 	buf[0] = '\0';
 	if (ctx->journalfn == NULL)
 		return;
-	for (i = 0; i < 5; i++) {
-		s = NULL;
-		if (ldvm__rec_read(ctx, XBT_NULL, name, keys[i], &s) != 0)
-			s = NULL;
-		field(vals[i], sizeof(vals[i]), s);
-		free(s);
+	for (i = 0; i < 5; i++)
+		if (ldvm__rec_read(ctx, XBT_NULL, name, keys[i], &s[i]) != 0)
+			s[i] = NULL;
+	fields_of(buf, size, (const char *const *)s);
+	for (i = 0; i < 5; i++)
+		free(s[i]);
+}
+
+void
+ldvm__journal_disp(struct ldvm_ctx *ctx, const char *event,
+    const struct ldvm_disp *d)
+{
+	char fields[512], id[16];
+	const char *s[5];
+
+	if (ctx->journalfn == NULL)
+		return;
+	if (d->created[0] == '\0') {
+		ldvm__journal_rec(ctx, event, d->name, NULL);
+		return;
 	}
-	if (strcmp(vals[4], "-") != 0)
-		age = (long long)time(NULL) - strtoll(vals[4], NULL, 10);
-	snprintf(buf, size, "template=%s domid=%s owner=%s driver=%s "
-	    "lifetime_s=%lld", vals[0], vals[1], vals[2], vals[3], age);
+	id[0] = '\0';
+	if (d->domid != (uint32_t)INVALID_DOMID)
+		snprintf(id, sizeof(id), "%u", d->domid);
+	s[0] = d->tmpl;
+	s[1] = id;
+	s[2] = d->owner;
+	s[3] = d->voldrv;
+	s[4] = d->created;
+	fields_of(fields, sizeof(fields), s);
+	ldvm__journal(ctx, event, d->name, "%s", fields);
 }

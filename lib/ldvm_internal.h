@@ -166,6 +166,12 @@ LDVM_HIDDEN void ldvm__journal(struct ldvm_ctx *ctx, const char *event,
  * lifetime) and extra ("key=value ...") when not NULL. */
 LDVM_HIDDEN void ldvm__journal_rec(struct ldvm_ctx *ctx, const char *event,
     const char *name, const char *extra);
+/*
+ * ldvm__journal_rec for d, from what d holds when it was claimed (no
+ * reads), else from its record.
+ */
+LDVM_HIDDEN void ldvm__journal_disp(struct ldvm_ctx *ctx, const char *event,
+    const struct ldvm_disp *d);
 /* The record's fields as ldvm__journal_rec writes them, into buf. */
 LDVM_HIDDEN void ldvm__journal_fields(struct ldvm_ctx *ctx, const char *name,
     char *buf, size_t size);
@@ -472,6 +478,12 @@ struct ldvm_disp {
 	bool owned;
 	bool pooled;            /* came out of the preload pool */
 	char voldrv[16];
+	/*
+	 * The record's owner and creation (seconds since the epoch) as read
+	 * when it was claimed, for the journal; "" when not read.
+	 */
+	char owner[64];
+	char created[24];
 	int nphases;
 	struct {
 		const char *name;
@@ -485,6 +497,9 @@ struct ldvm_disp {
 LDVM_HIDDEN int ldvm__disp_build(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, int pool_limit, const char *want,
     struct ldvm_disp **out);
+/* A handle on name of template tmpl, nothing read; NULL: no memory. */
+LDVM_HIDDEN struct ldvm_disp *ldvm__disp_new(const char *name,
+    const char *tmpl);
 /* A handle on the record of name, whatever its state. */
 LDVM_HIDDEN int ldvm__disp_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_disp **out);

@@ -658,7 +658,28 @@ struct claim {
 	const struct ldvm_template *t;
 	const char *owner;
 	char name[LDVM_NAME_MAX + 1];
+	/* The member's record as the transaction saw it ("": none). */
+	char domid[16], driver[16], created[24];
 };
+
+/* Copies the record's key of name, read in t, into buf ("" if none). */
+static int
+claim_read(struct ldvm_ctx *ctx, xs_transaction_t t, const char *name,
+    const char *key, char *buf, size_t size)
+{
+	char *v;
+	int rc;
+
+	buf[0] = '\0';
+	if ((rc = ldvm__rec_read(ctx, t, name, key, &v)) == LDVM_ENOENT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (strlen(v) < size)
+		memcpy(buf, v, strlen(v) + 1);
+	free(v);
+	return 0;
+}
 
 static int
 claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
@@ -689,7 +710,13 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 		if (!same)
 			continue;   /* an older version: pruning replaces it */
 		l.name = names[i];
-		if ((rc = leave_txn(ctx, t, &l)) != 0) {
+		if ((rc = leave_txn(ctx, t, &l)) != 0 ||
+		    (rc = claim_read(ctx, t, names[i], "domid", c->domid,
+		    sizeof(c->domid))) != 0 ||
+		    (rc = claim_read(ctx, t, names[i], "driver", c->driver,
+		    sizeof(c->driver))) != 0 ||
+		    (rc = claim_read(ctx, t, names[i], "created", c->created,
+		    sizeof(c->created))) != 0) {
 			free(names);
 			return rc;
 		}
@@ -697,6 +724,38 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 		break;
 	}
 	free(names);
+	return 0;
+}
+
+/*
+ * The handle on the member c claimed, from what its transaction read: no
+ * more reads than the check that its recorded domain id still names it.
+ */
+static int
+claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
+    struct ldvm_disp **out)
+{
+	struct ldvm_disp *d;
+	unsigned long v;
+	int rc;
+
+	if ((d = ldvm__disp_new(c->name, c->t->name)) == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
+	/* Domain ids are reused: trust one only while names agree. */
+	if (ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &v) &&
+	    ldvm__domain_named(ctx, (uint32_t)v, c->name))
+		d->domid = (uint32_t)v;
+	else if ((rc = ldvm__disp_recorded_domid(ctx, c->name,
+	    &d->domid)) != 0) {
+		free(d);
+		return rc;
+	}
+	snprintf(d->voldrv, sizeof(d->voldrv), "%s", c->driver);
+	snprintf(d->owner, sizeof(d->owner), "%s", c->owner);
+	snprintf(d->created, sizeof(d->created), "%s", c->created);
+	d->owned = true;
+	d->pooled = true;
+	*out = d;
 	return 0;
 }
 
@@ -741,7 +800,7 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     struct ldvm_disp **out)
 {
 	struct claim c = { .t = t };
-	struct ldvm_disp *d;
+	struct ldvm_disp *d = NULL;
 	char self[64];
 	int64_t t0 = ldvm__now_ms(), t1, take = 0, wake = 0;
 	int rc;
@@ -759,10 +818,8 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 		if (c.name[0] == '\0')
 			return ldvm__err(ctx, LDVM_ENOENT, "pool of %s is empty",
 			    t->name);
-		if ((rc = ldvm__disp_load(ctx, c.name, &d)) != 0)
+		if ((rc = claimed_disp(ctx, &c, &d)) != 0)
 			return rc;
-		d->owned = true;
-		d->pooled = true;
 		take += ldvm__now_ms() - t1;
 		t1 = ldvm__now_ms();
 		if ((rc = wake_member(ctx, t, d)) != 0)
@@ -875,7 +932,7 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	int64_t t0 = ldvm__now_ms();
 	int rc;
 
-	ldvm__journal_rec(ctx, "released", d->name, NULL);
+	ldvm__journal_disp(ctx, "released", d);
 	if (!d->pooled) {
 		rc = ldvm__teardown(ctx, d->name);
 		ldvm__disp_phase(d, "teardown", &t0);

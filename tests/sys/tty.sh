@@ -82,6 +82,8 @@ check "journal: a pool member is ready, for its pool" \
 	has "ready name=$p .* pool=default$"
 check "journal: claimed, by whom and how fast" \
 	has "claimed name=$p template=default domid=[0-9]* owner=[0-9]*:[0-9]* claim_ms=[0-9]*$"
+check "journal: a pool member's release has the record's fields" \
+	has "released name=$p $f lifetime_s=[0-9]*$"
 check "journal: released and destroyed" \
 	sh -c "grep -q 'released name=$p ' /tmp/journal.log && grep -q 'destroyed name=$p ' /tmp/journal.log"
 check "journal: a pool member's teardown is not garbage collection" \

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ldvm_internal.h"
@@ -200,6 +202,50 @@ START_TEST(first_error_wins)
 }
 END_TEST
 
+static char jline[1024];
+
+static void
+keep_line(void *arg, const char *line)
+{
+	(void)arg;
+	snprintf(jline, sizeof(jline), "%s", line);
+}
+
+/*
+ * A claimed disposable's journal line comes from what its claim read, in
+ * the same fields as a record's, values reduced to printable words; no
+ * xenstore is asked (this context has none).
+ */
+START_TEST(journal_of_claimed)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	struct ldvm_disp *d = ldvm__disp_new("disp7", "web");
+	long long life;
+	char rest[64];
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(d);
+	ldvm_set_journal(ctx, keep_line, NULL);
+	d->domid = 12;
+	snprintf(d->owner, sizeof(d->owner), "%s", "301:4567");
+	snprintf(d->voldrv, sizeof(d->voldrv), "%s", "re fl\"ink");
+	snprintf(d->created, sizeof(d->created), "%lld",
+	    (long long)time(NULL) - 5);
+	ldvm__journal_disp(ctx, "released", d);
+	ck_assert_int_eq(sscanf(jline, "released name=disp7 template=web "
+	    "domid=12 owner=301:4567 driver=re_fl_ink lifetime_s=%lld%63s",
+	    &life, rest), 1);
+	ck_assert(life >= 5 && life < 60);
+	/* Unknown domain id and owner read as "-". */
+	d->domid = (uint32_t)INVALID_DOMID;
+	d->owner[0] = '\0';
+	ldvm__journal_disp(ctx, "released", d);
+	ck_assert_ptr_nonnull(strstr(jline, " domid=- owner=- "));
+	ldvm_ctx_free(ctx);
+	ldvm_disp_free(d);
+}
+END_TEST
+
 Suite *
 ctx_suite(void)
 {
@@ -212,6 +258,7 @@ ctx_suite(void)
 	tcase_add_test(c, run_child_env);
 	tcase_add_test(c, errno_kept);
 	tcase_add_test(c, first_error_wins);
+	tcase_add_test(c, journal_of_claimed);
 	tcase_set_timeout(c, 30);
 	suite_add_tcase(s, c);
 	return s;

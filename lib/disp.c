@@ -203,28 +203,35 @@ int
 ldvm__disp_recorded_domid(struct ldvm_ctx *ctx, const char *name,
     uint32_t *domid)
 {
-	unsigned long v;
 	char *s;
 	int rc;
 
 	*domid = (uint32_t)INVALID_DOMID;
 	if ((rc = ldvm__rec_read(ctx, XBT_NULL, name, "domid", &s)) == 0) {
-		if (ldvm__parse_uint(s, strlen(s), 0x7fef, &v))
-			*domid = (uint32_t)v;
+		*domid = ldvm__disp_domid_of(ctx, name, s);
 		free(s);
-	} else if (rc != LDVM_ENOENT)
+	} else if (rc == LDVM_ENOENT)
+		*domid = ldvm__disp_domid_of(ctx, name, "");
+	else
 		return rc;
-	/* Domain ids are reused: trust one only while names agree. */
-	if (*domid != (uint32_t)INVALID_DOMID &&
-	    !ldvm__domain_named(ctx, *domid, name))
-		*domid = (uint32_t)INVALID_DOMID;
-	/* Killed between creating the domain and recording its id. */
-	if (*domid == (uint32_t)INVALID_DOMID &&
-	    ldvm__domain_by_name(ctx, name, domid) != 1)
-		*domid = (uint32_t)INVALID_DOMID;
-	if (*domid == (uint32_t)INVALID_DOMID)
-		*domid = domid_by_uuid(ctx, name);
 	return 0;
+}
+
+uint32_t
+ldvm__disp_domid_of(struct ldvm_ctx *ctx, const char *name,
+    const char *recorded)
+{
+	uint32_t id = (uint32_t)INVALID_DOMID;
+	unsigned long v;
+
+	/* Domain ids are reused: trust one only while names agree. */
+	if (ldvm__parse_uint(recorded, strlen(recorded), 0x7fef, &v) &&
+	    ldvm__domain_named(ctx, (uint32_t)v, name))
+		return (uint32_t)v;
+	/* Killed between creating the domain and recording its id. */
+	if (ldvm__domain_by_name(ctx, name, &id) == 1)
+		return id;
+	return domid_by_uuid(ctx, name);
 }
 
 /*

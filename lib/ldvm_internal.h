@@ -513,6 +513,9 @@ LDVM_HIDDEN void ldvm__disp_phase(struct ldvm_disp *d, const char *name,
  */
 LDVM_HIDDEN int ldvm__disp_recorded_domid(struct ldvm_ctx *ctx,
     const char *name, uint32_t *domid);
+/* The same, from recorded, the record's domid value ("": none) read before. */
+LDVM_HIDDEN uint32_t ldvm__disp_domid_of(struct ldvm_ctx *ctx,
+    const char *name, const char *recorded);
 /* Destroys whatever the record of name describes, then the record. */
 LDVM_HIDDEN int ldvm__teardown(struct ldvm_ctx *ctx, const char *name);
 struct ldvm__abort;

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/timerfd.h>
 
 #include "ldvm_internal.h"
 
@@ -426,16 +424,6 @@ join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	return 0;
 }
 
-/* The end of a first session that ran out of time (its abort's check). */
-static int
-warm_late(struct ldvm_ctx *ctx, void *arg)
-{
-	const struct ldvm_template *t = arg;
-
-	return ldvm__err(ctx, LDVM_ETIMEDOUT, "its first session did not end "
-	    "in %d s (litedvm_ready_timeout)", t->ready_timeout);
-}
-
 /*
  * One session of dom0's own through a member's agent before it is paused:
  * true(1) as root, no input, no output, its status not looked at.  The
@@ -444,15 +432,14 @@ warm_late(struct ldvm_ctx *ctx, void *arg)
  * guest, so the first command of whoever claims the member does not pay
  * for that (in the test host ~20 ms of its 60-75 ms).  Then the agent's
  * next listener is waited for: the member is paused ready to connect.
- * Bounded by the template's litedvm_ready_timeout.
+ * Connect and session are bounded by the template's litedvm_ready_timeout
+ * (the context's deadline), and so is that wait.
  */
 static int
 warm_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
     const struct ldvm_disp *d)
 {
 	char *argv[] = { "true", NULL };
-	struct ldvm__abort ab = { .check = warm_late, .arg = (void *)t };
-	struct itimerspec its = { .it_value = { .tv_sec = t->ready_timeout } };
 	char claim[LDVM_XS_PATH_MAX];
 	struct ldvm__chan *ch;
 	struct ldvm_run r;
@@ -464,18 +451,18 @@ warm_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	if ((rc = ldvm__rec_path(ctx, claim, sizeof(claim), d->name,
 	    "chan")) != 0)
 		return rc;
-	if ((ab.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) < 0 ||
-	    timerfd_settime(ab.fd, 0, &its, NULL) != 0)
-		rc = ldvm__errno(ctx, LDVM_ESYS, "timerfd");
-	else if ((rc = ldvm__chan_claim_connect(ctx, d->domid, claim, ms,
+	ldvm__set_deadline(ctx, ms);
+	if ((rc = ldvm__chan_claim_connect(ctx, d->domid, claim, ms,
 	    &ch)) == 0) {
-		rc = ldvm__chan_run_as(ctx, ch, d->domid, &r, &ab, &status);
+		rc = ldvm__chan_run_as(ctx, ch, d->domid, &r, NULL, &status);
 		ldvm__chan_close(ch);
-		if (rc == 0)
-			rc = ldvm__chan_await_free(ctx, d->domid, claim, ms);
 	}
-	if (ab.fd >= 0)
-		close(ab.fd);
+	if (rc == LDVM_ETIMEDOUT && ldvm__interrupted(ctx) == LDVM_ETIMEDOUT)
+		rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "its first session did not "
+		    "end in %d s (litedvm_ready_timeout)", t->ready_timeout);
+	ldvm__set_deadline(ctx, 0);
+	if (rc == 0)
+		rc = ldvm__chan_await_free(ctx, d->domid, claim, ms);
 	return rc;
 }
 
@@ -729,27 +716,18 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 
 /*
  * The handle on the member c claimed, from what its transaction read: no
- * more reads than the check that its recorded domain id still names it.
+ * more reads than the check that its recorded domain id still names it
+ * (ldvm__disp_domid_of).
  */
 static int
 claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
     struct ldvm_disp **out)
 {
 	struct ldvm_disp *d;
-	unsigned long v;
-	int rc;
 
 	if ((d = ldvm__disp_new(c->name, c->t->name)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
-	/* Domain ids are reused: trust one only while names agree. */
-	if (ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &v) &&
-	    ldvm__domain_named(ctx, (uint32_t)v, c->name))
-		d->domid = (uint32_t)v;
-	else if ((rc = ldvm__disp_recorded_domid(ctx, c->name,
-	    &d->domid)) != 0) {
-		free(d);
-		return rc;
-	}
+	d->domid = ldvm__disp_domid_of(ctx, c->name, c->domid);
 	snprintf(d->voldrv, sizeof(d->voldrv), "%s", c->driver);
 	snprintf(d->owner, sizeof(d->owner), "%s", c->owner);
 	snprintf(d->created, sizeof(d->created), "%s", c->created);

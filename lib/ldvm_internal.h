@@ -434,6 +434,7 @@ LDVM_HIDDEN bool ldvm__vol_unclaimed(struct ldvm_ctx *ctx, const char *disp,
 LDVM_HIDDEN int ldvm__leftovers(struct ldvm_ctx *ctx, unsigned *removed);
 
 /* ---- state tree (state.c) ---- */
+/* pid's start time (clock ticks after boot); -1 when gone or a zombie. */
 LDVM_HIDDEN int ldvm__proc_start(pid_t pid, unsigned long long *start);
 /* "<pid>:<start time>" of the calling process. */
 LDVM_HIDDEN int ldvm__owner_self(char *buf, size_t size);

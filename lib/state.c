@@ -46,6 +46,9 @@ ldvm__proc_start(pid_t pid, unsigned long long *start)
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
 	p++;
+	/* An ended process not yet reaped (the zombie) is not alive. */
+	if (p[0] != ' ' || p[1] == 'Z' || p[1] == 'X')
+		return -1;
 	/* p is at the blank before field 3 (state); start time is field 22. */
 	for (field = 3; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');

@@ -44,8 +44,9 @@ START_TEST(owner_alive)
 	char self[64], other[64];
 	unsigned long long st;
 	void *big;
+	siginfo_t si;
 	pid_t pid;
-	int status;
+	int gate[2], status;
 
 	ck_assert_int_eq(ldvm__owner_self(self, sizeof(self)), 0);
 	ck_assert(ldvm__owner_alive(self));
@@ -60,11 +61,24 @@ START_TEST(owner_alive)
 	snprintf(other, sizeof(other), "%d:%llu", (int)getpid(), st + 1);
 	ck_assert(!ldvm__owner_alive(other));
 
-	/* A process that exited is dead. */
-	if ((pid = fork()) == 0)
-		_exit(0);
+	/*
+	 * A process that exited is dead: once it has ended but is not yet
+	 * reaped (a zombie, its /proc entry still there), and once reaped.
+	 */
+	ck_assert_int_eq(pipe(gate), 0);
+	if ((pid = fork()) == 0) {
+		char c;
+
+		close(gate[1]);
+		_exit(read(gate[0], &c, 1) == 0 ? 0 : 1);
+	}
+	close(gate[0]);
 	ck_assert_int_eq(ldvm__proc_start(pid, &st), 0);
 	snprintf(other, sizeof(other), "%d:%llu", (int)pid, st);
+	ck_assert(ldvm__owner_alive(other));
+	close(gate[1]);
+	ck_assert_int_eq(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	ck_assert(!ldvm__owner_alive(other));
 	waitpid(pid, &status, 0);
 	ck_assert(!ldvm__owner_alive(other));
 

@@ -4,6 +4,7 @@
  * rate, concurrently with itself and with dvm-run.
  */
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,7 +24,7 @@ static void __attribute__((noreturn))
 usage_exit(int status)
 {
 	fprintf(status ? stderr : stdout, "usage: %s [-hqv] [-t template] "
-	    "[-n count]\n"
+	    "[-n count] [--wait-fd fd]\n"
 	    "       %s -l\n"
 	    "       %s -G\n"
 	    "       %s --drain\n", getprogname(), getprogname(), getprogname(),
@@ -137,6 +138,7 @@ struct opts {
 	const char *tname;
 	int list, gc, drain;
 	int count;                      /* -1: the template's litedvm_preload */
+	int waitfd;                     /* --wait-fd; -1: none */
 };
 
 static void
@@ -147,6 +149,7 @@ parse(int argc, char *argv[], struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ "gc", no_argument, NULL, 'G' },
 		{ "list", no_argument, NULL, 'l' },
+		{ "wait-fd", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *errstr;
@@ -182,6 +185,13 @@ parse(int argc, char *argv[], struct opts *o)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'W':
+			o->waitfd = (int)strtonum(optarg, 0, 1023, &errstr);
+			if (errstr != NULL) {
+				warnx("--wait-fd %s: %s", optarg, errstr);
+				usage();
+			}
+			break;
 		default:
 			usage();
 		}
@@ -189,7 +199,8 @@ parse(int argc, char *argv[], struct opts *o)
 	if (!tool_no_args(argc, argv))
 		usage();
 	if (o->list + o->gc + o->drain > 1 || ((o->list || o->gc ||
-	    o->drain) && (o->tname != NULL || o->count >= 0))) {
+	    o->drain) && (o->tname != NULL || o->count >= 0 ||
+	    o->waitfd >= 0))) {
 		warnx("-l, -G and --drain take no other option");
 		usage();
 	}
@@ -197,6 +208,24 @@ parse(int argc, char *argv[], struct opts *o)
 		warnx("-n needs -t");
 		usage();
 	}
+}
+
+/*
+ * --wait-fd: nothing done until fd reads its end (its writers all closed
+ * it), before any signal is caught: a signal that ends a process ends this
+ * wait too.  Whatever is read is dropped.
+ */
+static void
+wait_eof(int fd)
+{
+	char buf[64];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno != EINTR)
+			err(1, "--wait-fd %d", fd);
+	}
+	close(fd);
 }
 
 /* -l: the disposables, one line each; returns the exit status. */
@@ -229,12 +258,14 @@ drain_all(struct ldvm_ctx *ctx)
 int
 main(int argc, char *argv[])
 {
-	struct opts o = { .count = -1 };
+	struct opts o = { .count = -1, .waitfd = -1 };
 	struct ldvm_ctx *ctx;
 	unsigned removed;
 	int rc;
 
 	parse(argc, argv, &o);
+	if (o.waitfd >= 0)
+		wait_eof(o.waitfd);
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 	ctx = tool_ctx(&(struct tool_setup){
 	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,

@@ -83,8 +83,12 @@ _dvm_preload()
             COMPREPLY=($(compgen -W '0 1 2 3 4 5 6 8' -- "$cur"))
             return
             ;;
+        --wait-fd)
+            COMPREPLY=($(compgen -W '3 4 5 6 7 8 9' -- "$cur"))
+            return
+            ;;
     esac
-    COMPREPLY=($(compgen -W '-h --help -q -v -t -n -l --list -G --gc --drain' -- "$cur"))
+    COMPREPLY=($(compgen -W '-h --help -q -v -t -n --wait-fd -l --list -G --gc --drain' -- "$cur"))
 } && complete -F _dvm_preload dvm-preload
 
 # In a guest: templates live in dom0, so -t takes any name.

@@ -852,7 +852,7 @@ ldvm__chan_run(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 	struct ldvm_run r = { .argv = argv, .flags = flags, .in = in,
 	    .out = out, .err = err };
 
-	return ldvm__chan_run_as(ctx, ch, domid, &r, NULL, status);
+	return ldvm__chan_run_as(ctx, ch, domid, &r, NULL, NULL, status);
 }
 
 /* The EXEC payload of argv, run as user when not NULL, into buf. */
@@ -955,7 +955,8 @@ dom0_ready(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg)
 
 int
 ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
-    const struct ldvm_run *r, const struct ldvm__abort *ab, int *status)
+    const struct ldvm_run *r, const struct ldvm__abort *ab,
+    const struct ldvm__hook *started, int *status)
 {
 	struct dom0 s = { domid, -1 };
 	struct ldvm__pump_hooks h = { .round = dom0_round, .fd = dom0_fd,
@@ -973,6 +974,8 @@ ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 	term_size(s.tfd, ws);
 	if ((rc = dom0_start(ctx, ch, r, ws)) != 0)
 		return rc;
+	if (started != NULL && started->fn != NULL)
+		started->fn(ctx, started->arg);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	cfg.src[0] = true;

@@ -643,11 +643,31 @@ wayland_open(struct ldvm_ctx *ctx, const struct ldvm_disp *d,
 	return ldvm__wl_start(ctx, *wl);
 }
 
+/*
+ * A pool member's refill helper, started while the guest starts the
+ * command: the start of a process (some 10 ms of dom0's time under
+ * emulation) overlaps the guest's work, not the caller's release.  A
+ * failure leaves the release to start one (ldvm_disp_destroy).
+ */
+static void
+standby_start(struct ldvm_ctx *ctx, void *arg)
+{
+	struct ldvm_disp *d = arg;
+
+	if (d->standby)
+		return;
+	if (ldvm__spawn_standby(ctx, d->tmpl, &d->standby_fd) == 0)
+		d->standby = true;
+	else
+		ldvm__log(ctx, LDVM_LOG_DEBUG, "%s: %s", d->name, ctx->err);
+}
+
 int
 ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
     const struct ldvm_run *r, const struct ldvm__abort *ab, int wlfd,
     int *status)
 {
+	struct ldvm__hook standby = { standby_start, d };
 	struct ldvm__chan *ch = NULL;
 	struct ldvm__wl *wl = NULL;
 	char claim[LDVM_XS_PATH_MAX];
@@ -665,7 +685,8 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	if (r->flags & LDVM_RUN_WAYLAND)
 		rc = wayland_open(ctx, d, ch, wlfd, &wl);
 	if (rc == 0)
-		rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, status);
+		rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab,
+		    d->pooled ? &standby : NULL, status);
 	ldvm__wl_close(ctx, wl);
 	ldvm__chan_close(ch);
 	ldvm__disp_phase(d, "command", &t0);
@@ -681,6 +702,10 @@ ldvm_disp_from_pool(const struct ldvm_disp *d)
 void
 ldvm_disp_free(struct ldvm_disp *d)
 {
+	if (d == NULL)
+		return;
+	if (d->standby)
+		close(d->standby_fd);   /* its helper goes on, as at exit */
 	free(d);
 }
 

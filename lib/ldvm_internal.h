@@ -485,6 +485,13 @@ struct ldvm_disp {
 	 */
 	char owner[64];
 	char created[24];
+	/*
+	 * A pool member's refill helper, started while its command runs and
+	 * waiting for the write end of a pipe (standby_fd) to close: at the
+	 * release, or when this process ends.
+	 */
+	bool standby;
+	int standby_fd;
 	int nphases;
 	struct {
 		const char *name;
@@ -703,10 +710,19 @@ struct ldvm__abort {
 /* The abort for when guard's peer closes it (or floods it with events). */
 LDVM_HIDDEN void ldvm__chan_guard(struct ldvm__chan *guard,
     struct ldvm__abort *ab);
-/* The same as ldvm__chan_run, for r (its user, if any); ab may be NULL. */
+/* A call made once at a point of a longer one (fn NULL: none). */
+struct ldvm__hook {
+	void (*fn)(struct ldvm_ctx *ctx, void *arg);
+	void *arg;
+};
+/*
+ * The same as ldvm__chan_run, for r (its user, if any); ab may be NULL.
+ * started (NULL: none) is called once the command is asked for, while the
+ * guest starts it: dom0's work that may overlap the guest's.
+ */
 LDVM_HIDDEN int ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     uint32_t domid, const struct ldvm_run *r, const struct ldvm__abort *ab,
-    int *status);
+    const struct ldvm__hook *started, int *status);
 /* Agent: serves one command on a connected channel. */
 LDVM_HIDDEN int ldvm__chan_serve(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
 
@@ -1028,6 +1044,13 @@ LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
  * args ends with NULL (<= 6).
  */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
+/*
+ * Starts "dvm-preload -q -t tmpl --wait-fd 3" likewise, the read end of a
+ * new pipe as its descriptor 3; *wfd is the write end (close-on-exec):
+ * the helper goes on (collects, refills) once it is closed.
+ */
+LDVM_HIDDEN int ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl,
+    int *wfd);
 /* Reaps, without waiting, the helpers of ctx that have ended (ctx.c). */
 LDVM_HIDDEN void ldvm__reap_helpers(struct ldvm_ctx *ctx);
 

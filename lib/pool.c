@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ldvm_internal.h"
 
@@ -454,7 +455,8 @@ warm_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	ldvm__set_deadline(ctx, ms);
 	if ((rc = ldvm__chan_claim_connect(ctx, d->domid, claim, ms,
 	    &ch)) == 0) {
-		rc = ldvm__chan_run_as(ctx, ch, d->domid, &r, NULL, &status);
+		rc = ldvm__chan_run_as(ctx, ch, d->domid, &r, NULL, NULL,
+		    &status);
 		ldvm__chan_close(ch);
 	}
 	if (rc == LDVM_ETIMEDOUT && ldvm__interrupted(ctx) == LDVM_ETIMEDOUT)
@@ -918,17 +920,23 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 	}
 	/*
 	 * Off the caller's path: "dying" bars any further use at once, and
-	 * with no owner the dvm-preload started here (garbage collection,
-	 * then a refill of the pool) finishes it.  Two plain writes, no
-	 * transaction: each alone is safe to be stopped after (dying with
-	 * this process as owner: collected once it is gone), in this order.
+	 * with no owner the dvm-preload started while the command ran (or
+	 * here, if that failed) finishes it: garbage collection, then a
+	 * refill of the pool.  Two plain writes, no transaction: each alone
+	 * is safe to be stopped after (dying with this process as owner:
+	 * collected once it is gone), in this order.
 	 */
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "state",
 	    "dying")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "owner", "")) != 0)
 		return ldvm__teardown(ctx, d->name);
 	ldvm__disp_phase(d, "released", &t0);
-	rc = refill(ctx, d->tmpl);
+	if (d->standby) {
+		close(d->standby_fd);
+		d->standby = false;
+		rc = 0;
+	} else
+		rc = refill(ctx, d->tmpl);
 	ldvm__disp_phase(d, "teardown handed off", &t0);
 	return rc;
 }

@@ -7,6 +7,10 @@
  * at once, as libxl requires of a child.  The caller's helpers are reaped
  * without waiting whenever it starts another and when its context is
  * freed; one still running then is reparented and reaped by init.
+ *
+ * A helper runs at nice HELPER_NICE: its teardown and its domain build
+ * yield the CPU to the commands of the callers (dom0 often has a single
+ * vCPU), and use what they leave.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,9 +29,16 @@
 #define LDVM_SBINDIR "/usr/local/sbin"
 #endif
 
-/* posix_spawn's error number, or 0; *pid the helper's. */
+#define HELPER_NICE 19
+#define STANDBY_FD 3            /* the standby's pipe, in the helper */
+#define STANDBY_FD_ARG "3"
+
+/*
+ * posix_spawn's error number, or 0; *pid the helper's.  waitfd >= 0
+ * becomes the helper's descriptor STANDBY_FD.
+ */
 static int
-spawn_helper(pid_t *pid, char *const argv[])
+spawn_helper(pid_t *pid, char *const argv[], int waitfd)
 {
 	extern char **environ;
 	posix_spawn_file_actions_t fa;
@@ -57,8 +69,10 @@ spawn_helper(pid_t *pid, char *const argv[])
 	    STDOUT_FILENO)) == 0 &&
 	    (e = posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO,
 	    STDERR_FILENO)) == 0 &&
-	    (e = posix_spawn_file_actions_addclosefrom_np(&fa,
-	    STDERR_FILENO + 1)) == 0) {
+	    (waitfd < 0 || (e = posix_spawn_file_actions_adddup2(&fa, waitfd,
+	    STANDBY_FD)) == 0) &&
+	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, waitfd < 0 ?
+	    STDERR_FILENO + 1 : STANDBY_FD + 1)) == 0) {
 		e = posix_spawnp(pid, argv[0], &fa, &sa, argv, environ);
 		if (e == ENOENT)
 			e = posix_spawn(pid, LDVM_SBINDIR "/dvm-preload", &fa,
@@ -69,8 +83,9 @@ spawn_helper(pid_t *pid, char *const argv[])
 	return e;
 }
 
-int
-ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
+/* "dvm-preload args...", waitfd as in spawn_helper. */
+static int
+spawn_preload(struct ldvm_ctx *ctx, char *const args[], int waitfd)
 {
 	char *argv[8];
 	pid_t pid, *more;
@@ -85,11 +100,43 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 	if (more == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "dvm-preload");
 	ctx->helpers = more;
-	if ((e = spawn_helper(&pid, argv)) != 0) {
+	if ((e = spawn_helper(&pid, argv, waitfd)) != 0) {
 		errno = e;
 		return ldvm__errno(ctx, LDVM_ESYS, "cannot start dvm-preload");
 	}
+	/*
+	 * Before it is far into its start: the exec is done when posix_spawn
+	 * returns, and the caller, just woken, is let run first.  A failure
+	 * only leaves it at the caller's priority.
+	 */
+	setpriority(PRIO_PROCESS, (id_t)pid, HELPER_NICE);
 	ctx->helpers[ctx->nhelpers++] = pid;
+	return 0;
+}
+
+int
+ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
+{
+	return spawn_preload(ctx, args, -1);
+}
+
+int
+ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl, int *wfd)
+{
+	char *args[] = { "-q", "-t", (char *)tmpl, "--wait-fd",
+	    STANDBY_FD_ARG, NULL };
+	int p[2], rc;
+
+	*wfd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+	rc = spawn_preload(ctx, args, p[0]);
+	close(p[0]);
+	if (rc != 0) {
+		close(p[1]);
+		return rc;
+	}
+	*wfd = p[1];
 	return 0;
 }
 

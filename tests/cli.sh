@@ -32,5 +32,16 @@ for t in "dvm-run 125" "dvm-create 2" "dvm-preload 2" "dvm-opend 2" \
 		'grep -q "usage: $tool " "$err"'
 	check "$tool prints nothing on stdout then" 'test ! -s "$out"'
 done
+# dvm-preload --wait-fd (its background helpers'): a descriptor number.
+for a in x -1 1024; do
+	$B/cmd/dvm-preload -t default --wait-fd "$a" > "$out" 2> "$err"
+	rc=$?
+	check "dvm-preload --wait-fd $a exits 2 ($rc)" 'test $rc = 2'
+	check "dvm-preload --wait-fd $a names it" \
+		'grep -q "^dvm-preload: --wait-fd $a: " "$err"'
+done
+$B/cmd/dvm-preload -l --wait-fd 3 > "$out" 2> "$err"
+rc=$?
+check "dvm-preload -l --wait-fd exits 2 ($rc)" 'test $rc = 2'
 echo "cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

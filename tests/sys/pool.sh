@@ -22,6 +22,16 @@ settle() {
 	./xswait /litedvm/pool/pooled -count=3 180
 	./xswait /litedvm/disp -count=3 120
 }
+# No dvm-preload started beside a pooled command runs any more (120 s at
+# most).  The bracket keeps grep's own command line from matching.
+helpers() { grep -l -- '--wait-f[d]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l; }
+helpers_gone() {
+	i=0
+	while [ "$(helpers)" != 0 ] && [ $i -lt 1200 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+}
 # Everything recorded is a pool member and nothing else exists.
 only_pool() {
 	n=$(pool_count pooled)
@@ -182,6 +192,10 @@ check "the refill waited out litedvm_preload_delay ($((t1 - t0)) s >= 40 s)" \
 	test $((t1 - t0)) -ge 40
 check "the claim's record goes once the delay is over" \
 	sh -c '! xenstore-exists /litedvm/claimed/delayed'
+# That refill's dvm-preload (nice 19) goes on until it sees the pool full:
+# a shrink before it ends could be refilled by it.  A process's end has no
+# xenstore event: its /proc entry is polled.
+helpers_gone
 dvm-preload -q -t delayed -n 0
 rm -f $cfg/delayed.cfg
 ./xswait /litedvm/pool/delayed -count=0 60
@@ -225,6 +239,24 @@ dvm-preload -t pooled -n 4 2>err.txt
 check "memory threshold stops preloading" grep -q "free memory" err.txt
 rm -f $cfg/litedvm.conf
 only_pool "after the memory threshold" 3
+
+# ---- a caller killed: the helper it started beside its command (waiting
+# for its end) collects the member and refills, no other dvm-preload run
+helpers_gone
+mkfifo killed
+dvm-run -t pooled -- sh -c 'echo started; exec sleep 1000' > killed &
+run=$!
+read -r line < killed
+killed_name=$(xenstore-list /litedvm/disp | while read -r r; do
+	[ "$(xenstore-read /litedvm/disp/$r/state)" = running ] && echo "$r"; done)
+waiting=$(helpers)
+check "a pooled run's helper waits beside its command ($waiting)" test "$waiting" = 1
+kill -KILL $run
+wait $run 2>/dev/null
+./xswait "/litedvm/disp/$killed_name" -absent 120
+check "a pooled dvm-run killed by SIGKILL: its helper collects $killed_name" test $? = 0
+settle
+only_pool "refilled by the killed caller's helper" 3
 
 # ---- shrink: -n below the pool's size, while a claim runs
 mkfifo claimed

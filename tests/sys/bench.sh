@@ -69,6 +69,12 @@ while [ $i -lt "$N" ]; do
 	run pooled-true.log pooled true
 	run pooled-cat.log pooled cat
 	run balloon-true.log balloon true
+	# Right after another pooled run: that one's teardown and the pool's
+	# refill (its background dvm-preload) run beside this one.
+	settle
+	dvm-run -t pooled -- true </dev/null >/dev/null 2>&1
+	elapsed dvm-run -v -t pooled -- true </dev/null >/dev/null \
+	    2>> pooled-next.log
 	i=$((i + 1))
 done
 [ "$N" -gt 0 ] && xl destroy "$named"
@@ -121,16 +127,17 @@ p95_total() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-[ "$N" -gt 0 ] && for k in floor-true named-true cold-true pooled-true cold-cat pooled-cat balloon-true; do
+[ "$N" -gt 0 ] && for k in floor-true named-true cold-true pooled-true cold-cat pooled-cat balloon-true pooled-next; do
 	[ -s $k.log ] || continue
 	echo "$k:"
 	stats $k.log
 done
-[ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true; do
+[ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true pooled-next; do
 	# Every pooled run had a member listed (settle): none may go cold.
 	runs=$(grep -c '^elapsed ' $k.log)
 	warm=$(grep -c 'from the preload pool' $k.log)
 	echo "$k: $((runs - warm)) of $runs runs went cold with a member listed"
+	[ "$k" = pooled-next ] && continue
 	guest_steps $k-agent.txt > $k-guest.log
 	[ -s $k-guest.log ] || { echo "$k: no guest steps logged"; continue; }
 	echo "$k, the guest's side (its agent's log):"
@@ -147,6 +154,7 @@ if [ "$N" -gt 0 ]; then
 	echo "  named  median $(ratio "$(median_total named-true.log)" "$fm")x  p95 $(ratio "$(p95_total named-true.log)" "$fm")x"
 	echo "  pooled median $(ratio "$(median_total pooled-true.log)" "$fm")x  p95 $(ratio "$(p95_total pooled-true.log)" "$fm")x"
 	echo "  pooled, ballooned down (80 of 96 MiB) median $(ratio "$(median_total balloon-true.log)" "$fm")x  p95 $(ratio "$(p95_total balloon-true.log)" "$fm")x"
+	echo "  pooled, right after another median $(ratio "$(median_total pooled-next.log)" "$fm")x  p95 $(ratio "$(p95_total pooled-next.log)" "$fm")x"
 fi
 
 [ "$THROUGHPUT" = 1 ] || exit 0

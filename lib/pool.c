@@ -59,22 +59,15 @@ struct leave {
 	bool was_member;
 };
 
-/* Takes name out of the pool (if it is still in it) and gives it an owner. */
+/* Takes name, a member as t sees it, out of the pool and gives it an owner. */
 static int
-leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+leave_member(struct ldvm_ctx *ctx, xs_transaction_t t, const struct leave *l)
 {
-	struct leave *l = arg;
 	char path[LDVM_XS_PATH_MAX];
 	int rc;
 
-	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), l->tmpl, l->name)) != 0)
-		return rc;
-	if ((rc = ldvm__xs_exists(ctx, t, path)) <= 0) {
-		l->was_member = false;
-		return rc;
-	}
-	l->was_member = true;
-	if ((rc = ldvm__xs_rm(ctx, t, path)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), l->tmpl,
+	    l->name)) != 0 || (rc = ldvm__xs_rm(ctx, t, path)) != 0)
 		return rc;
 	if ((rc = ldvm__rec_path(ctx, path, sizeof(path), l->name, "pool")))
 		return rc;
@@ -83,6 +76,25 @@ leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	    (rc = ldvm__rec_write(ctx, t, l->name, "owner", l->owner)) != 0)
 		return rc;
 	return 0;
+}
+
+/* Takes name out of the pool (if it is still in it) and gives it an owner. */
+static int
+leave_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	struct leave *l = arg;
+	char path[LDVM_XS_PATH_MAX];
+	int rc;
+
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), l->tmpl,
+	    l->name)) != 0)
+		return rc;
+	if ((rc = ldvm__xs_exists(ctx, t, path)) <= 0) {
+		l->was_member = false;
+		return rc;
+	}
+	l->was_member = true;
+	return leave_member(ctx, t, l);
 }
 
 /* Removes a member from the pool and destroys it. */
@@ -698,8 +710,9 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 		free(v);
 		if (!same)
 			continue;   /* an older version: pruning replaces it */
+		/* Listed in this transaction: a member, no need to look. */
 		l.name = names[i];
-		if ((rc = leave_txn(ctx, t, &l)) != 0 ||
+		if ((rc = leave_member(ctx, t, &l)) != 0 ||
 		    (rc = claim_read(ctx, t, names[i], "domid", c->domid,
 		    sizeof(c->domid))) != 0 ||
 		    (rc = claim_read(ctx, t, names[i], "driver", c->driver,

@@ -32,6 +32,18 @@ helpers_gone() {
 		i=$((i + 1))
 	done
 }
+# A pooled dvm-run of a long command, in the background, once the command
+# runs: $run its pid, $running the member it claimed.
+claim_running() {
+	rm -f claim.fifo
+	mkfifo claim.fifo
+	dvm-run -t pooled -- sh -c 'echo started; exec sleep 1000' > claim.fifo &
+	run=$!
+	read -r line < claim.fifo
+	running=$(xenstore-list /litedvm/disp | while read -r r; do
+		[ "$(xenstore-read /litedvm/disp/$r/state)" = running ] &&
+		    echo "$r"; done)
+}
 # Everything recorded is a pool member and nothing else exists.
 only_pool() {
 	n=$(pool_count pooled)
@@ -243,12 +255,8 @@ only_pool "after the memory threshold" 3
 # ---- a caller killed: the helper it started beside its command (waiting
 # for its end) collects the member and refills, no other dvm-preload run
 helpers_gone
-mkfifo killed
-dvm-run -t pooled -- sh -c 'echo started; exec sleep 1000' > killed &
-run=$!
-read -r line < killed
-killed_name=$(xenstore-list /litedvm/disp | while read -r r; do
-	[ "$(xenstore-read /litedvm/disp/$r/state)" = running ] && echo "$r"; done)
+claim_running
+killed_name=$running
 waiting=$(helpers)
 check "a pooled run's helper waits beside its command ($waiting)" test "$waiting" = 1
 kill -KILL $run
@@ -259,12 +267,8 @@ settle
 only_pool "refilled by the killed caller's helper" 3
 
 # ---- shrink: -n below the pool's size, while a claim runs
-mkfifo claimed
-dvm-run -t pooled -- sh -c 'echo claimed; exec sleep 1000' > claimed &
-run=$!
-read -r line < claimed
-claimed_name=$(xenstore-list /litedvm/disp | while read -r r; do
-	[ "$(xenstore-read /litedvm/disp/$r/state)" = running ] && echo "$r"; done)
+claim_running
+claimed_name=$running
 # A claim is refilled only at its release: fill the pool now, beside it.
 dvm-preload -q -t pooled
 dvm-preload -q -t pooled -n 1

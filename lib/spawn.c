@@ -8,9 +8,10 @@
  * without waiting whenever it starts another and when its context is
  * freed; one still running then is reparented and reaped by init.
  *
- * A helper runs at nice HELPER_NICE: its teardown and its domain build
- * yield the CPU to the commands of the callers (dom0 often has a single
- * vCPU), and use what they leave.
+ * A helper keeps the caller's priority.  At nice 19 it slowed a pooled
+ * run that came right after another less, but a build starved by a busy
+ * dom0 ran past its template's litedvm_ready_timeout and was thrown away,
+ * leaving the pool empty.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,7 +29,6 @@
 #define LDVM_SBINDIR "/usr/local/sbin"
 #endif
 
-#define HELPER_NICE 19
 #define STANDBY_FD 3            /* the standby's pipe, in the helper */
 #define STANDBY_FD_ARG "3"
 
@@ -104,12 +103,6 @@ spawn_preload(struct ldvm_ctx *ctx, char *const args[], int waitfd)
 		errno = e;
 		return ldvm__errno(ctx, LDVM_ESYS, "cannot start dvm-preload");
 	}
-	/*
-	 * Before it is far into its start: the exec is done when posix_spawn
-	 * returns, and the caller, just woken, is let run first.  A failure
-	 * only leaves it at the caller's priority.
-	 */
-	setpriority(PRIO_PROCESS, (id_t)pid, HELPER_NICE);
 	ctx->helpers[ctx->nhelpers++] = pid;
 	return 0;
 }

@@ -204,7 +204,7 @@ check "the refill waited out litedvm_preload_delay ($((t1 - t0)) s >= 40 s)" \
 	test $((t1 - t0)) -ge 40
 check "the claim's record goes once the delay is over" \
 	sh -c '! xenstore-exists /litedvm/claimed/delayed'
-# That refill's dvm-preload (nice 19) goes on until it sees the pool full:
+# That refill's dvm-preload goes on until it sees the pool full:
 # a shrink before it ends could be refilled by it.  A process's end has no
 # xenstore event: its /proc entry is polled.
 helpers_gone

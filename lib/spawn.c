@@ -8,6 +8,12 @@
  * without waiting whenever it starts another and when its context is
  * freed; one still running then is reparented and reaped by init.
  *
+ * A helper does not keep a file size limit the caller lowered for a while
+ * (dvm-opend bounds a disposable's answer by RLIMIT_FSIZE, and a pooled
+ * session's helper starts during it): the soft limit goes back up to the
+ * hard one for the spawn only, or the helper could not copy or clone a
+ * volume (EFBIG) and the pool would not be refilled.
+ *
  * A helper keeps the caller's priority.  At nice 19 it slowed a pooled
  * run that came right after another less, but a build starved by a busy
  * dom0 ran past its template's litedvm_ready_timeout and was thrown away,
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,10 +79,20 @@ spawn_helper(pid_t *pid, char *const argv[], int waitfd)
 	    STANDBY_FD)) == 0) &&
 	    (e = posix_spawn_file_actions_addclosefrom_np(&fa, waitfd < 0 ?
 	    STDERR_FILENO + 1 : STANDBY_FD + 1)) == 0) {
+		struct rlimit fs, full;
+		int lowered = getrlimit(RLIMIT_FSIZE, &fs) == 0 &&
+		    fs.rlim_cur != fs.rlim_max;
+
+		full = fs;
+		full.rlim_cur = fs.rlim_max;
+		if (lowered)
+			setrlimit(RLIMIT_FSIZE, &full);
 		e = posix_spawnp(pid, argv[0], &fa, &sa, argv, environ);
 		if (e == ENOENT)
 			e = posix_spawn(pid, LDVM_SBINDIR "/dvm-preload", &fa,
 			    &sa, argv, environ);
+		if (lowered)
+			setrlimit(RLIMIT_FSIZE, &fs);
 	}
 	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);

@@ -378,8 +378,11 @@ rc=$?
 check "from the pool: edited, exit 3 ($rc: $(cat err.txt))" test "$rc" = 3
 check "from the pool: dvm-opend took a pooled disposable" \
 	grep -q 'from the pool' opend.log
-# The refill after the release, then a template change empties the pool.
+# The refill after the release (its helper starts during the session, when
+# dvm-opend's file size limit is open_max_size: not the helper's), then a
+# template change empties the pool.
 ./xswait /litedvm/pool/editor -count=1 120
+check "from the pool: the pool is refilled after a dvm-open session" test $? = 0
 ./xswait /litedvm/disp -count=1 120
 sed -i 's/^litedvm_preload.*//' $cfg/editor.cfg
 dvm-preload -q -t editor

@@ -170,15 +170,22 @@ parse(int argc, char *argv[], struct opts *o)
 
 /*
  * The disposable to run in: the one named, or a fresh one of the template
- * (*tp, which the caller frees) from its pool or cold.
+ * (*fresh: this run's to destroy), from its pool or cold; *limit is the
+ * template's litedvm_timeout.  A pool member is claimed by the template's
+ * name first, without loading the template.
  */
 static struct ldvm_disp *
-acquire(struct ldvm_ctx *ctx, const struct opts *o, struct ldvm_template **tp)
+acquire(struct ldvm_ctx *ctx, const struct opts *o, bool *fresh,
+    unsigned *limit)
 {
 	char defname[LDVM_NAME_MAX + 1];
 	const char *tname = o->tname;
+	struct ldvm_template *t;
 	struct ldvm_disp *d = NULL;
+	int rc;
 
+	*fresh = false;
+	*limit = 0;
 	if (o->dname != NULL) {
 		if (ldvm_disp_open(ctx, o->dname, &d) != 0)
 			errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
@@ -189,10 +196,22 @@ acquire(struct ldvm_ctx *ctx, const struct opts *o, struct ldvm_template **tp)
 			errx(EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
 		tname = defname;
 	}
-	if (ldvm_template_load(ctx, tname, tp) != 0)
-		errx(EXIT_LITEDVM, "template %s: %s", tname, ldvm_errmsg(ctx));
-	if (ldvm_disp_acquire(ctx, *tp, &d) != 0)
-		errx(stop ? 128 + stop : EXIT_LITEDVM, "%s", ldvm_errmsg(ctx));
+	*fresh = true;
+	if ((rc = ldvm_pool_claim_named(ctx, tname, &d, limit)) != 0) {
+		if (stop)
+			errx(128 + stop, "%s", ldvm_errmsg(ctx));
+		if (rc != LDVM_ENOENT && o->verbose)
+			warnx("claim from the pool of %s: %s", tname,
+			    ldvm_errmsg(ctx));
+		if (ldvm_template_load(ctx, tname, &t) != 0)
+			errx(EXIT_LITEDVM, "template %s: %s", tname,
+			    ldvm_errmsg(ctx));
+		if (ldvm_disp_acquire(ctx, t, &d) != 0)
+			errx(stop ? 128 + stop : EXIT_LITEDVM, "%s",
+			    ldvm_errmsg(ctx));
+		*limit = ldvm_template_timeout(t);
+		ldvm_template_free(t);
+	}
 	if (o->verbose && ldvm_disp_from_pool(d))
 		fprintf(stderr, "%s: %s: domain %u, from the preload pool\n",
 		    getprogname(), ldvm_disp_name(d), ldvm_disp_domid(d));
@@ -253,9 +272,10 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = { .filter = -1, .timeout = -1 };
-	struct ldvm_template *t = NULL;
 	struct ldvm_disp *d;
 	struct ldvm_ctx *ctx;
+	unsigned limit;
+	bool fresh;
 	int status;
 
 	parse(argc, argv, &o);
@@ -267,18 +287,17 @@ main(int argc, char *argv[])
 	/* Nothing is booted for windows that could not be shown. */
 	if (o.wayland && ldvm_wayland_check(ctx) != 0)
 		errx(EXIT_LITEDVM, "--wayland: %s", ldvm_errmsg(ctx));
-	d = acquire(ctx, &o, &t);
+	d = acquire(ctx, &o, &fresh, &limit);
 	/* The limit counts the command's time, not the disposable's boot. */
 	if (o.timeout < 0)
-		o.timeout = t != NULL ? ldvm_template_timeout(t) : 0;
+		o.timeout = limit;
 	status = run_in(ctx, d, &o, o.timeout);
-	if (t != NULL && ldvm_disp_destroy(ctx, d) != 0) {
+	if (fresh && ldvm_disp_destroy(ctx, d) != 0) {
 		warnx("%s: %s", ldvm_disp_name(d), ldvm_errmsg(ctx));
 		status = EXIT_LITEDVM;
 	}
 	if (o.verbose)
 		phases(d, 0);
 	ldvm_disp_free(d);
-	ldvm_template_free(t);
 	tool_exit(ctx, status);
 }

@@ -311,6 +311,17 @@ LDVM_API int ldvm_pool_prune(struct ldvm_ctx *ctx,
  */
 LDVM_API int ldvm_pool_claim(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, struct ldvm_disp **out);
+/*
+ * As ldvm_pool_claim, by the template's name and without loading it: its
+ * configuration is read and hashed, not parsed, and a member is taken
+ * only if that and the files its entry in the pool names give the version
+ * it was made from.  *timeout (if not NULL): the template's
+ * litedvm_timeout.  LDVM_ENOENT when no such member is ready: load the
+ * template then and call ldvm_disp_acquire.
+ */
+LDVM_API int ldvm_pool_claim_named(struct ldvm_ctx *ctx, const char *tmpl,
+    struct ldvm_disp **out, unsigned *timeout);
+#define LDVM_HAVE_POOL_CLAIM_NAMED 1
 /* Starts a background dvm-preload for t's pool, if t has one. */
 LDVM_API int ldvm_pool_refill(struct ldvm_ctx *ctx,
     const struct ldvm_template *t);

@@ -557,8 +557,8 @@ fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-static uint64_t
-fnv_file_id(uint64_t h, const char *path)
+uint64_t
+ldvm__version_file(uint64_t h, const char *path)
 {
 	struct stat st;
 	long long id[5] = { -1, -1, -1, -1, -1 };
@@ -593,6 +593,34 @@ fnv_file_id(uint64_t h, const char *path)
 	return h;
 }
 
+uint64_t
+ldvm__version_text(const char *text, size_t len)
+{
+	return fnv(14695981039346656037ULL, text, len);
+}
+
+void
+ldvm__version_format(uint64_t h, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+int
+ldvm__template_nfiles(const struct ldvm_template *t)
+{
+	return 2 + t->cfg.num_disks;
+}
+
+const char *
+ldvm__template_file(const struct ldvm_template *t, int i)
+{
+	if (i == 0)
+		return t->cfg.b_info.kernel;
+	if (i == 1)
+		return t->cfg.b_info.ramdisk;
+	return t->cfg.disks[i - 2].pdev_path;
+}
+
 /*
  * A template's version: its configuration text and the identity (inode,
  * size, modification time) of every file it boots from.  Disposables made
@@ -601,16 +629,12 @@ fnv_file_id(uint64_t h, const char *path)
 static void
 compute_version(struct ldvm_template *t, const char *text, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL;
+	uint64_t h = ldvm__version_text(text, len);
 	int i;
 
-	h = fnv(h, text, len);
-	h = fnv_file_id(h, t->cfg.b_info.kernel);
-	h = fnv_file_id(h, t->cfg.b_info.ramdisk);
-	for (i = 0; i < t->cfg.num_disks; i++)
-		h = fnv_file_id(h, t->cfg.disks[i].pdev_path);
-	snprintf(t->version, sizeof(t->version), "%016llx",
-	    (unsigned long long)h);
+	for (i = 0; i < ldvm__template_nfiles(t); i++)
+		h = ldvm__version_file(h, ldvm__template_file(t, i));
+	ldvm__version_format(h, t->version);
 }
 
 const char *
@@ -676,20 +700,45 @@ out:
 	return rc;
 }
 
+/* The path of template name's configuration into path[PATH_MAX]. */
+static int
+template_path(struct ldvm_ctx *ctx, const char *name, char *path)
+{
+	int n;
+
+	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
+		return ldvm__err(ctx, LDVM_EINVAL, "invalid template name '%s'",
+		    name);
+	n = snprintf(path, PATH_MAX, "%s/%s.cfg", ldvm_confdir(), name);
+	if (n < 0 || n >= PATH_MAX)
+		return ldvm__err(ctx, LDVM_EINVAL, "configuration path too long");
+	return 0;
+}
+
+int
+ldvm__template_text(struct ldvm_ctx *ctx, const char *name, char **text,
+    size_t *len)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	*text = NULL;
+	*len = 0;
+	if ((rc = template_path(ctx, name, path)) != 0)
+		return rc;
+	return read_conf(ctx, path, text, len);
+}
+
 int
 ldvm_template_load(struct ldvm_ctx *ctx, const char *name,
     struct ldvm_template **out)
 {
 	char path[PATH_MAX];
-	int n;
+	int rc;
 
 	*out = NULL;
-	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
-		return ldvm__err(ctx, LDVM_EINVAL, "invalid template name '%s'",
-		    name);
-	n = snprintf(path, sizeof(path), "%s/%s.cfg", ldvm_confdir(), name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return ldvm__err(ctx, LDVM_EINVAL, "configuration path too long");
+	if ((rc = template_path(ctx, name, path)) != 0)
+		return rc;
 	return ldvm_template_load_file(ctx, name, path, out);
 }
 

@@ -137,6 +137,57 @@ LDVM_HIDDEN void ldvm__child_exec_prep_from(int first);
 /* ---- configuration (config.c) ---- */
 LDVM_HIDDEN int ldvm__conf_get(struct ldvm_ctx *ctx, const char *key,
     char *buf, size_t size);
+/* Template name's configuration text, read whole (*text is to be freed). */
+LDVM_HIDDEN int ldvm__template_text(struct ldvm_ctx *ctx, const char *name,
+    char **text, size_t *len);
+/*
+ * A template's version (ldvm_template_version) in steps, for a claim that
+ * does not load the template: the hash of its configuration text, then of
+ * the identity of each file it boots from, in order (NULL or "": none),
+ * formatted as 16 hex digits.
+ */
+LDVM_HIDDEN uint64_t ldvm__version_text(const char *text, size_t len);
+LDVM_HIDDEN uint64_t ldvm__version_file(uint64_t h, const char *path);
+LDVM_HIDDEN void ldvm__version_format(uint64_t h, char out[17]);
+/* The files the version covers: the kernel, the ramdisk, each disk. */
+LDVM_HIDDEN int ldvm__template_nfiles(const struct ldvm_template *t);
+LDVM_HIDDEN const char *ldvm__template_file(const struct ldvm_template *t,
+    int i);
+
+/* ---- a pool member's entry in its pool (poolent.c) ---- */
+#define LDVM__POOLENT_MAX 2048          /* the value's bytes, at most */
+#define LDVM__POOLENT_FILES 34          /* files it names, at most */
+/*
+ * What a claim needs that is not in the pool's listing, read at once: the
+ * member's domain, volume driver, creation time and version, and of the
+ * template it was made from, the memory to give back at the claim (0:
+ * none), its refill delay, its dvm-run time limit and the files its
+ * version covers.
+ */
+struct ldvm__poolent {
+	char version[17];
+	char domid[11];
+	char driver[16];
+	char created[21];
+	uint64_t target_kb;
+	unsigned delay;
+	unsigned timeout;
+	int nfiles;
+	const char *files[LDVM__POOLENT_FILES];     /* into buf; "": none */
+	char buf[LDVM__POOLENT_MAX];
+};
+/*
+ * The entry of member d (created at created) of t into buf; -1 when it
+ * cannot be written (a file name with a newline, too many or too long):
+ * the member then has the empty entry, claimed only by a caller that
+ * loaded the template.
+ */
+LDVM_HIDDEN int ldvm__poolent_encode(const struct ldvm_template *t,
+    uint32_t domid, const char *driver, const char *created, char *buf,
+    size_t size);
+/* Parses an entry; -1 when it is not one (the empty entry included). */
+LDVM_HIDDEN int ldvm__poolent_decode(const char *s, size_t len,
+    struct ldvm__poolent *e);
 
 /* ---- validation of untrusted strings (validate.c) ---- */
 /* A name: [A-Za-z0-9][A-Za-z0-9_-]*, at most max bytes. */

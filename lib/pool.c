@@ -414,25 +414,33 @@ enough_memory(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 }
 
 struct join {
-	const char *tmpl;
-	const char *name;
+	const struct ldvm_template *t;
+	const struct ldvm_disp *d;
 };
 
 static int
 join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct join *j = arg;
-	char path[LDVM_XS_PATH_MAX];
+	char path[LDVM_XS_PATH_MAX], ent[LDVM__POOLENT_MAX], *created;
 	int rc;
 
 	if ((rc = draining(ctx, t)) < 0)
 		return rc;
 	if (rc == 1)
 		return ldvm__err(ctx, LDVM_EINTR, "pools are being drained");
-	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), j->tmpl, j->name)) != 0 ||
-	    (rc = ldvm__xs_write(ctx, t, path, "")) != 0 ||
-	    (rc = ldvm__rec_write(ctx, t, j->name, "state", "paused")) != 0 ||
-	    (rc = ldvm__rec_write(ctx, t, j->name, "owner", POOL_OWNER)) != 0)
+	/* The entry a claim by name reads; empty if it cannot be written. */
+	if ((rc = ldvm__rec_read(ctx, t, j->d->name, "created", &created)) != 0)
+		return rc;
+	if (ldvm__poolent_encode(j->t, j->d->domid, j->d->voldrv, created, ent,
+	    sizeof(ent)) != 0)
+		ent[0] = '\0';
+	free(created);
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), j->t->name,
+	    j->d->name)) != 0 ||
+	    (rc = ldvm__xs_write(ctx, t, path, ent)) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, j->d->name, "state", "paused")) != 0 ||
+	    (rc = ldvm__rec_write(ctx, t, j->d->name, "owner", POOL_OWNER)) != 0)
 		return rc;
 	return 0;
 }
@@ -510,8 +518,8 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 	}
 	if ((rc = ldvm_domain_pause(ctx, d->domid)) != 0)
 		goto fail;
-	j.tmpl = t->name;
-	j.name = d->name;
+	j.t = t;
+	j.d = d;
 	if ((rc = ldvm__xs_txn(ctx, join_txn, &j)) != 0)
 		goto fail;
 	ldvm__log(ctx, LDVM_LOG_INFO, "%s: preloaded for %s", d->name,
@@ -584,19 +592,21 @@ delay_after_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t)
 	}
 }
 
-/* Records a claim for the template's refill delay; a failure only logs. */
+/*
+ * Records a claim from tmpl's pool for its refill delay (none when 0); a
+ * failure only logs.
+ */
 static void
-note_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t)
+note_claim(struct ldvm_ctx *ctx, const char *tmpl, unsigned delay)
 {
 	char path[LDVM_XS_PATH_MAX], v[24];
 
-	if (t->preload_delay == 0 || ldvm__path(ctx, path, sizeof(path),
-	    CLAIMED_PATH, t->name) != 0)
+	if (delay == 0 || ldvm__path(ctx, path, sizeof(path), CLAIMED_PATH,
+	    tmpl) != 0)
 		return;
 	snprintf(v, sizeof(v), "%lld", (long long)time(NULL));
 	if (ldvm__xs_write(ctx, XBT_NULL, path, v) != 0)
-		ldvm__log(ctx, LDVM_LOG_WARN, "pool of %s: %s", t->name,
-		    ctx->err);
+		ldvm__log(ctx, LDVM_LOG_WARN, "pool of %s: %s", tmpl, ctx->err);
 }
 
 /*
@@ -656,11 +666,18 @@ ldvm_pool_fill(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count,
 }
 
 struct claim {
-	const struct ldvm_template *t;
+	const struct ldvm_template *t;  /* NULL: a claim by name */
+	const char *tmpl;
 	const char *owner;
+	uint64_t texth;         /* by name: the configuration text's hash */
+	int64_t read_ms;        /* by name: how long reading it took */
 	char name[LDVM_NAME_MAX + 1];
 	/* The member's record as the transaction saw it ("": none). */
 	char domid[16], driver[16], created[24];
+	/* Of the template: for the wake, the refill delay, dvm-run. */
+	uint64_t target_kb;
+	unsigned delay, timeout;
+	struct ldvm__poolent ent;       /* by name: scratch */
 };
 
 /* Copies the record's key of name, read in t, into buf ("" if none). */
@@ -682,6 +699,75 @@ claim_read(struct ldvm_ctx *ctx, xs_transaction_t t, const char *name,
 	return 0;
 }
 
+/*
+ * Whether member name, listed in transaction t, is of the version c->t
+ * has: 1 (its record's domain, driver and creation time then in c), 0,
+ * or an error.
+ */
+static int
+record_current(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
+    const char *name)
+{
+	char *v;
+	bool same;
+	int rc;
+
+	if (ldvm__rec_read(ctx, t, name, "version", &v) != 0)
+		return 0;
+	same = strcmp(v, c->t->version) == 0;
+	free(v);
+	if (!same)
+		return 0;   /* an older version: pruning replaces it */
+	if ((rc = claim_read(ctx, t, name, "domid", c->domid,
+	    sizeof(c->domid))) != 0 ||
+	    (rc = claim_read(ctx, t, name, "driver", c->driver,
+	    sizeof(c->driver))) != 0 ||
+	    (rc = claim_read(ctx, t, name, "created", c->created,
+	    sizeof(c->created))) != 0)
+		return rc;
+	return 1;
+}
+
+/*
+ * The same for a claim by name: whether member name's pool entry gives,
+ * with the configuration text's hash c->texth and the identities of the
+ * files it names now, the version it was made from; the entry's fields
+ * then in c.
+ */
+static int
+entry_current(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
+    const char *name)
+{
+	char path[LDVM_XS_PATH_MAX], version[17], *v;
+	uint64_t h = c->texth;
+	int i, rc;
+
+	if (ldvm__rec_pool_path(ctx, path, sizeof(path), c->tmpl, name) != 0 ||
+	    ldvm__xs_read(ctx, t, path, &v) != 0)
+		return 0;
+	rc = ldvm__poolent_decode(v, strlen(v), &c->ent);
+	free(v);
+	if (rc != 0)
+		return 0;       /* empty: for a caller that loaded the template */
+	for (i = 0; i < c->ent.nfiles; i++)
+		h = ldvm__version_file(h, c->ent.files[i]);
+	ldvm__version_format(h, version);
+	if (strcmp(version, c->ent.version) != 0)
+		return 0;
+	snprintf(c->domid, sizeof(c->domid), "%s", c->ent.domid);
+	snprintf(c->driver, sizeof(c->driver), "%s", c->ent.driver);
+	snprintf(c->created, sizeof(c->created), "%s", c->ent.created);
+	c->target_kb = c->ent.target_kb;
+	c->delay = c->ent.delay;
+	c->timeout = c->ent.timeout;
+	return 1;
+}
+
+/*
+ * The oldest member of the version wanted leaves the pool, claimed by
+ * c->owner; c->name "" when there is none.  With a template (c->t) its
+ * record says its version, by name (no c->t) its pool entry.
+ */
 static int
 claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
@@ -691,7 +777,8 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	int rc;
 
 	c->name[0] = '\0';
-	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), c->t->name, NULL)) != 0)
+	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), c->tmpl,
+	    NULL)) != 0)
 		return rc;
 	if ((rc = ldvm__xs_list(ctx, t, path, &names, &n)) != 0 || n == 0) {
 		free(names);
@@ -700,33 +787,22 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	if (n > 1)
 		qsort(names, n, sizeof(*names), by_age);
 	for (i = 0; i < n; i++) {
-		char *v;
-		bool same;
-		struct leave l = { .tmpl = c->t->name, .owner = c->owner };
-
-		if (ldvm__rec_read(ctx, t, names[i], "version", &v) != 0)
-			continue;
-		same = strcmp(v, c->t->version) == 0;
-		free(v);
-		if (!same)
-			continue;   /* an older version: pruning replaces it */
 		/* Listed in this transaction: a member, no need to look. */
-		l.name = names[i];
-		if ((rc = leave_member(ctx, t, &l)) != 0 ||
-		    (rc = claim_read(ctx, t, names[i], "domid", c->domid,
-		    sizeof(c->domid))) != 0 ||
-		    (rc = claim_read(ctx, t, names[i], "driver", c->driver,
-		    sizeof(c->driver))) != 0 ||
-		    (rc = claim_read(ctx, t, names[i], "created", c->created,
-		    sizeof(c->created))) != 0) {
-			free(names);
-			return rc;
-		}
-		snprintf(c->name, sizeof(c->name), "%s", names[i]);
+		struct leave l = { .tmpl = c->tmpl, .owner = c->owner,
+		    .name = names[i] };
+
+		rc = c->t != NULL ? record_current(ctx, t, c, names[i]) :
+		    entry_current(ctx, t, c, names[i]);
+		if (rc == 1)
+			rc = leave_member(ctx, t, &l);
+		else if (rc == 0)
+			continue;
+		if (rc == 0)
+			snprintf(c->name, sizeof(c->name), "%s", names[i]);
 		break;
 	}
 	free(names);
-	return 0;
+	return rc;
 }
 
 /*
@@ -740,7 +816,7 @@ claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
 {
 	struct ldvm_disp *d;
 
-	if ((d = ldvm__disp_new(c->name, c->t->name)) == NULL)
+	if ((d = ldvm__disp_new(c->name, c->tmpl)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	d->domid = ldvm__disp_domid_of(ctx, c->name, c->domid);
 	snprintf(d->voldrv, sizeof(d->voldrv), "%s", c->driver);
@@ -758,8 +834,7 @@ claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
  * down), else 0 or the error.
  */
 static int
-wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    struct ldvm_disp *d)
+wake_member(struct ldvm_ctx *ctx, uint64_t target_kb, struct ldvm_disp *d)
 {
 	uint64_t maxkb = 0;
 	int p, rc;
@@ -776,9 +851,8 @@ wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	 * The memory back first: the guest sees its new target as it wakes
 	 * and balloons up on its own, never waited for.
 	 */
-	if (t->preload_memkb < t->cfg.b_info.target_memkb &&
-	    ldvm__domain_target(ctx, d->domid, t->cfg.b_info.target_memkb,
-	    maxkb) != 0)
+	if (target_kb != 0 &&
+	    ldvm__domain_target(ctx, d->domid, target_kb, maxkb) != 0)
 		ldvm__log(ctx, LDVM_LOG_WARN, "%s: balloon up: %s", d->name,
 		    ctx->err);
 	if ((rc = ldvm_domain_unpause(ctx, d->domid)) != 0) {
@@ -788,34 +862,33 @@ wake_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	return 0;
 }
 
-int
-ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
-    struct ldvm_disp **out)
+/* The claim c: the oldest member of the version wanted, woken. */
+static int
+claim(struct ldvm_ctx *ctx, struct claim *c, struct ldvm_disp **out)
 {
-	struct claim c = { .t = t };
 	struct ldvm_disp *d = NULL;
 	char self[64];
 	int64_t t0 = ldvm__now_ms(), t1, take = 0, wake = 0;
-	int rc;
+	int rc, i = 0;
 
 	*out = NULL;
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
 		return rc;
 	if (ldvm__owner_self(self, sizeof(self)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");
-	c.owner = self;
+	c->owner = self;
 	do {
 		t1 = ldvm__now_ms();
-		if ((rc = ldvm__xs_txn(ctx, claim_txn, &c)) != 0)
+		if ((rc = ldvm__xs_txn(ctx, claim_txn, c)) != 0)
 			return rc;
-		if (c.name[0] == '\0')
+		if (c->name[0] == '\0')
 			return ldvm__err(ctx, LDVM_ENOENT, "pool of %s is empty",
-			    t->name);
-		if ((rc = claimed_disp(ctx, &c, &d)) != 0)
+			    c->tmpl);
+		if ((rc = claimed_disp(ctx, c, &d)) != 0)
 			return rc;
 		take += ldvm__now_ms() - t1;
 		t1 = ldvm__now_ms();
-		if ((rc = wake_member(ctx, t, d)) != 0)
+		if ((rc = wake_member(ctx, c->target_kb, d)) != 0)
 			free(d);
 		wake += ldvm__now_ms() - t1;
 		if (rc < 0)
@@ -823,20 +896,58 @@ ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 	} while (rc != 0);
 	t1 = ldvm__now_ms();
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
-	note_claim(ctx, t);
+	note_claim(ctx, c->tmpl, c->delay);
 	/* The claim's steps: the record's, the domain's, the record's. */
-	d->phases[0].name = "claim from pool";
-	d->phases[0].ms = take;
-	d->phases[1].name = "unpause, memory back";
-	d->phases[1].ms = wake;
-	d->phases[2].name = "claim noted";
-	d->phases[2].ms = ldvm__now_ms() - t1;
-	d->nphases = 3;
+	if (c->t == NULL) {
+		d->phases[i].name = "template read";
+		d->phases[i++].ms = c->read_ms;
+	}
+	d->phases[i].name = "claim from pool";
+	d->phases[i++].ms = take;
+	d->phases[i].name = "unpause, memory back";
+	d->phases[i++].ms = wake;
+	d->phases[i].name = "claim noted";
+	d->phases[i++].ms = ldvm__now_ms() - t1;
+	d->nphases = i;
 	ldvm__journal(ctx, "claimed", d->name, "template=%s domid=%u owner=%s "
-	    "claim_ms=%lld", t->name, d->domid, self,
+	    "claim_ms=%lld", c->tmpl, d->domid, self,
 	    (long long)(ldvm__now_ms() - t0));
 	*out = d;
 	return 0;
+}
+
+int
+ldvm_pool_claim(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    struct ldvm_disp **out)
+{
+	struct claim c = { .t = t, .tmpl = t->name,
+	    .delay = (unsigned)t->preload_delay, .timeout = t->run_timeout };
+
+	if (t->preload_memkb < t->cfg.b_info.target_memkb)
+		c.target_kb = t->cfg.b_info.target_memkb;
+	return claim(ctx, &c, out);
+}
+
+int
+ldvm_pool_claim_named(struct ldvm_ctx *ctx, const char *tmpl,
+    struct ldvm_disp **out, unsigned *timeout)
+{
+	struct claim c = { .tmpl = tmpl };
+	int64_t t0 = ldvm__now_ms();
+	char *text;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if ((rc = ldvm__template_text(ctx, tmpl, &text, &len)) != 0)
+		return rc;
+	c.texth = ldvm__version_text(text, len);
+	free(text);
+	c.read_ms = ldvm__now_ms() - t0;
+	if ((rc = claim(ctx, &c, out)) == 0 &&
+	    timeout != NULL)
+		*timeout = c.timeout;
+	return rc;
 }
 
 int

@@ -87,6 +87,8 @@ check "each member ran a first session and listens again ($warm of 3)" \
 out=$(dvm-run -v -t pooled -- echo pooled 2>err.txt)
 check "pooled dvm-run works ($out)" test "$out" = pooled
 check "dvm-run -v says it came from the pool" grep -q "from the preload pool" err.txt
+check "dvm-run claims by the template's name, not loading it" \
+	grep -q ': template read ' err.txt
 grep -E 'ms$' err.txt | sed 's/^/# /'
 ./xswait /litedvm/pool/pooled -count=3 120
 check "pool refilled to 3 after a claim" test $? = 0
@@ -161,6 +163,37 @@ both=$(for n in $old; do case " $new " in *" $n "*) echo $n ;; esac; done)
 check "old members replaced after the change (old: $old new: $new)" test -z "$both"
 settle
 only_pool "after refresh" 3
+
+# ---- a volume the template boots from changes: its members are old too,
+# though the configuration is the same
+old=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
+touch /var/lib/litedvm/templates/default/root.img
+out=$(dvm-run -v -t pooled -- true 2>&1)
+got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain [0-9].*/\1/p')
+case " $old " in
+*" $got "*) fail "dvm-run after a volume change got old member $got" ;;
+*) pass "dvm-run after a volume change got a new disposable ($got)" ;;
+esac
+dvm-preload -q -t pooled
+settle
+only_pool "after a volume change" 3
+
+# ---- members whose pool entry is empty (an older litedvm's) are claimed
+# after a template load
+for m in $(xenstore-list /litedvm/pool/pooled); do
+	xenstore-write "/litedvm/pool/pooled/$m" ""
+done
+old=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
+dvm-run -v -t pooled -- true 2> err.txt
+got=$(sed -n 's/^dvm-run: \(disp[0-9]*\): domain [0-9].*/\1/p' err.txt)
+case " $old " in
+*" $got "*) pass "a member with an empty pool entry is claimed ($got)" ;;
+*) fail "a member with an empty pool entry is not claimed ($got; $old)" ;;
+esac
+check "... after a template load, not by name" \
+	test "$(grep -c ': template read ' err.txt)" = 0
+settle
+only_pool "after empty pool entries" 3
 
 # ---- two fillers at once never overfill
 xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
@@ -257,6 +290,10 @@ only_pool "after the memory threshold" 3
 helpers_gone
 claim_running
 killed_name=$running
+# Claimed by name, the memory comes back from the member's pool entry.
+id=$(xenstore-read "/litedvm/disp/$running/domid")
+tgt=$(xenstore-read "/local/domain/$id/memory/target")
+check "a member claimed by name gets its memory back ($tgt)" test "$tgt" = 98304
 waiting=$(helpers)
 check "a pooled run's helper waits beside its command ($waiting)" test "$waiting" = 1
 kill -KILL $run

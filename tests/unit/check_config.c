@@ -314,6 +314,167 @@ START_TEST(version_tracks_changes)
 }
 END_TEST
 
+/* The version a claim by name computes from text and an entry's files. */
+static void
+entry_version(const char *text, size_t len, const struct ldvm__poolent *e,
+    char out[17])
+{
+	uint64_t h = ldvm__version_text(text, len);
+
+	for (int i = 0; i < e->nfiles; i++)
+		h = ldvm__version_file(h, e->files[i]);
+	ldvm__version_format(h, out);
+}
+
+START_TEST(poolent_round_trip)
+{
+	struct ldvm_template *t;
+	struct ldvm__poolent e;
+	char buf[LDVM__POOLENT_MAX], v[17], *text;
+	size_t len;
+
+	setenv("LITEDVM_CONFDIR", "data", 1);
+	ck_assert_int_eq(ldvm_template_load(ctx, "good", &t), 0);
+	ck_assert_int_eq(ldvm__poolent_encode(t, 7, "reflink", "1700000000",
+	    buf, sizeof(buf)), 0);
+	ck_assert_int_eq(ldvm__poolent_decode(buf, strlen(buf), &e), 0);
+	ck_assert_str_eq(e.version, ldvm_template_version(t));
+	ck_assert_str_eq(e.domid, "7");
+	ck_assert_str_eq(e.driver, "reflink");
+	ck_assert_str_eq(e.created, "1700000000");
+	/* litedvm_preload_memory 128 of memory 256: 256 MiB back. */
+	ck_assert_uint_eq(e.target_kb, 256 * 1024);
+	ck_assert_uint_eq(e.delay, 0);
+	ck_assert_uint_eq(e.timeout, 300);
+	ck_assert_int_eq(e.nfiles, 4);
+	ck_assert_str_eq(e.files[0], "/var/lib/litedvm/kernels/vmlinux");
+	ck_assert_str_eq(e.files[1], "/var/lib/litedvm/kernels/initrd.cpio");
+	ck_assert_str_eq(e.files[2], "/var/lib/litedvm/web/root.img");
+	ck_assert_str_eq(e.files[3], "/var/lib/litedvm/web/data.img");
+	/* The text as a claim reads it, and the entry: the same version. */
+	ck_assert_int_eq(ldvm__template_text(ctx, "good", &text, &len), 0);
+	entry_version(text, len, &e, v);
+	ck_assert_str_eq(v, ldvm_template_version(t));
+	/* One byte more of text: another version. */
+	entry_version(text, len - 1, &e, v);
+	ck_assert_str_ne(v, ldvm_template_version(t));
+	free(text);
+	ck_assert_int_eq(ldvm__template_text(ctx, "nosuch", &text, &len),
+	    LDVM_ENOENT);
+	ck_assert_ptr_null(text);
+	/* No room: not written. */
+	ck_assert_int_eq(ldvm__poolent_encode(t, 7, "reflink", "1700000000",
+	    buf, 40), -1);
+	ldvm_template_free(t);
+	/* No kernel, no ramdisk, no volume driver: empty lines, "-". */
+	ck_assert_int_eq(ldvm_template_load(ctx, "minimal", &t), 0);
+	ck_assert_int_eq(ldvm__poolent_encode(t, 1, "", "5", buf, sizeof(buf)),
+	    0);
+	ck_assert_int_eq(ldvm__poolent_decode(buf, strlen(buf), &e), 0);
+	ck_assert_str_eq(e.driver, "");
+	ck_assert_uint_eq(e.target_kb, 0);
+	ck_assert_int_ge(e.nfiles, 2);
+	ck_assert_int_eq(ldvm__template_text(ctx, "minimal", &text, &len), 0);
+	entry_version(text, len, &e, v);
+	ck_assert_str_eq(v, ldvm_template_version(t));
+	free(text);
+	ldvm_template_free(t);
+	unsetenv("LITEDVM_CONFDIR");
+}
+END_TEST
+
+/* The files an entry names count: a volume changed, another version. */
+START_TEST(poolent_tracks_files)
+{
+	char path[] = "/tmp/ldvm-unit-XXXXXX", img[] = "/tmp/ldvm-img-XXXXXX";
+	char text[256], buf[LDVM__POOLENT_MAX], v[17];
+	struct ldvm_template *t;
+	struct ldvm__poolent e;
+	int fd = mkstemp(path), ifd = mkstemp(img);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(ifd, 0);
+	snprintf(text, sizeof(text), "kernel=\"/k\"\ndisk=[\"format=raw,"
+	    "vdev=xvda,access=rw,target=%s\"]\n", img);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t), 0);
+	ck_assert_int_eq(ldvm__poolent_encode(t, 3, "copy", "9", buf,
+	    sizeof(buf)), 0);
+	ck_assert_int_eq(ldvm__poolent_decode(buf, strlen(buf), &e), 0);
+	entry_version(text, strlen(text), &e, v);
+	ck_assert_str_eq(v, ldvm_template_version(t));
+	ck_assert_int_eq(write(ifd, "x", 1), 1);
+	close(ifd);
+	entry_version(text, strlen(text), &e, v);
+	ck_assert_str_ne(v, ldvm_template_version(t));
+	ldvm_template_free(t);
+	unlink(path);
+	unlink(img);
+}
+END_TEST
+
+static const char *const bad_entries[] = {
+	"",
+	"1 0123456789abcdef 7 reflink 17 0 0 0",         /* no files */
+	"1 0123456789abcdef 7 reflink 17 0 0 0\n/k",     /* one file */
+	"2 0123456789abcdef 7 reflink 17 0 0 0\n\n",     /* format 2 */
+	"1 0123456789abcde 7 reflink 17 0 0 0\n\n",      /* 15 digits */
+	"1 0123456789ABCDEF 7 reflink 17 0 0 0\n\n",     /* upper case */
+	"1 0123456789abcdef 32752 reflink 17 0 0 0\n\n", /* domid > 0x7fef */
+	"1 0123456789abcdef -1 reflink 17 0 0 0\n\n",
+	"1 0123456789abcdef 07 reflink 17 0 0 0\n\n",
+	"1 0123456789abcdef 7 Reflink 17 0 0 0\n\n",
+	"1 0123456789abcdef 7 ref/link 17 0 0 0\n\n",
+	"1 0123456789abcdef 7 reflinkreflinkrefl 17 0 0 0\n\n",
+	"1 0123456789abcdef 7 reflink x17 0 0 0\n\n",
+	"1 0123456789abcdef 7 reflink 17 0 0\n\n",       /* 7 fields */
+	"1 0123456789abcdef 7 reflink 17 0 0 0 0\n\n",   /* 9 fields */
+	"1 0123456789abcdef 7 reflink 17 0 0  0\n\n",    /* two spaces */
+	"1 0123456789abcdef 7 reflink 17 0 99999999 0\n\n",
+	"1 0123456789abcdef 7 reflink 17 0 0 31536001\n\n",
+	"1 0123456789abcdef 7 reflink 17 99999999999999999999 0 0\n\n",
+};
+
+START_TEST(poolent_refusals)
+{
+	struct ldvm__poolent e;
+	const char *s = bad_entries[_i];
+
+	ck_assert_int_eq(ldvm__poolent_decode(s, strlen(s), &e), -1);
+}
+END_TEST
+
+START_TEST(poolent_limits)
+{
+	static const char ok[] = "1 0123456789abcdef 7 - 17 0 40 300\n\n";
+	char big[LDVM__POOLENT_MAX + 64];
+	struct ldvm__poolent e;
+	size_t n;
+
+	ck_assert_int_eq(ldvm__poolent_decode(ok, strlen(ok), &e), 0);
+	ck_assert_str_eq(e.driver, "");
+	ck_assert_uint_eq(e.delay, 40);
+	ck_assert_uint_eq(e.timeout, 300);
+	ck_assert_int_eq(e.nfiles, 2);
+	ck_assert_str_eq(e.files[0], "");
+	/* A NUL inside. */
+	ck_assert_int_eq(ldvm__poolent_decode("1 0123456789abcdef 7 - 17 0 0 0"
+	    "\n\0\n", 34, &e), -1);
+	/* As many files as may be, then one more. */
+	n = (size_t)snprintf(big, sizeof(big), "1 0123456789abcdef 7 - 17 0 0 0");
+	for (int i = 0; i < LDVM__POOLENT_FILES; i++)
+		big[n++] = '\n';
+	ck_assert_int_eq(ldvm__poolent_decode(big, n, &e), 0);
+	ck_assert_int_eq(e.nfiles, LDVM__POOLENT_FILES);
+	big[n++] = '\n';
+	ck_assert_int_eq(ldvm__poolent_decode(big, n, &e), -1);
+	/* Longer than an entry may be. */
+	memset(big + n, 'a', sizeof(big) - n);
+	ck_assert_int_eq(ldvm__poolent_decode(big, sizeof(big), &e), -1);
+}
+END_TEST
+
 struct seen {
 	char names[8][64];
 	int n, stop_at;
@@ -392,6 +553,11 @@ config_suite(void)
 	tcase_add_test(core, confdir_lookup);
 	tcase_add_test(core, template_list);
 	tcase_add_test(core, version_tracks_changes);
+	tcase_add_test(core, poolent_round_trip);
+	tcase_add_test(core, poolent_tracks_files);
+	tcase_add_test(core, poolent_limits);
+	tcase_add_loop_test(limits, poolent_refusals, 0,
+	    sizeof(bad_entries) / sizeof(bad_entries[0]));
 	tcase_add_loop_test(limits, refusals, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(limits, bad_names_and_files);
 	tcase_add_test(limits, nul_byte_refused);

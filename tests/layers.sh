@@ -11,7 +11,8 @@ B=${1:-build}
 # The layer of each module, lowest first; a module not listed fails.
 layer() {
 	case $1 in
-	ctx|xs|validate|proto|io|spawn|escape|config|pump|openreq|policy)
+	ctx|xs|validate|proto|io|spawn|escape|config|poolent|pump|openreq|\
+	policy)
 		echo 0 ;;       # ground
 	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan|wayland)
 		echo 1 ;;       # state tree, domains, volumes, the channel
@@ -37,12 +38,12 @@ for src in lib/*.c; do
 	m=${m%.c}
 	o=$B/lib/$m.o
 	if [ ! -f "$o" ]; then
-		echo "FAIL: $o not built"
+		echo "FAIL: $o not built" >&2
 		failed=1
 		continue
 	fi
 	if [ "$(layer "$m")" = x ]; then
-		echo "FAIL: lib/$m.c has no layer (tests/layers.sh, HACKING)"
+		echo "FAIL: lib/$m.c has no layer (tests/layers.sh, HACKING)" >&2
 		failed=1
 		continue
 	fi

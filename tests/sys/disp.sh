@@ -102,7 +102,10 @@ check "record removed after xl destroy" test $? = 0
 clean "after dvm-create and xl destroy"
 
 d=$(dvm-create)
-dvm-run -n "$d" -- poweroff -f
+timeout 120 dvm-run -n "$d" -- poweroff -f 2> err.txt
+rc=$?
+check "dvm-run -n of a command that powers the disposable off ends with 125 ($rc: $(cat err.txt))" \
+	test $rc = 125
 ./xswait "/litedvm/disp/$d" -absent 60
 check "record removed after power-off from inside" test $? = 0
 clean "after power-off from inside"

@@ -213,19 +213,17 @@ parse(int argc, char *argv[], struct opts *o)
 /*
  * --wait-fd: nothing done until fd reads its end (its writers all closed
  * it), before any signal is caught: a signal that ends a process ends this
- * wait too.  Whatever is read is dropped.
+ * wait too.  What was sent (the disposable released) is kept.
  */
-static void
+static struct ldvm_standby *
 wait_eof(int fd)
 {
-	char buf[64];
-	ssize_t n;
+	struct ldvm_standby *sb;
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno != EINTR)
-			err(1, "--wait-fd %d", fd);
-	}
+	if ((sb = ldvm_standby_wait(fd)) == NULL)
+		err(1, "--wait-fd %d", fd);
 	close(fd);
+	return sb;
 }
 
 /* -l: the disposables, one line each; returns the exit status. */
@@ -259,13 +257,14 @@ int
 main(int argc, char *argv[])
 {
 	struct opts o = { .count = -1, .waitfd = -1 };
+	struct ldvm_standby *sb = NULL;
 	struct ldvm_ctx *ctx;
 	unsigned removed;
 	int rc;
 
 	parse(argc, argv, &o);
 	if (o.waitfd >= 0)
-		wait_eof(o.waitfd);
+		sb = wait_eof(o.waitfd);
 	tool_signals((const int[]){ SIGHUP, 0 }, 0, 0);
 	ctx = tool_ctx(&(struct tool_setup){
 	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
@@ -276,6 +275,10 @@ main(int argc, char *argv[])
 		ldvm_ctx_free(ctx);
 		return rc;
 	}
+	/* The disposable released, if one was: handed to the collection. */
+	if (sb != NULL && ldvm_standby_release(ctx, sb) != 0 && !quiet)
+		warnx("%s", ldvm_errmsg(ctx));
+	ldvm_standby_free(sb);
 	/* Every run collects garbage first: a killed filler's leftovers. */
 	rc = ldvm_gc(ctx, &removed);
 	if (rc != 0)

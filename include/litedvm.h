@@ -270,8 +270,9 @@ LDVM_API int ldvm_disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 #define LDVM_HAVE_RUN_USER 1
 /*
  * Destroys d's domain, volumes and record; for a disposable from the pool
- * this is handed to a background process after marking d dying, so it
- * returns at once.  The handle stays to be freed.
+ * this is handed to a background process (the one standing by since its
+ * command started, see ldvm_standby_wait; else after marking d dying, a
+ * new one), so it returns at once.  The handle stays to be freed.
  */
 LDVM_API int ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d);
 LDVM_API void ldvm_disp_free(struct ldvm_disp *d);
@@ -317,7 +318,9 @@ LDVM_API int ldvm_pool_claim(struct ldvm_ctx *ctx,
  * only if that and the files its entry in the pool names give the version
  * it was made from.  *timeout (if not NULL): the template's
  * litedvm_timeout.  LDVM_ENOENT when no such member is ready: load the
- * template then and call ldvm_disp_acquire.
+ * template then and call ldvm_disp_acquire.  For a caller that runs its
+ * command at once: the record stays "claimed" until ldvm_disp_exec makes
+ * it "running" (ldvm_pool_claim's says "ready" in between).
  */
 LDVM_API int ldvm_pool_claim_named(struct ldvm_ctx *ctx, const char *tmpl,
     struct ldvm_disp **out, unsigned *timeout);
@@ -433,6 +436,25 @@ LDVM_API int ldvm_open_file_tty(struct ldvm_ctx *ctx, const char *path,
  * as the caller, until the call returns.
  */
 #define LDVM_HAVE_OPEN_WAYLAND 1
+
+/*
+ * The refill helper a pooled session starts (dvm-preload --wait-fd):
+ * ldvm_standby_wait blocks until fd reads end of file (every holder of its
+ * other end closed it or ended) and keeps what ldvm_disp_destroy sent
+ * there, the disposable released and its owner; NULL with errno set on a
+ * read error or out of memory.  fd stays open.  ldvm_standby_name says
+ * which disposable was released (NULL: none was, its caller died).
+ * ldvm_standby_release marks that record dying with no owner, the hand-off
+ * to its teardown that ldvm_gc then finishes, only while the sender still
+ * owns it (else it does nothing): 0, or the error.
+ */
+struct ldvm_standby;
+LDVM_API struct ldvm_standby *ldvm_standby_wait(int fd);
+LDVM_API const char *ldvm_standby_name(const struct ldvm_standby *s);
+LDVM_API int ldvm_standby_release(struct ldvm_ctx *ctx,
+    const struct ldvm_standby *s);
+LDVM_API void ldvm_standby_free(struct ldvm_standby *s);
+#define LDVM_HAVE_STANDBY 1
 
 /*
  * Garbage collection: tears down every disposable whose owner is dead or

@@ -1096,12 +1096,19 @@ LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
  */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 /*
- * Starts "dvm-preload -q -t tmpl --wait-fd 3" likewise, the read end of a
- * new pipe as its descriptor 3; *wfd is the write end (close-on-exec):
- * the helper goes on (collects, refills) once it is closed.
+ * Starts "dvm-preload -q -t tmpl --wait-fd 3" likewise, one end of a new
+ * stream socket pair as its descriptor 3; *wfd is the other end
+ * (close-on-exec): the helper goes on (collects, refills) once it is
+ * closed, after ldvm__standby_send or without.
  */
 LDVM_HIDDEN int ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl,
     int *wfd);
+/*
+ * Tells the helper standing by at fd that disposable name, owned by owner,
+ * is released (standby.c); 0, or -1 when it is gone (no SIGPIPE).
+ */
+LDVM_HIDDEN int ldvm__standby_send(int fd, const char *name,
+    const char *owner);
 /* Reaps, without waiting, the helpers of ctx that have ended (ctx.c). */
 LDVM_HIDDEN void ldvm__reap_helpers(struct ldvm_ctx *ctx);
 

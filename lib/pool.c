@@ -895,7 +895,9 @@ claim(struct ldvm_ctx *ctx, struct claim *c, struct ldvm_disp **out)
 			return rc;
 	} while (rc != 0);
 	t1 = ldvm__now_ms();
-	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
+	/* By name, for a command at once: its exec writes "running". */
+	if (c->t != NULL)
+		ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "ready");
 	note_claim(ctx, c->tmpl, c->delay);
 	/* The claim's steps: the record's, the domain's, the record's. */
 	if (c->t == NULL) {
@@ -1043,24 +1045,32 @@ ldvm_disp_destroy(struct ldvm_ctx *ctx, struct ldvm_disp *d)
 		return rc;
 	}
 	/*
-	 * Off the caller's path: "dying" bars any further use at once, and
-	 * with no owner the dvm-preload started while the command ran (or
-	 * here, if that failed) finishes it: garbage collection, then a
-	 * refill of the pool.  Two plain writes, no transaction: each alone
-	 * is safe to be stopped after (dying with this process as owner:
-	 * collected once it is gone), in this order.
+	 * Off the caller's path: the dvm-preload started while the command
+	 * ran is told which disposable it may take over (standby.c), and
+	 * marks it dying, collects it and refills the pool.
+	 */
+	if (d->standby) {
+		rc = ldvm__standby_send(d->standby_fd, d->name, d->owner);
+		close(d->standby_fd);
+		d->standby = false;
+		if (rc == 0) {
+			ldvm__disp_phase(d, "teardown handed off", &t0);
+			return 0;
+		}
+	}
+	/*
+	 * No helper (it could not start, or died): "dying" bars any further
+	 * use at once, and with no owner a new one finishes it.  Two plain
+	 * writes, no transaction: each alone is safe to be stopped after
+	 * (dying with this process as owner: collected once it is gone), in
+	 * this order.
 	 */
 	if ((rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "state",
 	    "dying")) != 0 ||
 	    (rc = ldvm__rec_write(ctx, XBT_NULL, d->name, "owner", "")) != 0)
 		return ldvm__teardown(ctx, d->name);
 	ldvm__disp_phase(d, "released", &t0);
-	if (d->standby) {
-		close(d->standby_fd);
-		d->standby = false;
-		rc = 0;
-	} else
-		rc = refill(ctx, d->tmpl);
+	rc = refill(ctx, d->tmpl);
 	ldvm__disp_phase(d, "teardown handed off", &t0);
 	return rc;
 }

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,8 +139,9 @@ ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl, int *wfd)
 	int p[2], rc;
 
 	*wfd = -1;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return ldvm__errno(ctx, LDVM_ESYS, "pipe");
+	/* A socket: sending to a helper that died raises no SIGPIPE. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+		return ldvm__errno(ctx, LDVM_ESYS, "socketpair");
 	rc = spawn_preload(ctx, args, p[0]);
 	close(p[0]);
 	if (rc != 0) {

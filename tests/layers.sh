@@ -18,7 +18,7 @@ layer() {
 		echo 1 ;;       # state tree, domains, volumes, the channel
 	disp|agent)
 		echo 2 ;;       # disposables; the guest's end of a session
-	pool)
+	pool|standby)
 		echo 3 ;;       # preload pools
 	gc)
 		echo 4 ;;       # garbage collection, listing

@@ -57,7 +57,8 @@ lane_a() {
 	# Some 20 disposables over three volume drivers; the pool tests
 	# build some 35 members.
 	boot tests/sys/crash.sh tests/sys/lib.sh "$B/tests/xswait"
-	boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait"
+	boot tests/sys/pool.sh tests/sys/lib.sh "$B/tests/xswait" \
+		"$B/tests/sys-release"
 	boot tests/sys/lvm.sh tests/sys/lib.sh "$B/tests/xswait" "$B/tests/volbench"
 	# Terminal openers: vi in a disposable on an ordinary guest's terminal.
 	boot tests/sys/term.sh tests/sys/lib.sh "$B/tests/xswait" \

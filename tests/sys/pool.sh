@@ -303,6 +303,16 @@ check "a pooled dvm-run killed by SIGKILL: its helper collects $killed_name" tes
 settle
 only_pool "refilled by the killed caller's helper" 3
 
+# ---- the release handed to that helper: a caller alive after it (no
+# collection of a dead owner's can explain the teardown); then with the
+# helper killed first, the caller's own writes and a new helper
+./sys-release pooled
+settle
+only_pool "after a release handed to the standby helper" 3
+./sys-release pooled kill-helper
+settle
+only_pool "after a release whose helper was gone" 3
+
 # ---- shrink: -n below the pool's size, while a claim runs
 claim_running
 claimed_name=$running

@@ -1,7 +1,11 @@
-/* Owner identity of records (lib/state.c): pid plus start time. */
+/*
+ * Owner identity of records (lib/state.c): pid plus start time; the
+ * release line a pooled session sends its standby helper (lib/standby.c).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +94,61 @@ START_TEST(owner_alive)
 }
 END_TEST
 
+/* What the helper keeps of bytes written to its socket before the end. */
+static const char *
+standby_of(const char *bytes, size_t len, char *out, size_t size)
+{
+	struct ldvm_standby *sb;
+	const char *name;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(write(sv[1], bytes, len), (ssize_t)len);
+	close(sv[1]);
+	ck_assert_ptr_nonnull(sb = ldvm_standby_wait(sv[0]));
+	close(sv[0]);
+	name = ldvm_standby_name(sb);
+	snprintf(out, size, "%s", name != NULL ? name : "(none)");
+	ldvm_standby_free(sb);
+	return out;
+}
+
+START_TEST(standby_line)
+{
+	static const char *const bad[] = { "disp1 1:2", "disp1\n",
+	    "disp1 pool\n", "disp1 1:\n", "../x 1:2\n", "disp1 1:2\nx",
+	    " 1:2\n", "disp1 1:2 \n" };
+	char got[128], big[600];
+	struct ldvm_standby *sb;
+	size_t i;
+	int sv[2];
+
+	/* What ldvm_disp_destroy sends, read back whole. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(ldvm__standby_send(sv[1], "disp12", "4321:987"), 0);
+	close(sv[1]);
+	ck_assert_ptr_nonnull(sb = ldvm_standby_wait(sv[0]));
+	ck_assert_str_eq(ldvm_standby_name(sb), "disp12");
+	ldvm_standby_free(sb);
+	close(sv[0]);
+	/* Nothing sent (the caller died): nothing released. */
+	ck_assert_str_eq(standby_of("", 0, got, sizeof(got)), "(none)");
+	/* Anything else is not taken for a release. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_str_eq(standby_of(bad[i], strlen(bad[i]), got,
+		    sizeof(got)), "(none)");
+	memset(big, 'a', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	ck_assert_str_eq(standby_of(big, sizeof(big), got, sizeof(got)),
+	    "(none)");
+	/* A helper gone: the send fails, without SIGPIPE. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[0]);
+	ck_assert_int_eq(ldvm__standby_send(sv[1], "disp1", "1:2"), -1);
+	close(sv[1]);
+}
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -98,6 +157,7 @@ state_suite(void)
 
 	tcase_add_test(core, start_time_is_field_22);
 	tcase_add_test(core, owner_alive);
+	tcase_add_test(core, standby_line);
 	suite_add_tcase(s, core);
 	return s;
 }

@@ -23,12 +23,16 @@ head -c 1048576 /dev/urandom > in.bin
 # The pool is refilled (untimed) before each pooled run, and the previous
 # run's background teardown is let finish, so every run sees a full pool.
 # $disps: how many disposables are recorded then (the pools' three, and
-# the named path's one while it lives).
+# the named path's one while it lives).  Xen scrubs a destroyed domain's
+# memory in its idle loop, on a CPU the next run's guest may need: that
+# is waited for too.  The floor, the named path and each pooled run come
+# right after a settle (but "right after another", on purpose).
 disps=3
 settle() {
 	dvm-preload -q
 	./xswait /litedvm/disp -count=$disps 120 2>/dev/null ||
 	    echo "the pool did not settle in 120 s" >&2
+	./xswait -scrubbed 60 || echo "Xen still scrubs after 60 s" >&2
 }
 
 run() {
@@ -61,6 +65,7 @@ while [ $i -lt "$N" ]; do
 	# else they share the CPU with the floor and the named run.
 	settle
 	elapsed guestrun "$named_id" true 2>> floor-true.log
+	settle
 	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log
 	if [ "$COLD" = 1 ]; then
 		run cold-true.log default true

@@ -2,10 +2,15 @@
  * xswait PATH VALUE|-absent|-present|-count=N SECONDS: waits on a xenstore
  * watch until PATH holds VALUE (or is absent, or exists, or has N
  * children); exits 0 then, 1 on timeout.  Tests synchronise on state changes with it instead of sleeping.
+ * xswait -domains N SECONDS: until Xen has N domains.
+ * xswait -scrubbed SECONDS: until Xen has scrubbed every page freed by a
+ * destroyed domain (benchmarks: its idle loop does it, on a CPU a guest
+ * just woken may need).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ldvm_internal.h"
 
@@ -76,11 +81,50 @@ wait_domains(int want, int secs)
 	return 0;
 }
 
+/*
+ * xswait -scrubbed SECONDS.  Xen raises no event when its scrubbing is
+ * done, so this one polls, every 10 ms.
+ */
+static int
+wait_scrubbed(int secs)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	int64_t deadline = ldvm__now_ms() + secs * 1000LL;
+	libxl_physinfo pi;
+	uint64_t left;
+
+	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XL) != 0) {
+		fprintf(stderr, "xswait: %s\n", ldvm_errmsg(ctx));
+		return 2;
+	}
+	for (;;) {
+		libxl_physinfo_init(&pi);
+		if (libxl_get_physinfo(ctx->xl, &pi) != 0) {
+			fprintf(stderr, "xswait: libxl_get_physinfo failed\n");
+			return 2;
+		}
+		left = pi.scrub_pages;
+		libxl_physinfo_dispose(&pi);
+		if (left == 0)
+			break;
+		if (ldvm__now_ms() >= deadline) {
+			fprintf(stderr, "xswait: %llu pages still to scrub "
+			    "after %d s\n", (unsigned long long)left, secs);
+			return 1;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+	}
+	ldvm_ctx_free(ctx);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "-domains") == 0)
 		return wait_domains(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "-scrubbed") == 0)
+		return wait_scrubbed(atoi(argv[2]));
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	int64_t deadline;
 

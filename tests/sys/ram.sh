@@ -74,11 +74,17 @@ check "after teardown no block device or image holds the marker ($where)" test -
 # 24 MiB into a 16 MiB cap; the guest's filesystem has room for it.
 dmesg -c > /dev/null
 out=$(timeout 300 dvm-run -t small -- sh -c 'dd if=/dev/zero of=/fill bs=1M count=24 conv=fsync 2>&1; echo "dd=$?"' 2>&1)
-echo "full volume: $out"
+rc=$?
+echo "full volume: status $rc: $out"
 case $out in *dd=0*) ok=0 ;; *) ok=1 ;; esac
-check "filling a 16 MiB RAM volume fails in the guest ($(echo "$out" | grep -o -i -e 'Input/output error' -e 'No space left' | head -1))" test $ok = 1
+check "filling a 16 MiB RAM volume fails in the guest ($rc: $(echo "$out" | grep -o -i -e 'Input/output error' -e 'No space left' | head -1))" test $ok = 1
+# The error reaches the guest as EIO: dd's write fails with it, or, when
+# the guest had to read back a page of the shell's own code after the
+# snapshot was invalidated, that read fails and the kernel kills the shell
+# with SIGBUS (dvm-run exits 128 + 7).  ENOSPC would mean no invalidation.
 case $out in *'Input/output error'*) eio=1 ;; *) eio=0 ;; esac
-check "it is an I/O error (EIO), as litedvm(7) says" test $eio = 1
+[ $rc = 135 ] && [ -z "$out" ] && eio=1
+check "it is an I/O error (EIO, or SIGBUS where code was read), as litedvm(7) says" test $eio = 1
 check "the device mapper invalidated the snapshot ($(dmesg | grep -i -m1 invalidat))" \
 	sh -c 'dmesg | grep -q -i invalidat'
 check "dom0 still works after a full RAM volume" xl list

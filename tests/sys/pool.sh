@@ -22,9 +22,15 @@ settle() {
 	./xswait /litedvm/pool/pooled -count=3 180
 	./xswait /litedvm/disp -count=3 120
 }
-# No dvm-preload started beside a pooled command runs any more (120 s at
-# most).  The bracket keeps grep's own command line from matching.
-helpers() { grep -l -- '--wait-f[d]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l; }
+# No refill helper of a pooled command is left (120 s at most): neither
+# a standby still parked (a fork named dvm-standby until its exec) nor
+# its dvm-preload --wait-fd.  The bracket keeps grep's own command line
+# from matching.
+parked() { grep -l -x 'dvm-standby' /proc/[0-9]*/comm 2>/dev/null | wc -l; }
+helpers() {
+	echo $(( $(parked) + \
+	    $(grep -l -- '--wait-f[d]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l) ))
+}
 helpers_gone() {
 	i=0
 	while [ "$(helpers)" != 0 ] && [ $i -lt 1200 ]; do
@@ -294,8 +300,9 @@ killed_name=$running
 id=$(xenstore-read "/litedvm/disp/$running/domid")
 tgt=$(xenstore-read "/local/domain/$id/memory/target")
 check "a member claimed by name gets its memory back ($tgt)" test "$tgt" = 98304
-waiting=$(helpers)
-check "a pooled run's helper waits beside its command ($waiting)" test "$waiting" = 1
+waiting=$(parked); started=$(helpers)
+check "a pooled run's helper waits beside its command, a fork not yet dvm-preload ($waiting parked, $started in all)" \
+	test "$waiting" = 1 -a "$started" = 1
 kill -KILL $run
 wait $run 2>/dev/null
 ./xswait "/litedvm/disp/$killed_name" -absent 120

@@ -34,38 +34,73 @@ proc_read(pid_t pid, const char *what, char *buf, size_t size)
 	return (long)len;
 }
 
-/* The --wait-fd helpers this process started, killed and reaped; how many. */
+/* This process's children, at most max of them into pids; how many. */
 static int
-kill_helpers(void)
+children(pid_t *pids, int max)
 {
 	char buf[512], *p;
 	struct dirent *e;
 	DIR *dir = opendir("/proc");
 	int n = 0;
-	long len;
 
-	while (dir != NULL && (e = readdir(dir)) != NULL) {
+	while (dir != NULL && n < max && (e = readdir(dir)) != NULL) {
 		pid_t pid = atoi(e->d_name), ppid = 0;
 
-		if (pid <= 0 || (len = proc_read(pid, "cmdline", buf,
-		    sizeof(buf))) < 0)
-			continue;
-		for (p = buf; p < buf + len && strcmp(p, "--wait-fd") != 0;
-		    p += strlen(p) + 1)
-			;
-		if (p >= buf + len || proc_read(pid, "stat", buf,
-		    sizeof(buf)) < 0)
+		if (pid <= 0 || proc_read(pid, "stat", buf, sizeof(buf)) < 0)
 			continue;
 		if ((p = strrchr(buf, ')')) != NULL)
 			sscanf(p + 1, " %*c %d", &ppid);
-		/* Ours: reaped here, so its end of the socket is closed. */
-		if (ppid == getpid() && kill(pid, SIGKILL) == 0 &&
-		    waitpid(pid, NULL, 0) == pid)
-			n++;
+		if (ppid == getpid())
+			pids[n++] = pid;
 	}
 	if (dir != NULL)
 		closedir(dir);
 	return n;
+}
+
+/*
+ * The helpers this process started (its only children), killed and
+ * reaped (so their end of the socket is closed); how many.
+ */
+static int
+kill_helpers(void)
+{
+	pid_t pids[16];
+	int i, n = children(pids, 16), killed = 0;
+
+	for (i = 0; i < n; i++)
+		if (kill(pids[i], SIGKILL) == 0 &&
+		    waitpid(pids[i], NULL, 0) == pids[i])
+			killed++;
+	return killed;
+}
+
+/*
+ * How many of this process's children are named dvm-standby and still
+ * run this program: a standby parked, as it must be while the command
+ * runs (a dvm-preload started then would load its libraries beside it).
+ */
+static int
+parked_helpers(void)
+{
+	char self[256], exe[256], link[64], comm[32];
+	pid_t pids[16];
+	ssize_t len;
+	int i, n = children(pids, 16), count = 0;
+
+	if ((len = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		return -1;
+	self[len] = '\0';
+	for (i = 0; i < n; i++) {
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)pids[i]);
+		if ((len = readlink(link, exe, sizeof(exe) - 1)) < 0 ||
+		    proc_read(pids[i], "comm", comm, sizeof(comm)) < 0)
+			continue;
+		exe[len] = '\0';
+		count += strcmp(exe, self) == 0 &&
+		    strcmp(comm, "dvm-standby\n") == 0;
+	}
+	return count;
 }
 
 int
@@ -80,7 +115,7 @@ main(int argc, char **argv)
 	struct ldvm_disp *d;
 	struct ldvm_run run;
 	int64_t deadline;
-	int rc, status = -1, i, killed = 0;
+	int rc, status = -1, i, killed = 0, parked;
 	long ms;
 
 	REQUIRE(argc > 1 && ctx != NULL, "usage: sys-release TEMPLATE "
@@ -99,6 +134,9 @@ main(int argc, char **argv)
 	rc = ldvm_disp_exec(ctx, d, &run, &status);
 	CHECK(rc == 0 && status == 0, "true ran in %s (%d, status %d)",
 	    ldvm_disp_name(d), rc, status);
+	parked = parked_helpers();
+	CHECK(parked == 1, "while the command ran, its standby helper waited "
+	    "as a fork of the caller, not yet dvm-preload (%d)", parked);
 	if (killer) {
 		killed = kill_helpers();
 		CHECK(killed == 1, "its standby helper killed (%d)", killed);

@@ -104,22 +104,36 @@ spawn_helper(pid_t *pid, char *const argv[])
 	return e;
 }
 
+/*
+ * Room in ctx's list of helpers for one more, the finished ones reaped
+ * first; 0 or LDVM_ENOMEM.
+ */
+static int
+helper_room(struct ldvm_ctx *ctx)
+{
+	pid_t *more;
+
+	ldvm__reap_helpers(ctx);
+	more = reallocarray(ctx->helpers, ctx->nhelpers + 1, sizeof(*more));
+	if (more == NULL)
+		return ldvm__errno(ctx, LDVM_ENOMEM, "dvm-preload");
+	ctx->helpers = more;
+	return 0;
+}
+
 int
 ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 {
 	char *argv[8];
-	pid_t pid, *more;
+	pid_t pid;
 	int i, e;
 
 	argv[0] = "dvm-preload";
 	for (i = 0; args[i] != NULL && i < 6; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	ldvm__reap_helpers(ctx);
-	more = reallocarray(ctx->helpers, ctx->nhelpers + 1, sizeof(*more));
-	if (more == NULL)
-		return ldvm__errno(ctx, LDVM_ENOMEM, "dvm-preload");
-	ctx->helpers = more;
+	if ((e = helper_room(ctx)) != 0)
+		return e;
 	if ((e = spawn_helper(&pid, argv)) != 0) {
 		errno = e;
 		return ldvm__errno(ctx, LDVM_ESYS, "cannot start dvm-preload");
@@ -208,15 +222,12 @@ ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl, int *wfd)
 	char *argv[] = { "dvm-preload", "-q", "-t", (char *)tmpl,
 	    "--wait-fd", STANDBY_FD_ARG, NULL };
 	struct rlimit fs;
-	pid_t pid, *more;
-	int p[2];
+	pid_t pid;
+	int p[2], rc;
 
 	*wfd = -1;
-	ldvm__reap_helpers(ctx);
-	more = reallocarray(ctx->helpers, ctx->nhelpers + 1, sizeof(*more));
-	if (more == NULL)
-		return ldvm__errno(ctx, LDVM_ENOMEM, "dvm-preload");
-	ctx->helpers = more;
+	if ((rc = helper_room(ctx)) != 0)
+		return rc;
 	/* Not a limit the caller lowered for a while (see above). */
 	if (getrlimit(RLIMIT_FSIZE, &fs) == 0)
 		fs.rlim_cur = fs.rlim_max;

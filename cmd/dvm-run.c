@@ -280,8 +280,9 @@ main(int argc, char *argv[])
 
 	parse(argc, argv, &o);
 	catch_signals();
+	/* libxl's context only when needed: a cold start, a teardown. */
 	ctx = tool_ctx(&(struct tool_setup){
-	    .connect = LDVM_CONNECT_XS | LDVM_CONNECT_XL, .journal = 1,
+	    .connect = LDVM_CONNECT_XS, .journal = 1,
 	    .level = o.verbose ? LDVM_LOG_INFO : LDVM_LOG_WARN,
 	    .status = EXIT_LITEDVM });
 	/* Nothing is booted for windows that could not be shown. */

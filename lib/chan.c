@@ -806,15 +806,15 @@ ldvm__chan_guard(struct ldvm__chan *guard, struct ldvm__abort *ab)
 
 /*
  * False once the domain is gone or shut down: a domain that powered itself
- * off never closes its end of the channel.  Without libxl (a guest), only
- * its xenstore directory tells.
+ * off never closes its end of the channel.  Without libxenctrl (a guest),
+ * only its xenstore directory tells.
  */
 static int
 domain_alive(struct ldvm_ctx *ctx, uint32_t domid)
 {
 	char path[64];
 
-	if (ctx->xl != NULL)
+	if (ldvm__has_xc())
 		return ldvm__domain_running(ctx, domid);
 	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
 	return ldvm__xs_exists(ctx, XBT_NULL, path) == 1;

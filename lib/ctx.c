@@ -115,8 +115,8 @@ on_xen(void)
 }
 
 /* What failed, and what to do about it: most failures here are set-up. */
-static int
-connect_failed(struct ldvm_ctx *ctx, const char *what, int saved)
+int
+ldvm__connect_failed(struct ldvm_ctx *ctx, const char *what, int saved)
 {
 	if (!on_xen())
 		return ldvm__err(ctx, LDVM_EXEN, "cannot connect to %s: this "
@@ -139,7 +139,7 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 
 	if ((flags & LDVM_CONNECT_XS) && ctx->xs == NULL) {
 		if ((ctx->xs = xs_open(0)) == NULL)
-			return connect_failed(ctx, "xenstore", errno);
+			return ldvm__connect_failed(ctx, "xenstore", errno);
 	}
 	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL) {
 		if (libxl_ctx_alloc == NULL)
@@ -150,7 +150,7 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 		if (rc != 0) {
 			ctx->xl = NULL;
 			if (!on_xen() || access("/dev/xen/privcmd", R_OK) != 0)
-				return connect_failed(ctx, "libxl", errno);
+				return ldvm__connect_failed(ctx, "libxl", errno);
 			return ldvm__xlerr(ctx, rc, "cannot open libxl");
 		}
 	}
@@ -183,6 +183,8 @@ ldvm_ctx_free(struct ldvm_ctx *ctx)
 		return;
 	if (ctx->xl != NULL)
 		libxl_ctx_free(ctx->xl);
+	if (ctx->xc != NULL)
+		ctx->xc_close(ctx->xc);
 	if (ctx->xs != NULL)
 		xs_close(ctx->xs);
 	ldvm__reap_helpers(ctx);
@@ -275,13 +277,19 @@ ldvm__interrupted(struct ldvm_ctx *ctx)
 	return 0;
 }
 
+/*
+ * xenstore is the caller's to connect (ldvm_connect); libxl's context is
+ * made when first needed: a pooled or named dvm-run never pays for it
+ * (its own xenstore connection, libxenctrl and more: some 7 ms under
+ * emulation) when xenstore and libxenctrl (hyp.c) answer all it asks.
+ */
 int
 ldvm__need(struct ldvm_ctx *ctx, unsigned flags)
 {
 	if ((flags & LDVM_CONNECT_XS) && ctx->xs == NULL)
 		return ldvm__err(ctx, LDVM_EINVAL, "not connected to xenstore");
-	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL)
-		return ldvm__err(ctx, LDVM_EINVAL, "not connected to libxl");
+	if (flags & LDVM_CONNECT_XL)
+		return ldvm_connect(ctx, LDVM_CONNECT_XL);
 	return 0;
 }
 

@@ -547,7 +547,8 @@ ldvm_disp_open(struct ldvm_ctx *ctx, const char *name, struct ldvm_disp **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+	/* libxl only if its recorded domain id fails (ldvm__disp_domid_of). */
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
 		return rc;
 	if ((rc = ldvm__disp_load(ctx, name, &d)) != 0)
 		return rc;

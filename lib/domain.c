@@ -1,4 +1,7 @@
-/* Domain lifecycle through libxenlight. */
+/*
+ * Domain lifecycle through libxenlight; a domain's state, pause and
+ * unpause through libxenctrl (hyp.c), whose handle is cheaper to open.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -59,13 +62,15 @@ int
 ldvm__domain_create_cfg(struct ldvm_ctx *ctx, libxl_domain_config *cfg,
     uint32_t *domid)
 {
-	int xrc;
+	int rc, xrc;
 
 	*domid = (uint32_t)INVALID_DOMID;
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
 	/* libxl leaves a new domain paused; the caller unpauses it. */
 	xrc = libxl_domain_create_new(ctx->xl, cfg, domid, NULL, NULL);
 	if (xrc != 0) {
-		int rc = ldvm__xlerr(ctx, xrc, "cannot create domain %s",
+		rc = ldvm__xlerr(ctx, xrc, "cannot create domain %s",
 		    cfg->c_info.name);
 
 		if (*domid != (uint32_t)INVALID_DOMID)
@@ -169,74 +174,27 @@ ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6])
 	return found;
 }
 
-/* Pauses (pause) or unpauses domid. */
-static int
-set_paused(struct ldvm_ctx *ctx, uint32_t domid, bool pause)
-{
-	int rc, xrc;
-
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
-		return rc;
-	xrc = pause ? libxl_domain_pause(ctx->xl, domid, NULL) :
-	    libxl_domain_unpause(ctx->xl, domid, NULL);
-	if (xrc != 0)
-		return ldvm__xlerr(ctx, xrc, "cannot %s domain %u",
-		    pause ? "pause" : "unpause", domid);
-	return 0;
-}
-
 int
 ldvm_domain_pause(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	return set_paused(ctx, domid, true);
+	return ldvm__hyp_pause(ctx, domid, true);
 }
 
 int
 ldvm_domain_unpause(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	return set_paused(ctx, domid, false);
-}
-
-/* What libxl says of a domain. */
-struct dominfo {
-	bool paused, shutdown, dying;
-	uint64_t memkb;         /* current memory */
-	uint64_t maxkb;         /* the hypervisor's maximum */
-};
-
-/* libxl's code: 0 when domid exists, *out filled in. */
-static int
-dominfo(struct ldvm_ctx *ctx, uint32_t domid, struct dominfo *out)
-{
-	libxl_dominfo info;
-	int xrc;
-
-	libxl_dominfo_init(&info);
-	if ((xrc = libxl_domain_info(ctx->xl, &info, domid)) == 0) {
-		out->paused = info.paused;
-		out->shutdown = info.shutdown;
-		out->dying = info.dying;
-		out->memkb = info.current_memkb;
-		out->maxkb = info.max_memkb;
-	}
-	libxl_dominfo_dispose(&info);
-	return xrc;
+	return ldvm__hyp_pause(ctx, domid, false);
 }
 
 int
 ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	struct dominfo di;
-	int rc, xrc;
+	struct ldvm__dominfo di;
+	int rc;
 
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
-		return rc;
-	xrc = dominfo(ctx, domid, &di);
-	if (xrc == ERROR_DOMAIN_NOTFOUND)
+	if ((rc = ldvm__hyp_info(ctx, domid, &di)) == LDVM_ENOENT)
 		return 0;
-	if (xrc != 0)
-		return ldvm__xlerr(ctx, xrc, "cannot query domain %u", domid);
-	return 1;
+	return rc != 0 ? rc : 1;
 }
 
 int
@@ -385,9 +343,9 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 int
 ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *maxkb)
 {
-	struct dominfo di;
+	struct ldvm__dominfo di;
 
-	if (dominfo(ctx, domid, &di) != 0)
+	if (ldvm__hyp_info(ctx, domid, &di) != 0)
 		return -1;
 	*maxkb = di.maxkb;
 	return di.paused;
@@ -404,17 +362,17 @@ ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
 bool
 ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	struct dominfo di;
+	struct ldvm__dominfo di;
 
-	return dominfo(ctx, domid, &di) == 0 && !di.shutdown && !di.dying;
+	return ldvm__hyp_info(ctx, domid, &di) == 0 && !di.shutdown && !di.dying;
 }
 
 int
 ldvm__domain_memkb(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *memkb)
 {
-	struct dominfo di;
+	struct ldvm__dominfo di;
 
-	if (dominfo(ctx, domid, &di) != 0)
+	if (ldvm__hyp_info(ctx, domid, &di) != 0)
 		return -1;
 	*memkb = di.memkb;
 	return 0;
@@ -425,16 +383,24 @@ ldvm__domain_by_name(struct ldvm_ctx *ctx, const char *name, uint32_t *domid)
 {
 	int xrc;
 
+	if (ldvm__need(ctx, LDVM_CONNECT_XL) != 0)
+		return -1;
 	if ((xrc = libxl_name_to_domid(ctx->xl, name, domid)) == 0)
 		return 1;
 	/* ERROR_INVAL is libxl's "no domain of that name". */
 	return xrc == ERROR_INVAL ? 0 : -1;
 }
 
+/* Where libxl_domid_to_name looks: dom0's key, read-only to the guest. */
 char *
 ldvm__domain_name(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	return libxl_domid_to_name(ctx->xl, domid);
+	char path[LDVM_XS_PATH_MAX], *name;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	if (ldvm__xs_read(ctx, XBT_NULL, path, &name) != 0)
+		return NULL;
+	return name;
 }
 
 bool
@@ -455,7 +421,8 @@ ldvm__domain_by_uuid(struct ldvm_ctx *ctx, const char *uuid)
 	libxl_uuid want;
 	int i, n;
 
-	if (libxl_uuid_from_string(&want, uuid) != 0 ||
+	if (ldvm__need(ctx, LDVM_CONNECT_XL) != 0 ||
+	    libxl_uuid_from_string(&want, uuid) != 0 ||
 	    (list = libxl_list_domain(ctx->xl, &n)) == NULL)
 		return found;
 	for (i = 0; i < n; i++)
@@ -469,8 +436,10 @@ ldvm__domain_by_uuid(struct ldvm_ctx *ctx, const char *uuid)
 int
 ldvm__domain_free_memkb(struct ldvm_ctx *ctx, uint64_t *kb)
 {
-	int xrc;
+	int rc, xrc;
 
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+		return rc;
 	if ((xrc = libxl_get_free_memory(ctx->xl, kb)) != 0)
 		return ldvm__xlerr(ctx, xrc, "cannot read free memory");
 	return 0;
@@ -488,6 +457,8 @@ ldvm__domain_balloon(struct ldvm_ctx *ctx, uint32_t domid, uint64_t memkb,
 	 * (ldvm__domain_target), not libxl's locked update of its stored
 	 * configuration on the caller's path.
 	 */
+	if (ldvm__need(ctx, LDVM_CONNECT_XL) != 0)
+		return ERROR_FAIL;
 	xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb, 0, 0);
 	if (xrc == 0 && wait_s > 0)
 		xrc = libxl_wait_for_memory_target(ctx->xl, domid, wait_s);
@@ -504,6 +475,8 @@ ldvm__domain_target(struct ldvm_ctx *ctx, uint32_t domid, uint64_t memkb,
 
 	/* Ballooned down with its maximum lowered (an earlier litedvm's). */
 	if (maxkb < memkb) {
+		if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
+			return rc;
 		xrc = libxl_set_memory_target(ctx->xl, domid, (int64_t)memkb,
 		    0, 1);
 		return xrc == 0 ? 0 : ldvm__xlerr(ctx, xrc, "domain %u: "
@@ -532,7 +505,8 @@ ldvm__domain_cfg_copy(struct ldvm_ctx *ctx, libxl_domain_config *dst,
 {
 	int rc;
 
-	if ((rc = cfg_named(ctx, dst, src, name)) != 0)
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0 ||
+	    (rc = cfg_named(ctx, dst, src, name)) != 0)
 		return rc;
 	libxl_uuid_generate(&dst->c_info.uuid);
 	snprintf(uuid, usize, LIBXL_UUID_FMT,

@@ -36,8 +36,13 @@ struct ldvm__logger {
 	struct ldvm_ctx *ctx;
 };
 
+struct xc_interface_core;
+
 struct ldvm_ctx {
 	libxl_ctx *xl;
+	/* libxenctrl, opened by hyp.c when first needed, and its closer. */
+	struct xc_interface_core *xc;
+	int (*xc_close)(struct xc_interface_core *);
 	struct xs_handle *xs;
 	struct ldvm__logger lg;
 	char err[LDVM__ERR_MAX];
@@ -108,7 +113,30 @@ LDVM_HIDDEN int ldvm__first_note(struct ldvm_ctx *ctx, struct ldvm__first *f,
 /* The first failure's code, its message in ctx again; 0 when none. */
 LDVM_HIDDEN int ldvm__first_end(struct ldvm_ctx *ctx,
     const struct ldvm__first *f);
+/* Connected as flags (LDVM_CONNECT_*) say: now, if not yet. */
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
+/* LDVM_EXEN with the reason connecting to what failed (errno saved). */
+LDVM_HIDDEN int ldvm__connect_failed(struct ldvm_ctx *ctx, const char *what,
+    int saved);
+
+/* ---- hyp.c: the hypervisor through libxenctrl ---- */
+/* What the hypervisor says of a domain (as libxl_domain_info would). */
+struct ldvm__dominfo {
+	bool paused, shutdown, dying;
+	uint64_t memkb;         /* current memory */
+	uint64_t maxkb;         /* the hypervisor's maximum */
+};
+/* Whether libxenctrl is linked in: false in a guest's tools. */
+LDVM_HIDDEN bool ldvm__has_xc(void);
+/*
+ * 0 and *out when domid exists, LDVM_ENOENT (no message) when not, or
+ * another error with its message.
+ */
+LDVM_HIDDEN int ldvm__hyp_info(struct ldvm_ctx *ctx, uint32_t domid,
+    struct ldvm__dominfo *out);
+/* Pauses (pause) or unpauses domid. */
+LDVM_HIDDEN int ldvm__hyp_pause(struct ldvm_ctx *ctx, uint32_t domid,
+    bool pause);
 /* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
 LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);
 /*

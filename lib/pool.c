@@ -872,7 +872,8 @@ claim(struct ldvm_ctx *ctx, struct claim *c, struct ldvm_disp **out)
 	int rc, i = 0;
 
 	*out = NULL;
-	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) != 0)
+	/* xenstore and the hypervisor's hypercalls: libxl only on failure. */
+	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XS)) != 0)
 		return rc;
 	if (ldvm__owner_self(self, sizeof(self)) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "/proc/self/stat");

@@ -84,8 +84,10 @@ out=$(echo abc | dvm-run -n "$d" -- tr a-z A-Z)
 check "named: stdin to stdout ($out)" test "$out" = ABC
 dvm-run -n "$d" -- sh -c 'exit 3'
 check "named: exit status 3" test $? = 3
-dvm-run -n "$d" -- /nonexistent 2>/dev/null
-check "named: a missing command is 127" test $? = 127
+dvm-run -n "$d" -- /nonexistent 2>/tmp/missing.err
+rc=$?
+check "named: a missing command is 127 ($rc)" test $rc = 127
+[ $rc = 127 ] || sed 's/^/# /' /tmp/missing.err
 dvm-run -n "$d" -- sh -c 'kill -TERM $$'
 check "named: a command killed by SIGTERM is 143" test $? = 143
 state=$(dvm-run -n "$d" -- systemctl is-system-running --wait)

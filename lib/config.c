@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <libxlutil.h>
 
 #include "ldvm_internal.h"
+#include "xlapi.h"
 
 #define DEFAULT_MEMORY_MB 128
 #define DEFAULT_READY_TIMEOUT 60
@@ -657,6 +657,9 @@ ldvm_template_load_file(struct ldvm_ctx *ctx, const char *name,
 	if (!ldvm__valid_name(name, LDVM_NAME_MAX))
 		return ldvm__err(ctx, LDVM_EINVAL, "invalid template name '%s'",
 		    name);
+	/* xl.cfg's parser and libxl's configuration: loaded now. */
+	if ((rc = ldvm__xl_need(ctx)) != 0)
+		return rc;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	libxl_domain_config_init(&t->cfg);
@@ -837,6 +840,10 @@ ldvm__conf_get(struct ldvm_ctx *ctx, const char *key, char *buf, size_t size)
 		return ldvm__err(ctx, LDVM_EINVAL, "configuration path too long");
 	if ((rc = read_conf(ctx, path, &text, &len)) != 0)
 		return rc;
+	if ((rc = ldvm__xl_need(ctx)) != 0) {
+		free(text);
+		return rc;
+	}
 	rc = LDVM_ENOENT;
 	if ((devnull = fopen("/dev/null", "we")) == NULL) {
 		free(text);

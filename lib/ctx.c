@@ -9,16 +9,7 @@
 #include <unistd.h>
 
 #include "ldvm_internal.h"
-
-/*
- * The only references to libxl that every program reaches: weak, so that
- * the guest's tools (dvm-agent, dvm-open), linked with --gc-sections and
- * without libxenlight, load none of its twenty libraries (some 40 ms of
- * every exec in an emulated guest).  There they are NULL, and
- * LDVM_CONNECT_XL fails with a message.
- */
-#pragma weak libxl_ctx_alloc
-#pragma weak libxl_ctx_free
+#include "xlapi.h"
 
 static const char *const errnames[] = {
 	[0] = "success",
@@ -133,6 +124,18 @@ ldvm__connect_failed(struct ldvm_ctx *ctx, const char *what, int saved)
 }
 
 int
+ldvm__xl_need(struct ldvm_ctx *ctx)
+{
+	const char *why;
+
+	/* Loaded now (xlapi.h); a guest's tools have none to load. */
+	if ((why = ldvm__xl_load()) != NULL)
+		return ldvm__err(ctx, LDVM_EXEN, "libxl is not available (a "
+		    "guest's tool, or no Xen tools in this dom0?): %s", why);
+	return 0;
+}
+
+int
 ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 {
 	int rc;
@@ -142,9 +145,8 @@ ldvm_connect(struct ldvm_ctx *ctx, unsigned flags)
 			return ldvm__connect_failed(ctx, "xenstore", errno);
 	}
 	if ((flags & LDVM_CONNECT_XL) && ctx->xl == NULL) {
-		if (libxl_ctx_alloc == NULL)
-			return ldvm__err(ctx, LDVM_EINVAL, "this program is "
-			    "built without libxl (a guest's tool)");
+		if ((rc = ldvm__xl_need(ctx)) != 0)
+			return rc;
 		rc = libxl_ctx_alloc(&ctx->xl, LIBXL_VERSION, 0,
 		    &ctx->lg.vtable);
 		if (rc != 0) {

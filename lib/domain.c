@@ -11,9 +11,9 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include <libxl_utils.h>
 
 #include "ldvm_internal.h"
+#include "xlapi.h"
 
 /* libxl connected, and name a valid domain name. */
 static int

@@ -116,6 +116,11 @@ LDVM_HIDDEN int ldvm__first_end(struct ldvm_ctx *ctx,
 /* Connected as flags (LDVM_CONNECT_*) say: now, if not yet. */
 LDVM_HIDDEN int ldvm__need(struct ldvm_ctx *ctx, unsigned flags);
 /* LDVM_EXEN with the reason connecting to what failed (errno saved). */
+/*
+ * libxl and libxlutil loaded (lib/xlapi.h), before a first call to them
+ * where no libxl context says they are: 0, or LDVM_EXEN with a message.
+ */
+LDVM_HIDDEN int ldvm__xl_need(struct ldvm_ctx *ctx);
 LDVM_HIDDEN int ldvm__connect_failed(struct ldvm_ctx *ctx, const char *what,
     int saved);
 

@@ -70,6 +70,13 @@ for pair in "install uninstall 30" "install-guest uninstall-guest 10"; do
 			check "make $in: $t needs neither libxl nor liblitedvm.so ($libs)" \
 				'test -z "$libs"'
 		done
+	else
+		# Nor does liblitedvm.so: it loads libxl when first needed
+		# (lib/xlapi.h), so a pooled dvm-run never maps it.
+		libs=$(objdump -p "$root/usr/local/lib/liblitedvm.so.0" 2>&1 |
+		    awk '$1 == "NEEDED" && $2 ~ /^lib(xenlight|xlutil)/ { printf "%s ", $2 }')
+		check "make $in: liblitedvm.so does not link libxl ($libs)" \
+			'test -z "$libs" && test -e "$root/usr/local/lib/liblitedvm.so.0"'
 	fi
 	$MAKE "$un" B="$B" DESTDIR="$root" > "$d/log" 2>&1
 	rc=$?

@@ -11,7 +11,7 @@ B=${1:-build}
 # The layer of each module, lowest first; a module not listed fails.
 layer() {
 	case $1 in
-	ctx|hyp|xs|validate|proto|io|spawn|escape|config|poolent|pump|openreq|\
+	ctx|hyp|xlapi|xs|validate|proto|io|spawn|escape|config|poolent|pump|openreq|\
 	policy)
 		echo 0 ;;       # ground
 	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan|wayland)
@@ -75,10 +75,12 @@ while read -r from to; do
 	fi
 done < "$tmp/edges"
 
-# Xen behind one door each: libxl (and libxlutil) from domain, config and
-# ctx only, libxenctrl's xc_* from hyp only, libxenstore's xs_* from xs,
-# state and ctx only.
-awk '$1 == "U" && $3 ~ /^libxl/ && $2 !~ /^(domain|config|ctx)$/ ||
+# Xen behind one door each: libxl (and libxlutil) through xlapi's table
+# (ldvm__xl), loaded on need, from domain, config and ctx only, and never
+# linked (an undefined libxl_* or xlu_*), libxenctrl's xc_* from hyp only,
+# libxenstore's xs_* from xs, state and ctx only.
+awk '$1 == "U" && $3 ~ /^(libxl|xlu)_/ ||
+    $1 == "U" && $3 == "ldvm__xl" && $2 !~ /^(domain|config|ctx)$/ ||
     $1 == "U" && $3 ~ /^xc_/ && $2 != "hyp" ||
     $1 == "U" && $3 ~ /^xs_/ && $2 !~ /^(xs|state|ctx)$/ {
 	print "FAIL: " $2 " calls " $3 " itself"; bad = 1 }

@@ -19,8 +19,9 @@
 #include "ldvm_internal.h"
 
 /*
- * Weak, as ctx.c's references to libxl: the guest's tools, linked
- * without libxenctrl, find them NULL (ldvm__has_xc).
+ * Weak: the guest's tools, linked without libxenctrl, find them NULL
+ * (ldvm__has_xc).  libxl needs no such care: it is loaded on need
+ * (xlapi.h), and a guest has none to load.
  */
 #pragma weak xc_interface_open
 #pragma weak xc_interface_close

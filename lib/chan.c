@@ -419,7 +419,8 @@ await_listener(struct ldvm_ctx *ctx, struct claim *c, int timeout_ms)
 		left = deadline - ldvm__now_ms();
 		if (left <= 0) {
 			rc = ldvm__err(ctx, LDVM_ETIMEDOUT, "agent in domain %u "
-			    "has no free listener", c->domid);
+			    "has no free listener after %d s", c->domid,
+			    timeout_ms / 1000);
 			break;
 		}
 		if (!watching) {

@@ -18,6 +18,14 @@
 
 /* Names tried when volumes of earlier disposables are in the way. */
 #define NAME_TRIES 8
+/*
+ * How long a session waits for the agent's next listener.  The agent
+ * sets it up while the previous session runs; a guest still starting its
+ * services on one virtual CPU, beside another guest's boot, took over
+ * 10 s to do so in the emulated host (a named Debian disposable right
+ * after dvm-create).  A live agent always offers one in the end.
+ */
+#define LISTENER_WAIT_MS 60000
 
 void
 ldvm__disp_phase(struct ldvm_disp *d, const char *name, int64_t *t0)
@@ -678,7 +686,8 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	if ((rc = ldvm__rec_path(ctx, claim, sizeof(claim), d->name,
 	    "chan")) != 0)
 		return rc;
-	rc = ldvm__chan_claim_connect(ctx, d->domid, claim, 10000, &ch);
+	rc = ldvm__chan_claim_connect(ctx, d->domid, claim, LISTENER_WAIT_MS,
+	    &ch);
 	if (rc != 0)
 		return rc;
 	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");

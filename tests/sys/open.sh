@@ -569,8 +569,9 @@ policy ""
 restart_opend
 
 # ---- the requesting guest destroyed mid-session: its session ends at once
-# A viewer that takes its time, so the session is still on.
-sed -i 's/^litedvm_open_command.*/litedvm_open_command = [ "sleep", "1000" ]/' $cfg/viewer.cfg
+# A viewer that takes its time, so the session is still on (the file comes
+# after the command: sh takes it as $0; sleep refused it as a number).
+sed -i 's/^litedvm_open_command.*/litedvm_open_command = [ "sh", "-c", "sleep 1000" ]/' $cfg/viewer.cfg
 printf 'other\n' | in_other sh -c 'cat > /root/o.txt'
 name=$(next_disp)
 in_other dvm-open /root/o.txt > /dev/null 2>&1 &

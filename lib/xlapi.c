@@ -9,11 +9,9 @@
 #define LDVM__XLAPI_TABLE
 #include "xlapi.h"
 
-#ifndef LDVM_XL_SONAME
-#define LDVM_XL_SONAME "libxenlight.so"
-#endif
-#ifndef LDVM_XLU_SONAME
-#define LDVM_XLU_SONAME "libxlutil.so"
+/* The sonames, read from the installed libraries by the GNUmakefile. */
+#if !defined(LDVM_XL_SONAME) || !defined(LDVM_XLU_SONAME)
+#error "LDVM_XL_SONAME and LDVM_XLU_SONAME must be defined"
 #endif
 
 struct ldvm__xlapi ldvm__xl;
@@ -34,7 +32,7 @@ fill(void *h, void **entry, const char *name)
 static void
 load(void)
 {
-	void *xl, *xlu;
+	void *xl, *xlu, *h;
 
 	if ((xl = dlopen(LDVM_XL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL ||
 	    (xlu = dlopen(LDVM_XLU_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -43,15 +41,13 @@ load(void)
 	}
 	/* A function's address as the void * dlsym gives (POSIX allows it). */
 #define LDVM__XL_FILL(f) \
-	if (fill(xl, (void **)&ldvm__xl.f, #f) != 0) \
+	if (fill(h, (void **)&ldvm__xl.f, #f) != 0) \
 		return;
-#define LDVM__XLU_FILL(f) \
-	if (fill(xlu, (void **)&ldvm__xl.f, #f) != 0) \
-		return;
+	h = xl;
 	LDVM__XL_FUNCS(LDVM__XL_FILL)
-	LDVM__XLU_FUNCS(LDVM__XLU_FILL)
+	h = xlu;
+	LDVM__XLU_FUNCS(LDVM__XL_FILL)
 #undef LDVM__XL_FILL
-#undef LDVM__XLU_FILL
 }
 
 const char *

@@ -12,8 +12,8 @@
  * function it calls is then a name for the table's entry, and its calls
  * read as libxl's.  Every path reaches ldvm__xl_load before its first
  * call (ldvm__xl_need): connecting libxl (ldvm_connect) and loading a
- * template or reading litedvm.conf (config.c) load it; the rest runs with a libxl context or
- * a loaded template.  A function missing from the table is a link error
+ * template or reading litedvm.conf (config.c) load it; the rest runs
+ * with a libxl context or a loaded template.  A function missing from the table is a link error
  * of liblitedvm.so (--no-undefined), not a crash.
  */
 #ifndef LDVM_XLAPI_H

@@ -1,7 +1,8 @@
 /*
- * A hostile agent, run inside a guest by sys-chan: it announces listeners
- * numbered from argv[1] on, as dvm-agent does, and answers each dom0
- * session with one kind of protocol violation, in the order of modes[].
+ * A hostile agent, run inside a guest by sys-chan: once the real agent
+ * announced its listener argv[2], it announces listeners numbered from
+ * argv[1] on, as dvm-agent does, and answers each dom0 session with one
+ * kind of protocol violation, in the order of modes[].
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <xenevtchn.h>
 
 #include "ldvm_internal.h"
+#include "xsawait.h"
 
 enum { M_VERSION, M_UNKNOWN, M_WRONGDIR, M_OVERSIZE, M_BADEXIT,
 	M_BADERROR, M_ERROR, M_VANISH, M_TINYRING, M_FLOOD, M_BACKWARDS,
@@ -107,16 +109,25 @@ main(int argc, char **argv)
 {
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	char *id, base[128], path[LDVM_XS_PATH_MAX], val[16];
-	unsigned long seq;
+	unsigned long seq, after;
 	int mode;
 
-	if (argc != 2 || ctx == NULL || (seq = strtoul(argv[1], NULL, 10)) == 0)
+	if (argc != 3 || ctx == NULL || (seq = strtoul(argv[1], NULL, 10)) == 0)
 		return 2;
+	after = strtoul(argv[2], NULL, 10);
 	if (ldvm_connect(ctx, LDVM_CONNECT_XS) != 0 ||
 	    ldvm__xs_read(ctx, XBT_NULL, "domid", &id) != 0)
 		goto fail;
 	snprintf(base, sizeof(base), "/local/domain/%s/data/litedvm", id);
 	free(id);
+	/*
+	 * The real agent announces its next listener (numbered after) once
+	 * the session that started us began, at idle priority: only once it
+	 * did may ours replace it, or dom0 would claim the real one.
+	 */
+	if (ldvm__path(ctx, path, sizeof(path), "%s/listen", base) != 0 ||
+	    xs_await_at_least(ctx, path, after, 60000) != 0)
+		goto fail;
 	for (mode = 0; mode < M_NMODES; mode++, seq++) {
 		struct ldvm__chan *ch;
 

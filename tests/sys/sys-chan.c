@@ -17,6 +17,7 @@
 
 #include "ldvm_internal.h"
 #include "systest.h"
+#include "xsawait.h"
 
 #define CLAIM LDVM_XS_ROOT "/test-chan/claim"
 
@@ -243,15 +244,14 @@ hostile_tests(const char *bin)
 	    "floods the channel", "corrupted the ring indices" };
 	char *put[] = { "sh", "-c", "cat > /tmp/hostile && chmod +x "
 	    "/tmp/hostile", NULL };
-	char *start[] = { "sh", "-c", "/tmp/hostile 1000000 "
-	    "> /dev/hvc0 2>&1 & i=0; while [ $i -lt 100 ] && "
-	    "[ \"$(xenstore-read data/litedvm/listen)\" != 1000000 ]; "
-	    "do sleep 0.1; i=$((i + 1)); done", NULL };
+	char start_sh[128], *start[] = { "sh", "-c", start_sh, NULL };
+	char listen[LDVM_XS_PATH_MAX], *claimed;
+	unsigned long last = 0;
 	char *cmd[] = { "true", NULL };
 	struct res r;
 	size_t i, n;
 	char *img;
-	int fd;
+	int fd, rc;
 
 	if ((fd = open(bin, O_RDONLY)) < 0) {
 		CHECK(0, "hostile agent binary %s", bin);
@@ -263,8 +263,29 @@ hostile_tests(const char *bin)
 	CHECK(r.rc == 0 && r.status == 0, "hostile agent copied into the "
 	    "guest (%s)", r.err);
 	res_free(&r);
+	/*
+	 * The session that starts it claims the real agent's next listener
+	 * (last + 1), and the agent announces its next (last + 2) beside it:
+	 * the hostile agent announces its own only after that one.
+	 */
+	if (ldvm__xs_read(ctx, XBT_NULL, CLAIM, &claimed) == 0) {
+		last = strtoul(claimed, NULL, 10);
+		free(claimed);
+	}
+	snprintf(start_sh, sizeof(start_sh), "/tmp/hostile 1000000 %lu "
+	    "> /dev/hvc0 2>&1 &", last + 2);
+	REQUIRE(ldvm__area_path(ctx, listen, sizeof(listen), domid,
+	    "/listen") == 0, "listener path (%s)", ldvm_errmsg(ctx));
+	rc = xs_await_at_least(ctx, listen, last + 1, 60000);
+	CHECK(rc == 0, "real agent's listener %lu announced (%s)", last + 1,
+	    rc ? ldvm_errmsg(ctx) : "ok");
 	run(start, NULL, 0, &r);
+	CHECK(r.rc == 0 && r.status == 0, "hostile agent started (%s)",
+	    r.err);
 	res_free(&r);
+	rc = xs_await_at_least(ctx, listen, 1000000, 60000);
+	CHECK(rc == 0, "hostile agent announced its first listener (%s)",
+	    rc ? ldvm_errmsg(ctx) : "ok");
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		run(cmd, NULL, 0, &r);
 		CHECK(r.rc == LDVM_EPROTO && strstr(ldvm_errmsg(ctx),

@@ -13,8 +13,9 @@
  * read as libxl's.  Every path reaches ldvm__xl_load before its first
  * call (ldvm__xl_need): connecting libxl (ldvm_connect) and loading a
  * template or reading litedvm.conf (config.c) load it; the rest runs
- * with a libxl context or a loaded template.  A function missing from the table is a link error
- * of liblitedvm.so (--no-undefined), not a crash.
+ * with a libxl context or a loaded template.  A function missing from
+ * the table is a link error of liblitedvm.so (--no-undefined), not a
+ * crash.
  */
 #ifndef LDVM_XLAPI_H
 #define LDVM_XLAPI_H

@@ -265,8 +265,9 @@ hostile_tests(const char *bin)
 	res_free(&r);
 	/*
 	 * The session that starts it claims the real agent's next listener
-	 * (last + 1), and the agent announces its next (last + 2) beside it:
-	 * the hostile agent announces its own only after that one.
+	 * (last + 1, once free), and the agent announces its next (last + 2)
+	 * beside it: the hostile agent announces its own only after that
+	 * one.
 	 */
 	if (ldvm__xs_read(ctx, XBT_NULL, CLAIM, &claimed) == 0) {
 		last = strtoul(claimed, NULL, 10);
@@ -274,11 +275,11 @@ hostile_tests(const char *bin)
 	}
 	snprintf(start_sh, sizeof(start_sh), "/tmp/hostile 1000000 %lu "
 	    "> /dev/hvc0 2>&1 &", last + 2);
-	REQUIRE(ldvm__area_path(ctx, listen, sizeof(listen), domid,
-	    "/listen") == 0, "listener path (%s)", ldvm_errmsg(ctx));
-	rc = xs_await_at_least(ctx, listen, last + 1, 60000);
+	rc = ldvm__chan_await_free(ctx, domid, CLAIM, 60000);
 	CHECK(rc == 0, "real agent's listener %lu announced (%s)", last + 1,
 	    rc ? ldvm_errmsg(ctx) : "ok");
+	REQUIRE(ldvm__area_path(ctx, listen, sizeof(listen), domid,
+	    "/listen") == 0, "listener path (%s)", ldvm_errmsg(ctx));
 	run(start, NULL, 0, &r);
 	CHECK(r.rc == 0 && r.status == 0, "hostile agent started (%s)",
 	    r.err);

@@ -57,6 +57,8 @@ lg_vmessage(xentoollog_logger *xl, xentoollog_level level, int errnoval,
 	char msg[384];
 	int n;
 
+	if (ctx->xlquiet)
+		return;
 	n = vsnprintf(msg, sizeof(msg), format, al);
 	if (n >= 0 && errnoval >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(errnoval));

@@ -105,7 +105,10 @@ ldvm__disk_user(struct ldvm_ctx *ctx, const char *path, uint32_t *domid,
 	for (i = 0; i < n && !found; i++) {
 		libxl_device_disk *disks;
 
+		/* A domain going away as it is read: none of its disks. */
+		ctx->xlquiet = true;
 		disks = libxl_device_disk_list(ctx->xl, doms[i].domid, &ndisks);
+		ctx->xlquiet = false;
 		for (j = 0; j < ndisks; j++) {
 			if (!found && disks[j].pdev_path != NULL &&
 			    same_file(disks[j].pdev_path, path)) {
@@ -162,7 +165,10 @@ ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6])
 	for (i = 0; i < n; i++) {
 		libxl_device_nic *nics;
 
+		/* A domain going away as it is read: none of its interfaces. */
+		ctx->xlquiet = true;
 		nics = libxl_device_nic_list(ctx->xl, doms[i].domid, &nnics);
+		ctx->xlquiet = false;
 		for (j = 0; j < nnics; j++) {
 			if (memcmp(nics[j].mac, mac, 6) == 0)
 				found = 1;

@@ -48,6 +48,7 @@ struct ldvm_ctx {
 	char err[LDVM__ERR_MAX];
 	int syserr;                 /* errno behind err (ldvm__errno), or 0 */
 	char xlmsg[384];            /* last error libxl logged */
+	bool xlquiet;               /* libxl's messages dropped (ldvm__xl_quiet) */
 	ldvm_log_fn *logfn;
 	void *logarg;
 	int logmin;
@@ -353,10 +354,11 @@ LDVM_HIDDEN char *ldvm__xs_take(struct ldvm_ctx *ctx, const char *path,
     unsigned *len);
 
 /* ---- domains (domain.c) ---- */
-/* Creates a paused domain from a complete config; see ldvm_domain_create. */
 /*
  * The running domain with a disk whose target is path: 1 and its id and
- * name, or 0 when no domain uses it.
+ * name, or 0 when no domain uses it.  A domain whose disks cannot be read
+ * (one going away) uses none, and libxl's messages about it are dropped;
+ * so with ldvm__mac_in_use's interfaces.
  */
 LDVM_HIDDEN int ldvm__disk_user(struct ldvm_ctx *ctx, const char *path,
     uint32_t *domid, char *name, size_t namesz);
@@ -369,6 +371,7 @@ LDVM_HIDDEN int ldvm__domain_disks_up(struct ldvm_ctx *ctx, uint32_t domid);
 #define LDVM_CONSOLE_LOG_DIR "/var/log/xen/console"
 /* 1 when a network interface of a running domain has that MAC, else 0. */
 LDVM_HIDDEN int ldvm__mac_in_use(struct ldvm_ctx *ctx, const uint8_t mac[6]);
+/* Creates a paused domain from a complete config; see ldvm_domain_create. */
 LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
 /* 1 when paused, 0 when running, -1 when there is no such domain. */

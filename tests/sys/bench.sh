@@ -160,6 +160,18 @@ if [ "$N" -gt 0 ]; then
 	echo "  pooled median $(ratio "$(median_total pooled-true.log)" "$fm")x  p95 $(ratio "$(p95_total pooled-true.log)" "$fm")x"
 	echo "  pooled, ballooned down (80 of 96 MiB) median $(ratio "$(median_total balloon-true.log)" "$fm")x  p95 $(ratio "$(p95_total balloon-true.log)" "$fm")x"
 	echo "  pooled, right after another median $(ratio "$(median_total pooled-next.log)" "$fm")x  p95 $(ratio "$(p95_total pooled-next.log)" "$fm")x"
+	# The floor has a tail of its own (the emulator's noise, a guest
+	# command's slow second mode), which every path shares: so the
+	# tails are also compared with each other, and shown whole.
+	fp=$(p95_total floor-true.log)
+	echo "  the floor's own p95 $(ratio "$fp" "$fm")x of its median"
+	echo "against the floor's p95 ($fp ms):"
+	echo "  named  p95 $(ratio "$(p95_total named-true.log)" "$fp")x"
+	echo "  pooled p95 $(ratio "$(p95_total pooled-true.log)" "$fp")x"
+	for k in floor-true named-true pooled-true; do
+		echo "$k, each run (ms, sorted):" $(sed -n \
+		    's/^elapsed \([0-9.]*\) ms$/\1/p' $k.log | sort -n)
+	done
 fi
 
 [ "$THROUGHPUT" = 1 ] || exit 0

@@ -64,6 +64,12 @@ while [ $i -lt "$N" ]; do
 	# The last run's teardown and refill (a domain booting) are over:
 	# else they share the CPU with the floor and the named run.
 	settle
+	# And one command untimed: the first after a refill settled is
+	# slower still (in one boot the floor's median was 168.6 ms there,
+	# 130.2 ms right after the named run), and the named and the first
+	# pooled run come after runs that refill nothing.
+	guestrun "$named_id" true
+	settle
 	elapsed guestrun "$named_id" true 2>> floor-true.log
 	settle
 	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log

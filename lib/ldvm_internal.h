@@ -48,7 +48,8 @@ struct ldvm_ctx {
 	char err[LDVM__ERR_MAX];
 	int syserr;                 /* errno behind err (ldvm__errno), or 0 */
 	char xlmsg[384];            /* last error libxl logged */
-	bool xlquiet;               /* libxl's messages dropped (ldvm__xl_quiet) */
+	bool xlquiet;               /* libxl's messages dropped: its device
+	                               lists in ldvm__disk_user, ldvm__mac_in_use */
 	ldvm_log_fn *logfn;
 	void *logarg;
 	int logmin;

@@ -126,15 +126,16 @@ guest_steps() {
 		printf "dvm-run: disp: guest: started to session over %d ms\n", $3 - $2 }'
 }
 
+# Each run's total (ms) in log $1, sorted.
+totals() { sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n; }
+
 median_total() {
-	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n |
-	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+	totals "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
 
 # BENCH_N=0: only the throughput below.
 p95_total() {
-	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n |
-	    awk '{ a[NR] = $1 } END { print a[int((NR * 95 + 99) / 100)] }'
+	totals "$1" | awk '{ a[NR] = $1 } END { print a[int((NR * 95 + 99) / 100)] }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -175,8 +176,7 @@ if [ "$N" -gt 0 ]; then
 	echo "  named  p95 $(ratio "$(p95_total named-true.log)" "$fp")x"
 	echo "  pooled p95 $(ratio "$(p95_total pooled-true.log)" "$fp")x"
 	for k in floor-true named-true pooled-true; do
-		echo "$k, each run (ms, sorted):" $(sed -n \
-		    's/^elapsed \([0-9.]*\) ms$/\1/p' $k.log | sort -n)
+		echo "$k, each run (ms, sorted):" $(totals $k.log)
 	done
 fi
 

@@ -308,7 +308,12 @@ worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
 	ctx->open_limit_s = s->timeout_s;
 	ldvm_set_waitmask(ctx, s->ctx->has_waitmask ? &s->ctx->waitmask :
 	    NULL);
-	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS | LDVM_CONNECT_XL)) == 0)
+	/*
+	 * xenstore only: libxl's context is made if a path needs it (a cold
+	 * start, ldvm__need), as in dvm-run; a request served from the pool
+	 * does not wait for one (some 7 ms under emulation).
+	 */
+	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS)) == 0)
 		rc = ldvm__open_work(ctx, domid, root, q, t, s->max_size, t0);
 	if (rc != 0)
 		ldvm__log(ctx, LDVM_LOG_WARN, "request of %s (domain %u) for %s "

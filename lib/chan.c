@@ -56,6 +56,28 @@ ldvm__chan_close(struct ldvm__chan *ch)
 	free(ch);
 }
 
+/*
+ * The listener's pages are shared with the peer, and a guest's kernel
+ * frees a shared page only when no one maps it any more: one still mapped
+ * when its sharer lets go waits on a list that Linux drains ten pages a
+ * second.  An agent that closed a session before dom0 did left some 270
+ * KiB a session there, and a guest running commands back to back ran out
+ * of memory.  So the listener closes after the peer (a client unmaps its
+ * rings before it tells it has gone), or when timeout_ms is over.
+ */
+void
+ldvm__chan_close_after_peer(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
+    int timeout_ms)
+{
+	int64_t end = ldvm__now_ms() + timeout_ms, left;
+
+	while (ch != NULL && libxenvchan_is_open(ch->v) == 1 &&
+	    (left = end - ldvm__now_ms()) > 0 &&
+	    ldvm__chan_wait(ctx, ch, (int)left) == 0)
+		;
+	ldvm__chan_close(ch);
+}
+
 int
 ldvm__chan_listen(struct ldvm_ctx *ctx, const char *xs_path,
     struct ldvm__chan **out)

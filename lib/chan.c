@@ -70,12 +70,18 @@ ldvm__chan_close_after_peer(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
     int timeout_ms)
 {
 	int64_t end = ldvm__now_ms() + timeout_ms, left;
+	char err[sizeof(ctx->err)];
+	int syserr = ctx->syserr;
 
+	/* A failed wait only ends it: the caller's error stays. */
+	memcpy(err, ctx->err, sizeof(err));
 	while (ch != NULL && libxenvchan_is_open(ch->v) == 1 &&
 	    (left = end - ldvm__now_ms()) > 0 &&
 	    ldvm__chan_wait(ctx, ch, (int)left) == 0)
 		;
 	ldvm__chan_close(ch);
+	memcpy(ctx->err, err, sizeof(err));
+	ctx->syserr = syserr;
 }
 
 int

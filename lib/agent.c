@@ -469,7 +469,7 @@ listener(const char *base, unsigned long seq, int fd,
 	(void)write(fd, "c", 1);
 	close(fd);
 	ldvm__chan_serve(ctx, ch);
-	ldvm__chan_close_after_peer(ctx, ch, LDVM_PEER_CLOSE_MS);
+	ldvm__chan_close_after_peer(ctx, ch);
 	ldvm_ctx_free(ctx);
 	_exit(0);
 }

@@ -56,6 +56,8 @@ ldvm__chan_close(struct ldvm__chan *ch)
 	free(ch);
 }
 
+#define PEER_CLOSE_MS 2000
+
 /*
  * The listener's pages are shared with the peer, and a guest's kernel
  * frees a shared page only when no one maps it any more: one still mapped
@@ -63,13 +65,12 @@ ldvm__chan_close(struct ldvm__chan *ch)
  * second.  An agent that closed a session before dom0 did left some 270
  * KiB a session there, and a guest running commands back to back ran out
  * of memory.  So the listener closes after the peer (a client unmaps its
- * rings before it tells it has gone), or when timeout_ms is over.
+ * rings before it tells it has gone), or when PEER_CLOSE_MS are over.
  */
 void
-ldvm__chan_close_after_peer(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
-    int timeout_ms)
+ldvm__chan_close_after_peer(struct ldvm_ctx *ctx, struct ldvm__chan *ch)
 {
-	int64_t end = ldvm__now_ms() + timeout_ms, left;
+	int64_t end = ldvm__now_ms() + PEER_CLOSE_MS, left;
 	char err[sizeof(ctx->err)];
 	int syserr = ctx->syserr;
 

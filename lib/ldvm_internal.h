@@ -779,11 +779,10 @@ LDVM_HIDDEN int ldvm__chan_await_free(struct ldvm_ctx *ctx, uint32_t domid,
 LDVM_HIDDEN void ldvm__chan_close(struct ldvm__chan *ch);
 /*
  * A listener's (guest's) channel, closed once the peer has closed its
- * side, or after timeout_ms: see chan.c.
+ * side, or after 2 s: see chan.c.
  */
-#define LDVM_PEER_CLOSE_MS 2000
 LDVM_HIDDEN void ldvm__chan_close_after_peer(struct ldvm_ctx *ctx,
-    struct ldvm__chan *ch, int timeout_ms);
+    struct ldvm__chan *ch);
 /*
  * dom0: runs argv over ch, pumping in/out/err, until the agent reports the
  * exit status (*status).  Never reads more from the channel than it can

@@ -610,7 +610,7 @@ req_end(struct ldvm_ctx *ctx, struct req *r)
 	if (r->watching && sub(ctx, r, "reply", p, sizeof(p)) == 0)
 		ldvm__xs_unwatch(ctx, p, "reply");
 	ldvm__wl_close(ctx, r->wl);
-	ldvm__chan_close_after_peer(ctx, r->ch, LDVM_PEER_CLOSE_MS);
+	ldvm__chan_close_after_peer(ctx, r->ch);
 	if (r->base[0] != '\0')
 		ldvm__xs_rm(ctx, XBT_NULL, r->base);
 	if (r->tmpfd >= 0)

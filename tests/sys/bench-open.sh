@@ -66,8 +66,10 @@ while [ $i -lt $((3 * N)) ]; do
 	i=$((i + 1))
 done
 xl destroy "$d"
+# Each run's total (ms) in log $1, in the order the runs came.
+run_totals() { sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1"; }
 median() {
-	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n |
+	run_totals "$1" | sort -n |
 	    awk '{ a[NR] = $1 } END { printf "median %s ms  p95 %s ms  (n=%d)", a[int((NR + 1) / 2)], a[int((NR * 95 + 99) / 100)], NR }'
 }
 [ "$COLD" = 1 ] && echo "dvm-open cold:   $(median cold.log)"
@@ -88,8 +90,8 @@ echo "dvm-run -n true:                          $(median true.log)"
 # boot weighs on both (a difference of two medians swung from 0 to 23 ms
 # for the moves, from boot to boot).
 diff_median() {
-	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" > a.v
-	sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$2" > b.v
+	run_totals "$1" > a.v
+	run_totals "$2" > b.v
 	paste a.v b.v | awk 'NF == 2 { print $1 - $2 }' | sort -n |
 	    awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
@@ -97,12 +99,16 @@ o=$(diff_median pooled.log floor.log)
 mv2=$(diff_median cat.log true.log)
 echo "dvm-open pooled less guestrun (median of the pairs): $o ms"
 echo "the file's two moves, cat less true (median of the pairs): $mv2 ms"
-awk -v o="$o" -v r="$(m run.log)" -v c="$mv2" 'BEGIN {
-	printf "against a pooled dvm-run true + two moves: %.0f + %.0f = %.0f ms; ratio %.2fx\n", r, c, r + c, o / (r + c) }'
+# against WHAT LOG: the request against pooled dvm-run's median in LOG
+# plus the two moves.
+against() {
+	awk -v w="$1" -v o="$o" -v r="$(m "$2")" -v c="$mv2" 'BEGIN {
+		printf "against a pooled dvm-run of %s + two moves: %.0f + %.0f = %.0f ms; ratio %.2fx\n", w, r, c, r + c, o / (r + c) }'
+}
+against true run.log
 # Like for like: what dvm-run takes to run the same opener in a pooled
 # member, plus the two moves; the difference is what dvm-open adds.
-awk -v o="$o" -v r="$(m opener.log)" -v c="$mv2" 'BEGIN {
-	printf "against a pooled dvm-run of the opener command + two moves: %.0f + %.0f = %.0f ms; ratio %.2fx\n", r, c, r + c, o / (r + c) }'
+against "the opener command" opener.log
 # dvm-opend -v: each pooled request's steps, ms after it read the request
 # (medians); what is left of dvm-open's time is the guest's own: the
 # tool's start, its channel and request, and the end after the outcome.

@@ -68,6 +68,7 @@ ldvm__hyp_info(struct ldvm_ctx *ctx, uint32_t domid,
 	out->dying = (info.flags & XEN_DOMINF_dying) != 0;
 	out->memkb = (uint64_t)info.tot_pages * (XC_PAGE_SIZE / 1024);
 	out->maxkb = (uint64_t)info.max_pages * (XC_PAGE_SIZE / 1024);
+	out->cpu_ns = info.cpu_time;
 	return 0;
 }
 

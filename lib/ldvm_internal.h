@@ -132,6 +132,7 @@ struct ldvm__dominfo {
 	bool paused, shutdown, dying;
 	uint64_t memkb;         /* current memory */
 	uint64_t maxkb;         /* the hypervisor's maximum */
+	uint64_t cpu_ns;        /* CPU time of all its vCPUs so far */
 };
 /* Whether libxenctrl is linked in: false in a guest's tools. */
 LDVM_HIDDEN bool ldvm__has_xc(void);
@@ -144,6 +145,13 @@ LDVM_HIDDEN int ldvm__hyp_info(struct ldvm_ctx *ctx, uint32_t domid,
 /* Pauses (pause) or unpauses domid. */
 LDVM_HIDDEN int ldvm__hyp_pause(struct ldvm_ctx *ctx, uint32_t domid,
     bool pause);
+/*
+ * Whether a domain that used cpu1_ns - cpu0_ns of CPU time in span_ms used
+ * at most permille thousandths of one CPU (false when span_ms <= 0 or the
+ * count went back).
+ */
+LDVM_HIDDEN bool ldvm__cpu_quiet(uint64_t cpu0_ns, uint64_t cpu1_ns,
+    int64_t span_ms, unsigned permille);
 /* LDVM_EINTR with a message when the interrupt flag is set, else 0. */
 LDVM_HIDDEN int ldvm__interrupted(struct ldvm_ctx *ctx);
 /*

@@ -489,8 +489,58 @@ warm_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
 }
 
 /*
- * Boots one member, has it run a first session, balloons it down, pauses
- * it and lists it.
+ * A member is paused only once it has gone quiet.  A guest whose boot goes
+ * on after its agent answered (a systemd guest starts its units for a
+ * minute more under emulation) would otherwise go on with that when
+ * claimed, beside the caller's command: in the test host a pooled
+ * `dvm-run true` of a Debian guest took a second, the guest busy
+ * throughout.  Quiet: at most SETTLE_PERMILLE of one CPU over
+ * SETTLE_STEP_MS, by the hypervisor's count of its CPU time.  A member
+ * still busy after the template's litedvm_ready_timeout is paused anyway.
+ */
+#define SETTLE_STEP_MS 500
+#define SETTLE_PERMILLE 100
+
+static int
+settle_member(struct ldvm_ctx *ctx, const struct ldvm_template *t,
+    const struct ldvm_disp *d)
+{
+	struct ldvm__dominfo a, b;
+	int64_t t0 = ldvm__now_ms(), ta = t0, tb;
+	int rc;
+
+	if ((rc = ldvm__hyp_info(ctx, d->domid, &a)) != 0)
+		goto gone;
+	for (;;) {
+		(void)ldvm__poll(ctx, NULL, 0, SETTLE_STEP_MS);
+		if ((rc = ldvm__interrupted(ctx)) != 0)
+			return rc;
+		if ((rc = ldvm__hyp_info(ctx, d->domid, &b)) != 0)
+			goto gone;
+		tb = ldvm__now_ms();
+		if (ldvm__cpu_quiet(a.cpu_ns, b.cpu_ns, tb - ta,
+		    SETTLE_PERMILLE)) {
+			ldvm__log(ctx, LDVM_LOG_INFO, "%s: quiet after %lld ms",
+			    d->name, (long long)(tb - t0));
+			return 0;
+		}
+		if (tb - t0 >= (int64_t)t->ready_timeout * 1000) {
+			ldvm__log(ctx, LDVM_LOG_WARN, "%s: still busy after %d s "
+			    "(litedvm_ready_timeout), paused all the same",
+			    d->name, t->ready_timeout);
+			return 0;
+		}
+		a = b;
+		ta = tb;
+	}
+gone:
+	return rc == LDVM_ENOENT ? ldvm__err(ctx, LDVM_ENOENT, "%s: its domain "
+	    "is gone", d->name) : rc;
+}
+
+/*
+ * Boots one member, has it run a first session, balloons it down, waits
+ * for it to go quiet, pauses it and lists it.
  */
 static int
 preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
@@ -516,7 +566,8 @@ preload_one(struct ldvm_ctx *ctx, const struct ldvm_template *t, int count)
 			    "libxl error %d", d->name,
 			    (unsigned long long)(t->preload_memkb / 1024), xrc);
 	}
-	if ((rc = ldvm_domain_pause(ctx, d->domid)) != 0)
+	if ((rc = settle_member(ctx, t, d)) != 0 ||
+	    (rc = ldvm_domain_pause(ctx, d->domid)) != 0)
 		goto fail;
 	j.t = t;
 	j.d = d;

@@ -11,8 +11,8 @@ B=${1:-build}
 # The layer of each module, lowest first; a module not listed fails.
 layer() {
 	case $1 in
-	ctx|hyp|xlapi|xs|validate|proto|io|spawn|escape|config|poolent|pump|openreq|\
-	policy)
+	ctx|hyp|xlapi|xs|validate|proto|io|spawn|escape|config|poolent|quiet|pump|\
+	openreq|policy)
 		echo 0 ;;       # ground
 	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan|wayland)
 		echo 1 ;;       # state tree, domains, volumes, the channel

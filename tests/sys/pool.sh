@@ -415,6 +415,22 @@ done
 check "40 pairs of drains at once: each exits 0 and leaves no drain flag ($bad failed)" \
 	test "$bad" = 0
 
+# ---- a member is paused only once its guest has gone quiet: this guest
+# keeps its CPU busy for 12 s after boot, well past its agent's answer
+sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/busy.cfg
+sed -i 's/^extra = "\(.*\)"/extra = "\1 litedvm.busy=12"/' $cfg/busy.cfg
+printf 'litedvm_preload = 1\n' >> $cfg/busy.cfg
+dvm-preload -v -t busy 2> busy.log
+m=$(xenstore-list /litedvm/pool/busy 2>/dev/null | head -n 1)
+id=$(xl domid "$m" 2>/dev/null)
+check "a member is paused once its guest is quiet: its busy boot was over ($m)" \
+	test "$(xenstore-read "/local/domain/$id/data/busy-done" 2>/dev/null)" = 1
+q=$(sed -n 's/.*: quiet after \([0-9]*\) ms$/\1/p' busy.log)
+check "dvm-preload -v says how long it waited for quiet (${q:-nothing} ms, the guest busy past its first session)" \
+	test "${q:-0}" -ge 1000
+dvm-preload -q -t busy -n 0
+rm -f $cfg/busy.cfg
+
 # ---- finally everything goes
 xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
 dvm-preload -G

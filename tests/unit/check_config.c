@@ -326,6 +326,27 @@ entry_version(const char *text, size_t len, const struct ldvm__poolent *e,
 	ldvm__version_format(h, out);
 }
 
+/* A pool member's quiet: its CPU use between two readings (lib/quiet.c). */
+START_TEST(cpu_quiet)
+{
+	const uint64_t ms = 1000000;    /* ns */
+
+	/* 10% of one CPU is the limit given: 50 ms in 500 is still quiet. */
+	ck_assert(ldvm__cpu_quiet(7 * ms, 57 * ms, 500, 100));
+	ck_assert(!ldvm__cpu_quiet(7 * ms, 57 * ms + 1000, 500, 100));
+	ck_assert(ldvm__cpu_quiet(0, 0, 500, 100));
+	/* Two vCPUs busy count twice. */
+	ck_assert(!ldvm__cpu_quiet(0, 2 * 500 * ms, 500, 600));
+	ck_assert(ldvm__cpu_quiet(0, 500 * ms, 500, 1000));
+	/* No span, or a count that went back: not known to be quiet. */
+	ck_assert(!ldvm__cpu_quiet(0, 0, 0, 100));
+	ck_assert(!ldvm__cpu_quiet(9 * ms, 8 * ms, 500, 100));
+	/* Hours of CPU time, a long span: no overflow. */
+	ck_assert(ldvm__cpu_quiet(UINT64_C(36000000) * ms,
+	    UINT64_C(36000000) * ms + 10 * ms, 3600000, 1));
+}
+END_TEST
+
 START_TEST(poolent_round_trip)
 {
 	struct ldvm_template *t;
@@ -553,6 +574,7 @@ config_suite(void)
 	tcase_add_test(core, confdir_lookup);
 	tcase_add_test(core, template_list);
 	tcase_add_test(core, version_tracks_changes);
+	tcase_add_test(core, cpu_quiet);
 	tcase_add_test(core, poolent_round_trip);
 	tcase_add_test(core, poolent_tracks_files);
 	tcase_add_test(core, poolent_limits);

@@ -103,8 +103,11 @@ check "named: the command has a pty" grep -q '^/dev/pts/' tty.out
 
 # ---- boot 4 fills the pool; pooled: no boot on the caller's path
 # (boot 5 refills)
-dvm-preload -q -t debpool
+dvm-preload -v -t debpool 2> fill.txt
+sed 's/^/# /' fill.txt
 check "dvm-preload fills the Debian pool ($(pool_size))" test "$(pool_size)" = 1
+check "dvm-preload -v says how long the member's first session took" \
+	grep -q 'first session over after [0-9]* ms' fill.txt
 ./xswait /litedvm/disp -count=2 60
 elapsed dvm-run -v -t debpool -- true > /dev/null 2> pooled.txt
 rc=$?
@@ -140,10 +143,14 @@ rm -f $deb/work.img
 ./xswait /litedvm/pool/debpool -count=1 600
 ./xswait /litedvm/disp -count=2 60
 mkfifo started
-dvm-run -t debpool -- sh -c 'echo started; exec sleep 1000' > started &
+dvm-run -t debpool -- sh -c 'echo started $(systemctl is-system-running); exec sleep 1000' > started &
 run=$!
 read -r line < started
-check "a pooled command runs ($line)" test "$line" = started
+check "a pooled command runs ($line)" test "${line%% *}" = started
+# The member was paused with its boot over (its first session waited),
+# not woken into the rest of it.
+check "the pooled member's boot was over when it was claimed ($line)" \
+	test "$line" = "started running" -o "$line" = "started degraded"
 p=$(xenstore-list /litedvm/disp | while read -r r; do
 	[ "$r" != "$d" ] && [ "$(xenstore-read /litedvm/disp/$r/state)" = running ] && echo "$r"; done)
 m1=$(mac_of "$d")

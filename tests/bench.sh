@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the dvm-run benchmark in the emulated Xen host (BENCH_N runs each);
-# "open" runs dvm-open's instead, "ram" the cost of RAM-only volumes.
+# "open" runs dvm-open's instead, "ram" the cost of RAM-only volumes,
+# "debian" dvm-run's with the real Debian guest.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
@@ -21,6 +22,14 @@ fi
 if [ "${1:-}" = ram ]; then
 	exec tests/xen/run tests/sys/bench-ram.sh "$B/bench.env" \
 		tests/sys/lib.sh "$B/tests/xswait"
+fi
+# tests/bench.sh debian: the floor, named and pooled paths of the real
+# Debian 12 guest (tests/xen/debian.sh's template), BENCH_N 5 by default:
+# each pooled run waits for a Debian member's build.
+if [ "${1:-}" = debian ]; then
+	echo "N=${BENCH_N:-5} GUEST=debian" > "$B/bench.env"
+	exec tests/xen/run tests/sys/bench.sh "$B/bench.env" tests/sys/lib.sh \
+		"$B/tests/elapsed" "$B/tests/xswait" "$B/tests/guestrun"
 fi
 echo "MIB=${BENCH_MIB:-64}" >> "$B/bench.env"
 # BENCH_COLD=0 leaves out the cold runs, BENCH_THROUGHPUT=0 the streams:

@@ -30,12 +30,15 @@ guestrun "$work" sh -c 'head -c 65536 /dev/urandom > /root/doc.bin'
 dvm-opend -v 2> opend.log &
 
 # Before every run the pool holds its one member and nothing else is
-# recorded: the last run's teardown and refill are over (untimed).
+# recorded: the last run's teardown and refill are over (untimed), Xen
+# has scrubbed what they freed and the host is quiet (as bench.sh).
 disps=1
 settle() {
 	dvm-preload -q -t pooled
 	./xswait /litedvm/disp -count=$disps 120 ||
 	    echo "the pool did not settle in 120 s" >&2
+	./xswait -scrubbed 60 || echo "Xen still scrubs after 60 s" >&2
+	./xswait -quiet 60 || echo "the host did not go quiet in 60 s" >&2
 }
 kinds=pooled
 [ "$COLD" = 1 ] && kinds="cold pooled"

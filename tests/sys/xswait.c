@@ -6,6 +6,10 @@
  * xswait -scrubbed SECONDS: until Xen has scrubbed every page freed by a
  * destroyed domain (benchmarks: its idle loop does it, on a CPU a guest
  * just woken may need).
+ * xswait -quiet SECONDS: until the host is quiet: all its domains, dom0
+ * included, used at most a tenth of one CPU over half a second, by the
+ * hypervisor's count (benchmarks: a hotplug script or a helper's exit
+ * still running after the state settled shares the CPU with a timed run).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +122,72 @@ wait_scrubbed(int secs)
 	return 0;
 }
 
+/* The hypervisor's CPU time of domain id, *ns; 0 when it is not listed. */
+static int
+cpu_of(const libxl_dominfo *l, int n, uint32_t id, uint64_t *ns)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (l[i].domid == id) {
+			*ns = l[i].cpu_time;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * xswait -quiet SECONDS.  Xen raises no event when its domains go idle, so
+ * this one polls: two listings half a second apart, the CPU time of the
+ * domains in both summed (ldvm__cpu_quiet's rule, as for a pool member).
+ */
+static int
+wait_quiet(int secs)
+{
+	struct ldvm_ctx *ctx = ldvm_ctx_new();
+	int64_t deadline = ldvm__now_ms() + secs * 1000LL, t0, t1;
+	libxl_dominfo *a = NULL, *b;
+	uint64_t c0, c1, ns;
+	int na = 0, nb, i;
+
+	if (ctx == NULL || ldvm_connect(ctx, LDVM_CONNECT_XL) != 0) {
+		fprintf(stderr, "xswait: %s\n", ldvm_errmsg(ctx));
+		return 2;
+	}
+	for (;;) {
+		t0 = ldvm__now_ms();
+		if (a == NULL && (a = libxl_list_domain(ctx->xl, &na)) == NULL)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 500000000 }, NULL);
+		if ((b = libxl_list_domain(ctx->xl, &nb)) == NULL)
+			break;
+		t1 = ldvm__now_ms();
+		for (c0 = c1 = 0, i = 0; i < nb; i++)
+			if (cpu_of(a, na, b[i].domid, &ns)) {
+				c0 += ns;
+				c1 += b[i].cpu_time;
+			}
+		libxl_dominfo_list_free(a, na);
+		a = b;
+		na = nb;
+		if (ldvm__cpu_quiet(c0, c1, t1 - t0, 100)) {
+			libxl_dominfo_list_free(a, na);
+			ldvm_ctx_free(ctx);
+			return 0;
+		}
+		if (t1 >= deadline) {
+			fprintf(stderr, "xswait: the host used %llu ms of CPU "
+			    "in %lld ms, still, after %d s\n",
+			    (unsigned long long)((c1 - c0) / 1000000),
+			    (long long)(t1 - t0), secs);
+			libxl_dominfo_list_free(a, na);
+			return 1;
+		}
+	}
+	fprintf(stderr, "xswait: libxl_list_domain failed\n");
+	return 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -125,6 +195,8 @@ main(int argc, char **argv)
 		return wait_domains(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "-scrubbed") == 0)
 		return wait_scrubbed(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "-quiet") == 0)
+		return wait_quiet(atoi(argv[2]));
 	struct ldvm_ctx *ctx = ldvm_ctx_new();
 	int64_t deadline;
 

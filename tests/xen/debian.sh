@@ -17,7 +17,7 @@ top=$(cd "$here/../.." && pwd)
 
 # The run-time packages README lists for a guest, plus what the tests use
 # inside it (ip and ping for the network checks).
-guest_pkgs="libxenmisc4.17,libxenstore4,libbsd0"
+guest_pkgs="libxenstore4"
 pkgs="systemd-sysv,udev,kmod,linux-image-cloud-amd64,$guest_pkgs,iproute2,iputils-ping,waypipe,weston"
 
 # This machine's own apt sources, so mmdebstrap uses the mirror it reaches.

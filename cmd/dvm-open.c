@@ -202,8 +202,19 @@ open_file(struct ldvm_ctx *ctx, const struct opts *o)
 	}
 }
 
+/*
+ * dvm-agent has this file built in, main renamed (GNUmakefile): it runs
+ * dom0's `dvm-open --session` itself, in the command's process.
+ */
+#ifdef DVM_OPEN_IN_AGENT
+int dvm_open_main(int argc, char *argv[]);
+
+int
+dvm_open_main(int argc, char *argv[])
+#else
 int
 main(int argc, char *argv[])
+#endif
 {
 	struct opts o = { .wait = "exit" };
 	struct ldvm_ctx *ctx;

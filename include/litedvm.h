@@ -359,6 +359,17 @@ LDVM_API int ldvm_list(struct ldvm_ctx *ctx, ldvm_list_fn *fn, void *arg);
  */
 LDVM_API int ldvm_agent_serve(struct ldvm_ctx *ctx);
 
+/*
+ * A command the agent runs without an exec: fn is called in the
+ * command's process, where the exec would be (its standard streams,
+ * user, environment and directory set, signals at their defaults), with
+ * the command's argc and argv.  It returns -1 when argv is not its
+ * command (which is then exec'd as any other), else the exit status; it
+ * may also exit itself.  NULL (the default): every command is exec'd.
+ */
+typedef int ldvm_builtin_fn(int argc, char *argv[]);
+LDVM_API void ldvm_agent_builtin(struct ldvm_ctx *ctx, ldvm_builtin_fn *fn);
+
 /* ---- dvm-open ---------------------------------------------------- */
 
 /* What ldvm_open_file did with the file. */

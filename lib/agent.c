@@ -74,11 +74,12 @@ become(const struct runas *ru, bool tty)
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define AGENT_PATH "PATH=" AGENT_PATH_DIRS
 
+/* The command, by builtin when it is builtin's (ldvm_agent_builtin). */
 static void __attribute__((noreturn))
-exec_child(char **argv)
+exec_child(char **argv, ldvm_builtin_fn *builtin)
 {
 	static const char path[] = AGENT_PATH;
-	int e;
+	int e, argc;
 
 	ldvm__child_exec_prep();
 	putenv((char *)path);
@@ -86,6 +87,16 @@ exec_child(char **argv)
 		putenv("HOME=/root");
 	if (chdir(getenv("HOME")) < 0)
 		(void)chdir("/");
+	if (builtin != NULL) {
+		for (argc = 0; argv[argc] != NULL; argc++)
+			;
+		/* As an exec would: no handler of the agent stays. */
+		signal(SIGINT, SIG_DFL);
+		if ((e = builtin(argc, argv)) >= 0) {
+			fflush(NULL);
+			_exit(e & 0xff);
+		}
+	}
 	execvp(argv[0], argv);
 	e = errno;
 	dprintf(STDERR_FILENO, "dvm-agent: %s: %s\n", argv[0], strerror(e));
@@ -149,7 +160,7 @@ spawn(struct ldvm_ctx *ctx, char **argv, const struct runas *ru, bool tty,
 		}
 		if (ru != NULL)
 			become(ru, tty);
-		exec_child(argv);
+		exec_child(argv, ctx->builtin);
 	}
 	if (tty) {
 		c->in = master;
@@ -455,6 +466,7 @@ listener(const char *base, unsigned long seq, int fd,
 	ldvm_set_interrupt(ctx, parent->stop);
 	ldvm_set_log(ctx, parent->logfn, parent->logarg, parent->logmin);
 	ldvm_set_waitmask(ctx, parent->has_waitmask ? &parent->waitmask : NULL);
+	ctx->builtin = parent->builtin;
 	snprintf(val, sizeof(val), "%lu", seq);
 	if (ldvm__path(ctx, path, sizeof(path), "%s/vchan/%lu", base, seq) ||
 	    ldvm__path(ctx, lpath, sizeof(lpath), "%s/listen", base) ||
@@ -609,6 +621,12 @@ warm(void)
 		}
 		i += k + (dirs[i + k] == ':');
 	}
+}
+
+void
+ldvm_agent_builtin(struct ldvm_ctx *ctx, ldvm_builtin_fn *fn)
+{
+	ctx->builtin = fn;
 }
 
 int

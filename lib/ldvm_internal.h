@@ -63,6 +63,7 @@ struct ldvm_ctx {
 	unsigned open_limit_s;      /* dvm-opend's open_timeout; 0: none */
 	pid_t *helpers;             /* dvm-preloads started, not yet reaped */
 	size_t nhelpers;
+	ldvm_builtin_fn *builtin;   /* see ldvm_agent_builtin */
 };
 
 struct ldvm_template {

@@ -27,6 +27,8 @@ opener symlink 'rm \"$1\"; ln -s /etc/passwd \"$1\"'
 opener fifo 'rm \"$1\"; mkfifo \"$1\"'
 # Runs (a copy of) the file itself as a script: dvm-open from inside.
 opener script 'cp \"$1\" /tmp/s.sh; exec sh /tmp/s.sh \"$1\"'
+# Appends the program its parent runs: the session's (dvm-agent's builtin).
+opener whoruns 'readlink /proc/$PPID/exe >> \"$1\"'
 # Holds the session until the test says so, changing nothing.
 opener hold 'xenstore-write data/waiting 1; until xenstore-read data/go; do sleep 0.2; done'
 # Detaches: returns at once, a background process edits later (the user).
@@ -36,7 +38,7 @@ sed -e 's/^litedvm_dispvm_template.*/litedvm_dispvm_template = 0/' \
 	$cfg/editor.cfg > $cfg/plain.cfg
 cat > $cfg/open.policy <<'EOF'
 # guest  default  others
-work     editor   viewer big dying plain slow detach agentkill waitedit symlink fifo script
+work     editor   viewer big dying plain slow detach agentkill waitedit symlink fifo script whoruns
 other    viewer
 EOF
 # The policy above plus $1 (a "*" or an "@disposable" line, or nothing).
@@ -94,6 +96,25 @@ left=$(in_work ls -A /root | grep -v -x doc.txt || true)
 check "edited file: no temporary file left beside it${left:+ ($left)}" \
 	test -z "$left"
 no_disposables "after an edit"
+
+# ---- the disposable's agent runs dom0's `dvm-open --session` itself
+in_work sh -c 'echo who > /root/who.txt'
+in_work dvm-open -t whoruns /root/who.txt 2> err.txt
+rc=$?
+who=$(in_work tail -n 1 /root/who.txt)
+in_work rm -f /root/who.txt
+check "session in the agent: dvm-open exits 3 ($rc: $(cat err.txt))" \
+	test "$rc" = 3
+check "session in the agent: the opener's parent runs dvm-agent ($who)" \
+	test "${who##*/}" = dvm-agent
+dvm-run -t viewer -- dvm-open --session --put > out.txt 2> err.txt
+rc=$?
+check "session in the agent: a usage error exits 2 ($rc)" test "$rc" = 2
+check "session in the agent: it names dvm-open ($(head -n 1 err.txt))" \
+	grep -q '^dvm-open: no name given' err.txt
+check "session in the agent: the usage is dvm-open's" \
+	grep -q '^usage: dvm-open ' err.txt
+no_disposables "after the sessions in the agent"
 
 # ---- view-only: the same editing opener, the original untouched
 before=$(sum /root/doc.txt)

@@ -632,6 +632,7 @@ compute_version(struct ldvm_template *t, const char *text, size_t len)
 	uint64_t h = ldvm__version_text(text, len);
 	int i;
 
+	t->texth = h;
 	for (i = 0; i < ldvm__template_nfiles(t); i++)
 		h = ldvm__version_file(h, ldvm__template_file(t, i));
 	ldvm__version_format(h, t->version);
@@ -703,9 +704,8 @@ out:
 	return rc;
 }
 
-/* The path of template name's configuration into path[PATH_MAX]. */
-static int
-template_path(struct ldvm_ctx *ctx, const char *name, char *path)
+int
+ldvm__template_path(struct ldvm_ctx *ctx, const char *name, char *path)
 {
 	int n;
 
@@ -727,7 +727,7 @@ ldvm__template_text(struct ldvm_ctx *ctx, const char *name, char **text,
 
 	*text = NULL;
 	*len = 0;
-	if ((rc = template_path(ctx, name, path)) != 0)
+	if ((rc = ldvm__template_path(ctx, name, path)) != 0)
 		return rc;
 	return read_conf(ctx, path, text, len);
 }
@@ -740,7 +740,7 @@ ldvm_template_load(struct ldvm_ctx *ctx, const char *name,
 	int rc;
 
 	*out = NULL;
-	if ((rc = template_path(ctx, name, path)) != 0)
+	if ((rc = ldvm__template_path(ctx, name, path)) != 0)
 		return rc;
 	return ldvm_template_load_file(ctx, name, path, out);
 }

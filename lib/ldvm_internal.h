@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <libxl.h>
@@ -70,6 +71,7 @@ struct ldvm_template {
 	char name[LDVM_NAME_MAX + 1];
 	char *path;
 	char version[17];           /* hash of config and volume identities */
+	uint64_t texth;             /* the configuration text's part of it */
 	libxl_domain_config cfg;
 	bool dispvm;
 	int preload;
@@ -181,6 +183,9 @@ LDVM_HIDDEN void ldvm__child_exec_prep_from(int first);
 /* ---- configuration (config.c) ---- */
 LDVM_HIDDEN int ldvm__conf_get(struct ldvm_ctx *ctx, const char *key,
     char *buf, size_t size);
+/* The path of template name's configuration into path[PATH_MAX]. */
+LDVM_HIDDEN int ldvm__template_path(struct ldvm_ctx *ctx, const char *name,
+    char *path);
 /* Template name's configuration text, read whole (*text is to be freed). */
 LDVM_HIDDEN int ldvm__template_text(struct ldvm_ctx *ctx, const char *name,
     char **text, size_t *len);
@@ -197,6 +202,29 @@ LDVM_HIDDEN void ldvm__version_format(uint64_t h, char out[17]);
 LDVM_HIDDEN int ldvm__template_nfiles(const struct ldvm_template *t);
 LDVM_HIDDEN const char *ldvm__template_file(const struct ldvm_template *t,
     int i);
+
+/* ---- templates kept loaded (tcache.c) ---- */
+#define LDVM__TCACHE_N 8
+/*
+ * Templates a long-running tool (dvm-opend) loaded, kept while each is
+ * current: its configuration file's identity (device, inode, size,
+ * modification and change times) as it was before the load, and its
+ * version (ldvm_template_version) the same now.  Zeroed: empty.
+ */
+struct ldvm__tcache {
+	struct ldvm__tcache_ent {
+		struct ldvm_template *t;
+		struct stat id;
+	} e[LDVM__TCACHE_N];
+	unsigned next;                  /* the entry replaced next when full */
+};
+/*
+ * Template name, from the cache if it is current, else loaded (and kept,
+ * when it could be); *out belongs to the cache, valid until its next use.
+ */
+LDVM_HIDDEN int ldvm__tcache_get(struct ldvm_ctx *ctx, struct ldvm__tcache *c,
+    const char *name, const struct ldvm_template **out);
+LDVM_HIDDEN void ldvm__tcache_clear(struct ldvm__tcache *c);
 
 /* ---- a pool member's entry in its pool (poolent.c) ---- */
 #define LDVM__POOLENT_MAX 2048          /* the value's bytes, at most */

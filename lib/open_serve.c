@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +77,20 @@ struct serve {
 	unsigned timeout_s;     /* open_timeout; 0: none */
 	double per_ms;          /* tokens gained per millisecond */
 	int nworkers;
+	struct ldvm__tcache tc; /* the templates requests used */
+	pid_t spare;            /* the worker standing by; 0: none */
+	int spare_fd;           /* its job's socket */
+	int spare_pidfd;
+};
+
+/* The request a spare worker is given: what worker() is called with. */
+struct job {
+	uint32_t domid;
+	int64_t t0;
+	struct ldvm__openreq q;
+	char tmpl[LDVM_NAME_MAX + 1];
+	char guest[256];
+	char root[256];
 };
 
 static int
@@ -289,19 +304,20 @@ refuse(struct serve *s, struct guest *g, const char *name, const char *why,
 	refuse_as(s, g, name, why, why, log);
 }
 
-static void __attribute__((noreturn))
-worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
-    const struct ldvm__openreq *q, const struct ldvm_template *t, int64_t t0)
+/*
+ * A worker's own context, made after the fork and ldvm__postfork_child
+ * (handles are not shared across it), connected to xenstore: *rc says
+ * whether it could be.
+ */
+static struct ldvm_ctx *
+worker_ctx(struct serve *s, int *rc)
 {
 	struct ldvm_ctx *ctx;
-	int rc;
 
-	ldvm__postfork_child(s->ctx);
 	if ((ctx = ldvm_ctx_new()) == NULL)
 		_exit(1);
 	/* The disposable's answer is capped by RLIMIT_FSIZE: fail, not die. */
 	signal(SIGXFSZ, SIG_IGN);
-	/* A context of its own: handles are not shared across fork. */
 	ldvm_set_log(ctx, s->ctx->logfn, s->ctx->logarg, s->ctx->logmin);
 	ldvm_set_journal(ctx, s->ctx->journalfn, s->ctx->journalarg);
 	ldvm_set_interrupt(ctx, s->ctx->stop);
@@ -313,7 +329,17 @@ worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
 	 * start, ldvm__need), as in dvm-run; a request served from the pool
 	 * does not wait for one (some 7 ms under emulation).
 	 */
-	if ((rc = ldvm_connect(ctx, LDVM_CONNECT_XS)) == 0)
+	*rc = ldvm_connect(ctx, LDVM_CONNECT_XS);
+	return ctx;
+}
+
+/* Serves the request with ctx (rc: whether it could be made), then ends. */
+static void __attribute__((noreturn))
+work(struct serve *s, struct ldvm_ctx *ctx, int rc, uint32_t domid,
+    const char *guest, const char *root, const struct ldvm__openreq *q,
+    const struct ldvm_template *t, int64_t t0)
+{
+	if (rc == 0)
 		rc = ldvm__open_work(ctx, domid, root, q, t, s->max_size, t0);
 	if (rc != 0)
 		ldvm__log(ctx, LDVM_LOG_WARN, "request of %s (domain %u) for %s "
@@ -323,6 +349,143 @@ worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
 		    "done", guest, domid, q->name);
 	ldvm_ctx_free(ctx);
 	_exit(rc == 0 ? 0 : 1);
+}
+
+static void __attribute__((noreturn))
+worker(struct serve *s, uint32_t domid, const char *guest, const char *root,
+    const struct ldvm__openreq *q, const struct ldvm_template *t, int64_t t0)
+{
+	struct ldvm_ctx *ctx;
+	int rc;
+
+	if (s->spare_fd >= 0)
+		close(s->spare_fd);     /* the spare's, not this worker's */
+	ldvm__postfork_child(s->ctx);
+	ctx = worker_ctx(s, &rc);
+	work(s, ctx, rc, domid, guest, root, q, t, t0);
+}
+
+/*
+ * The spare worker: forked while dvm-opend was idle, its context made and
+ * connected before any request, it waits for one job on fd; the end of
+ * file (dvm-opend gone, or done with it) ends it.  Its template comes from
+ * its own copy of dvm-opend's cache, loaded again if that copy is not
+ * current: what a request a moment later would have been given.
+ */
+static void __attribute__((noreturn))
+spare_main(struct serve *s, int fd)
+{
+	const struct ldvm_template *t = NULL;
+	struct ldvm_ctx *ctx;
+	struct job j;
+	ssize_t n;
+	int rc;
+
+	ldvm__postfork_child(s->ctx);
+	ctx = worker_ctx(s, &rc);
+	do
+		n = recv(fd, &j, sizeof(j), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(j)) {
+		ldvm_ctx_free(ctx);
+		_exit(0);
+	}
+	close(fd);
+	if (rc == 0 && (rc = ldvm__tcache_get(ctx, &s->tc, j.tmpl, &t)) == 0 &&
+	    !t->dispvm)
+		rc = ldvm__err(ctx, LDVM_EPERM, "template %s is no longer for "
+		    "disposables", j.tmpl);
+	work(s, ctx, rc, j.domid, j.guest, j.root, &j.q, t, j.t0);
+}
+
+/* Forks the spare worker; without one, requests fork their own. */
+static void
+spare_make(struct serve *s)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		ldvm__log(s->ctx, LDVM_LOG_DEBUG, "no spare worker: socketpair: "
+		    "%s", strerror(errno));
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		ldvm__log(s->ctx, LDVM_LOG_DEBUG, "no spare worker: fork: %s",
+		    strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		spare_main(s, sv[1]);
+	}
+	close(sv[1]);
+	s->spare = pid;
+	s->spare_fd = sv[0];
+	s->spare_pidfd = pidfd_open(pid, 0);
+}
+
+/*
+ * The spare out of dvm-opend's hands: given a job (its process is then a
+ * worker, its pidfd passed on), ended by kill (it holds nothing but a
+ * xenstore connection) and reaped, or reaped already.
+ */
+static void
+spare_forget(struct serve *s, bool kill_it, bool close_pidfd)
+{
+	close(s->spare_fd);
+	if (kill_it) {
+		kill(s->spare, SIGKILL);
+		waitpid(s->spare, NULL, 0);
+	}
+	if (close_pidfd && s->spare_pidfd >= 0)
+		close(s->spare_pidfd);
+	s->spare = 0;
+	s->spare_fd = -1;
+	s->spare_pidfd = -1;
+}
+
+/*
+ * The request handed to the spare worker, whose process then serves it:
+ * its pid, and its pidfd in *pidfd; 0 when there is no spare to take it.
+ */
+static pid_t
+spare_give(struct serve *s, uint32_t domid, const char *guest,
+    const char *root, const struct ldvm__openreq *q,
+    const struct ldvm_template *t, int64_t t0, int *pidfd)
+{
+	struct job j;
+	pid_t pid = s->spare;
+
+	if (pid == 0)
+		return 0;
+	memset(&j, 0, sizeof(j));
+	if (strlen(guest) >= sizeof(j.guest) || strlen(root) >= sizeof(j.root))
+		return 0;       /* a worker of its own takes it */
+	j.domid = domid;
+	j.t0 = t0;
+	j.q = *q;
+	memcpy(j.guest, guest, strlen(guest));
+	memcpy(j.root, root, strlen(root));
+	memcpy(j.tmpl, t->name, strlen(t->name));
+	if (send(s->spare_fd, &j, sizeof(j), MSG_NOSIGNAL) !=
+	    (ssize_t)sizeof(j)) {
+		spare_forget(s, true, true);
+		return 0;
+	}
+	*pidfd = s->spare_pidfd;
+	spare_forget(s, false, false);
+	return pid;
+}
+
+/* The spare worker reaped if it ended on its own. */
+static void
+spare_reap(struct serve *s)
+{
+	if (s->spare != 0 && waitpid(s->spare, NULL, WNOHANG) == s->spare)
+		spare_forget(s, false, true);
 }
 
 /*
@@ -407,13 +570,13 @@ admit(struct serve *s, struct guest *g, const struct root *r,
  * The template the policy gives the request q of dname (a disposable when
  * disp), loaded, its name in tmpl; NULL when the request is refused.
  */
-static struct ldvm_template *
+static const struct ldvm_template *
 decide(struct serve *s, struct guest *g, const char *name, const char *dname,
     bool disp, const struct ldvm__openreq *q, char *tmpl, size_t tmplsz)
 {
 	struct ldvm_ctx *ctx = s->ctx;
 	struct ldvm__policy *pol = NULL;
-	struct ldvm_template *t = NULL;
+	const struct ldvm_template *t = NULL;
 	char why[LDVM_ERROR_MAX];
 	int rc;
 
@@ -429,7 +592,7 @@ decide(struct serve *s, struct guest *g, const char *name, const char *dname,
 		refuse(s, g, name, why, true);
 		return NULL;
 	}
-	if (ldvm_template_load(ctx, tmpl, &t) != 0) {
+	if (ldvm__tcache_get(ctx, &s->tc, tmpl, &t) != 0) {
 		snprintf(why, sizeof(why), "%s", ctx->err);
 		refuse_as(s, g, name, why, "template cannot be loaded", true);
 		return NULL;
@@ -438,7 +601,6 @@ decide(struct serve *s, struct guest *g, const char *name, const char *dname,
 		snprintf(why, sizeof(why), "template %s is not for disposables",
 		    tmpl);
 		refuse(s, g, name, why, true);
-		ldvm_template_free(t);
 		return NULL;
 	}
 	return t;
@@ -453,22 +615,27 @@ start(struct serve *s, struct guest *g, struct root *r, uint32_t domid,
 	char *rootdup;
 	pid_t pid;
 
+	int pidfd = -1;
+
 	if ((rootdup = strdup(root)) == NULL) {
 		refuse(s, g, name, "dom0 is out of memory", true);
 		return;
 	}
-	if ((pid = fork()) < 0) {
-		refuse(s, g, name, "dom0 cannot fork", true);
-		free(rootdup);
-		return;
+	if ((pid = spare_give(s, domid, name, root, q, t, t0, &pidfd)) == 0) {
+		if ((pid = fork()) < 0) {
+			refuse(s, g, name, "dom0 cannot fork", true);
+			free(rootdup);
+			return;
+		}
+		if (pid == 0)
+			worker(s, domid, name, root, q, t, t0);
+		pidfd = pidfd_open(pid, 0);
 	}
-	if (pid == 0)
-		worker(s, domid, name, root, q, t, t0);
 	g->worker = pid;
 	g->root = rootdup;
 	r->busy++;
 	g->ended = false;
-	g->pidfd = pidfd_open(pid, 0);
+	g->pidfd = pidfd;
 	g->reserved = q->size + s->max_size;
 	s->in_flight += g->reserved;
 	s->nworkers++;
@@ -481,7 +648,7 @@ request(struct serve *s, uint32_t domid)
 	struct guest *g = find(s, domid);
 	struct root *r;
 	struct ldvm__openreq q;
-	struct ldvm_template *t = NULL;
+	const struct ldvm_template *t = NULL;
 	char path[LDVM_XS_PATH_MAX], why[LDVM_ERROR_MAX], tmpl[LDVM_NAME_MAX + 1];
 	char *val, *dname = NULL, *root = NULL, *name = NULL;
 	unsigned int len;
@@ -518,7 +685,6 @@ request(struct serve *s, uint32_t domid)
 	    (unsigned long long)q.size, tmpl);
 	start(s, g, r, domid, name, root, &q, t, t0);
 out:
-	ldvm_template_free(t);
 	free(root);
 	free(name);
 	free(dname);
@@ -645,6 +811,10 @@ serve_round(struct serve *s)
 	bool poll_workers = false;
 	char **w;
 
+	/* Idle: a worker forked now waits for the next request. */
+	spare_reap(s);
+	if (s->spare == 0 && s->nworkers == 0)
+		spare_make(s);
 	p[n].fd = ldvm__xs_fd(ctx);
 	p[n++].events = POLLIN;
 	for (size_t i = 0; i < s->ng && n < 1 + MAX_WORKERS; i++) {
@@ -684,6 +854,8 @@ serve_end(struct serve *s)
 {
 	struct ldvm_ctx *ctx = s->ctx;
 
+	if (s->spare != 0)
+		spare_forget(s, true, true);
 	for (size_t i = 0; i < s->ng; i++)
 		if (s->g[i].worker != 0)
 			kill(s->g[i].worker, SIGTERM);
@@ -701,12 +873,13 @@ serve_end(struct serve *s)
 	for (size_t i = 0; i < s->nr; i++)
 		free(s->r[i].name);
 	free(s->r);
+	ldvm__tcache_clear(&s->tc);
 }
 
 int
 ldvm_open_serve(struct ldvm_ctx *ctx)
 {
-	struct serve s = { .ctx = ctx };
+	struct serve s = { .ctx = ctx, .spare_fd = -1, .spare_pidfd = -1 };
 	struct ldvm__policy *pol;
 	int rc;
 

@@ -14,7 +14,7 @@ layer() {
 	ctx|hyp|xlapi|xs|validate|proto|io|spawn|escape|config|poolent|quiet|pump|\
 	openreq|policy)
 		echo 0 ;;       # ground
-	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan|wayland)
+	state|journal|domain|volume|lvm|ramvol|leftover|slot|chan|wayland|tcache)
 		echo 1 ;;       # state tree, domains, volumes, the channel
 	disp|agent)
 		echo 2 ;;       # disposables; the guest's end of a session

@@ -459,6 +459,43 @@ sed -i '/^open_timeout/d' $cfg/litedvm.conf
 dvm-opend >> opend.log 2>&1 &
 opend=$!
 
+# ---- the spare worker: forked ahead while dvm-opend is idle, it ends with
+# dvm-opend, even one killed (no event tells of a child: /proc is polled)
+children_within() {
+	i=0
+	while [ $i -lt 100 ]; do
+		c=$(workers)
+		[ -n "$c" ] && { echo $c; return 0; }
+		i=$((i + 1))
+		sleep 0.1
+	done
+}
+gone_within() {
+	i=0
+	while [ $i -lt 100 ]; do
+		kill -0 "$@" 2>/dev/null || return 0
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+spare=$(children_within)
+check "an idle dvm-opend keeps one spare worker (${spare:-none})" \
+	test "$(echo $spare | wc -w)" = 1
+in_work dvm-open -t viewer /root/doc.txt > /dev/null 2> err.txt
+rc=$?
+check "with a spare worker, a request is served ($rc: $(cat err.txt))" \
+	test $rc = 0
+check "the spare worker served it and ended" gone_within ${spare:-0}
+spare=$(children_within)
+check "after the request, another spare stands by (${spare:-none})" \
+	test "$(echo $spare | wc -w)" = 1
+kill -9 $opend
+wait $opend
+check "dvm-opend killed: its spare worker ends with it" gone_within $spare
+dvm-opend >> opend.log 2>&1 &
+opend=$!
+
 # ---- nested: a disposable made for work runs dvm-open itself
 # work's file is the script its disposable runs (the "script" opener); what
 # the nested dvm-open said comes back appended to the file.

@@ -314,6 +314,114 @@ START_TEST(version_tracks_changes)
 }
 END_TEST
 
+/* Writes text into dir/name.cfg through a new file renamed over it. */
+static void
+put_cfg(const char *dir, const char *name, const char *text)
+{
+	char path[128], tmp[140];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.cfg", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* Whether a cached template is what a fresh load gives now. */
+static void
+check_fresh(const char *dir, const char *name, const struct ldvm_template *c)
+{
+	struct ldvm_template *t;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s.cfg", dir, name);
+	ck_assert_int_eq(ldvm_template_load_file(ctx, name, path, &t), 0);
+	ck_assert_str_eq(ldvm_template_version(c), ldvm_template_version(t));
+	ck_assert_int_eq(c->cfg.b_info.max_memkb, t->cfg.b_info.max_memkb);
+	ldvm_template_free(t);
+}
+
+/* dvm-opend's templates kept loaded (lib/tcache.c): used only while current. */
+START_TEST(tcache_tracks_changes)
+{
+	char dir[] = "/tmp/ldvm-tc-XXXXXX", img[] = "/tmp/ldvm-img-XXXXXX";
+	char text[256], path[128], v1[17], name[16];
+	struct ldvm__tcache tc;
+	const struct ldvm_template *a, *b;
+	int ifd, i;
+	FILE *f;
+
+	memset(&tc, 0, sizeof(tc));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_ge(ifd = mkstemp(img), 0);
+	setenv("LITEDVM_CONFDIR", dir, 1);
+	snprintf(text, sizeof(text), "kernel=\"/k\"\nmemory = 256\n"
+	    "disk=[\"format=raw,vdev=xvda,access=rw,target=%s\"]\n", img);
+	put_cfg(dir, "t", text);
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "t", &a), 0);
+	check_fresh(dir, "t", a);
+	snprintf(v1, sizeof(v1), "%s", ldvm_template_version(a));
+	/* Unchanged: the same template, not parsed again. */
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "t", &b), 0);
+	ck_assert_ptr_eq(a, b);
+
+	/* The volume it boots from changes: loaded again. */
+	ck_assert_int_eq(write(ifd, "x", 1), 1);
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "t", &a), 0);
+	ck_assert_str_ne(ldvm_template_version(a), v1);
+	check_fresh(dir, "t", a);
+	snprintf(v1, sizeof(v1), "%s", ldvm_template_version(a));
+
+	/* A new file of the same size in its place: loaded again. */
+	snprintf(text, sizeof(text), "kernel=\"/k\"\nmemory = 512\n"
+	    "disk=[\"format=raw,vdev=xvda,access=rw,target=%s\"]\n", img);
+	put_cfg(dir, "t", text);
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "t", &a), 0);
+	ck_assert_str_ne(ldvm_template_version(a), v1);
+	ck_assert_int_eq(a->cfg.b_info.max_memkb, 512 * 1024);
+	check_fresh(dir, "t", a);
+
+	/* The same file written in place: loaded again. */
+	snprintf(path, sizeof(path), "%s/t.cfg", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "a"));
+	fputs("vcpus = 2\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "t", &a), 0);
+	ck_assert_int_eq(a->cfg.b_info.max_vcpus, 2);
+	check_fresh(dir, "t", a);
+
+	/* More templates than entries: each still what its file says. */
+	for (i = 0; i < LDVM__TCACHE_N + 2; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		snprintf(text, sizeof(text), "kernel=\"/k\"\nmemory = %d\n",
+		    128 + i);
+		put_cfg(dir, name, text);
+		ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, name, &a), 0);
+		ck_assert_int_eq(a->cfg.b_info.max_memkb, (128 + i) * 1024);
+	}
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "n0", &a), 0);
+	ck_assert_int_eq(a->cfg.b_info.max_memkb, 128 * 1024);
+
+	/* Gone: an error, never the template it was. */
+	unlink(path);
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "t", &a), LDVM_ENOENT);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(ldvm__tcache_get(ctx, &tc, "../x", &a), LDVM_EINVAL);
+
+	ldvm__tcache_clear(&tc);
+	for (i = 0; i < LDVM__TCACHE_N + 2; i++) {
+		snprintf(path, sizeof(path), "%s/n%d.cfg", dir, i);
+		unlink(path);
+	}
+	rmdir(dir);
+	close(ifd);
+	unlink(img);
+	unsetenv("LITEDVM_CONFDIR");
+}
+END_TEST
+
 /* The version a claim by name computes from text and an entry's files. */
 static void
 entry_version(const char *text, size_t len, const struct ldvm__poolent *e,
@@ -574,6 +682,7 @@ config_suite(void)
 	tcase_add_test(core, confdir_lookup);
 	tcase_add_test(core, template_list);
 	tcase_add_test(core, version_tracks_changes);
+	tcase_add_test(core, tcache_tracks_changes);
 	tcase_add_test(core, cpu_quiet);
 	tcase_add_test(core, poolent_round_trip);
 	tcase_add_test(core, poolent_tracks_files);

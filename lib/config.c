@@ -629,13 +629,19 @@ ldvm__template_file(const struct ldvm_template *t, int i)
 static void
 compute_version(struct ldvm_template *t, const char *text, size_t len)
 {
-	uint64_t h = ldvm__version_text(text, len);
+	t->texth = ldvm__version_text(text, len);
+	ldvm__template_version_now(t, t->version);
+}
+
+void
+ldvm__template_version_now(const struct ldvm_template *t, char out[17])
+{
+	uint64_t h = t->texth;
 	int i;
 
-	t->texth = h;
 	for (i = 0; i < ldvm__template_nfiles(t); i++)
 		h = ldvm__version_file(h, ldvm__template_file(t, i));
-	ldvm__version_format(h, t->version);
+	ldvm__version_format(h, out);
 }
 
 const char *

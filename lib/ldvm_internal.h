@@ -202,6 +202,12 @@ LDVM_HIDDEN void ldvm__version_format(uint64_t h, char out[17]);
 LDVM_HIDDEN int ldvm__template_nfiles(const struct ldvm_template *t);
 LDVM_HIDDEN const char *ldvm__template_file(const struct ldvm_template *t,
     int i);
+/*
+ * t's version as its files are now: its text's hash (as loaded) folded
+ * with each file's identity; it differs from t->version once one changed.
+ */
+LDVM_HIDDEN void ldvm__template_version_now(const struct ldvm_template *t,
+    char out[17]);
 
 /* ---- templates kept loaded (tcache.c) ---- */
 #define LDVM__TCACHE_N 8

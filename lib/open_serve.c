@@ -613,9 +613,8 @@ start(struct serve *s, struct guest *g, struct root *r, uint32_t domid,
     const struct ldvm_template *t, int64_t t0)
 {
 	char *rootdup;
-	pid_t pid;
-
 	int pidfd = -1;
+	pid_t pid;
 
 	if ((rootdup = strdup(root)) == NULL) {
 		refuse(s, g, name, "dom0 is out of memory", true);

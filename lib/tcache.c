@@ -29,13 +29,9 @@ same_file(const struct stat *a, const struct stat *b)
 static bool
 files_same(const struct ldvm_template *t)
 {
-	uint64_t h = t->texth;
 	char v[17];
-	int i;
 
-	for (i = 0; i < ldvm__template_nfiles(t); i++)
-		h = ldvm__version_file(h, ldvm__template_file(t, i));
-	ldvm__version_format(h, v);
+	ldvm__template_version_now(t, v);
 	return strcmp(v, t->version) == 0;
 }
 

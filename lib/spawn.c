@@ -4,13 +4,12 @@
  * process of its own session.  posix_spawn starts a refill without
  * copying the caller's address space (a fork of a process with libxl
  * loaded, then a second fork to detach, cost some 20 ms under
- * emulation), and it execs at once.  A pooled command's standby is the
- * exception (ldvm__spawn_standby): one fork, whose child makes no libxl
- * call, closes every descriptor it inherited but its socket and waits to
- * exec (libxl_event.h asks libxl_postfork_child_noexec only of a child
- * that calls libxl).  The caller's helpers are reaped without waiting
- * whenever it starts another and when its context is freed; one still
- * running then is reparented and reaped by init.
+ * emulation), and it execs at once.  A pooled command's standby
+ * (ldvm__spawn_standby) is spawned the same way, as dvm-standby, a small
+ * static program in LDVM_LIBEXECDIR that waits and only then execs
+ * dvm-preload.  The caller's helpers are reaped without waiting whenever
+ * it starts another and when its context is freed; one still running
+ * then is reparented and reaped by init.
  *
  * A helper does not keep a file size limit the caller lowered for a while
  * (dvm-opend bounds a disposable's answer by RLIMIT_FSIZE, and a pooled
@@ -25,7 +24,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -33,8 +31,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/pidfd.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,15 +39,20 @@
 #ifndef LDVM_SBINDIR
 #define LDVM_SBINDIR "/usr/local/sbin"
 #endif
+#ifndef LDVM_LIBEXECDIR
+#define LDVM_LIBEXECDIR "/usr/local/libexec/litedvm"
+#endif
 
 #define STANDBY_FD 3            /* the standby's socket, in the helper */
 #define STANDBY_FD_ARG "3"
-/* How long a woken standby waits for its caller's exit before its exec. */
-#define STANDBY_EXIT_WAIT_MS 200
 
-/* posix_spawn's error number, or 0; *pid the helper's. */
+/*
+ * posix_spawn's error number, or 0; *pid the helper's.  path: the program,
+ * or NULL for argv[0] by the PATH, else in LDVM_SBINDIR.  sock >= 0: the
+ * helper's descriptor STANDBY_FD.
+ */
 static int
-spawn_helper(pid_t *pid, char *const argv[])
+spawn_helper(pid_t *pid, const char *path, char *const argv[], int sock)
 {
 	extern char **environ;
 	posix_spawn_file_actions_t fa;
@@ -71,11 +72,17 @@ spawn_helper(pid_t *pid, char *const argv[])
 	sigaddset(&dfl, SIGTERM);
 	sigaddset(&dfl, SIGHUP);
 	sigaddset(&dfl, SIGPIPE);
-	/* Its own session: a terminal's ^C or hang-up is not for it. */
+	/*
+	 * Its own session: a terminal's ^C or hang-up is not for it.  The
+	 * socket first (it may be one of 0-2); a dup2 onto itself clears its
+	 * close-on-exec flag.
+	 */
 	if ((e = posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSID |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
 	    (e = posix_spawnattr_setsigmask(&sa, &none)) == 0 &&
 	    (e = posix_spawnattr_setsigdefault(&sa, &dfl)) == 0 &&
+	    (sock < 0 || (e = posix_spawn_file_actions_adddup2(&fa, sock,
+	    STANDBY_FD)) == 0) &&
 	    (e = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
 	    "/dev/null", O_RDWR, 0)) == 0 &&
 	    (e = posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO,
@@ -83,7 +90,7 @@ spawn_helper(pid_t *pid, char *const argv[])
 	    (e = posix_spawn_file_actions_adddup2(&fa, STDIN_FILENO,
 	    STDERR_FILENO)) == 0 &&
 	    (e = posix_spawn_file_actions_addclosefrom_np(&fa,
-	    STDERR_FILENO + 1)) == 0) {
+	    sock < 0 ? STDERR_FILENO + 1 : STANDBY_FD + 1)) == 0) {
 		struct rlimit fs, full;
 		int lowered = getrlimit(RLIMIT_FSIZE, &fs) == 0 &&
 		    fs.rlim_cur != fs.rlim_max;
@@ -92,8 +99,10 @@ spawn_helper(pid_t *pid, char *const argv[])
 		full.rlim_cur = fs.rlim_max;
 		if (lowered)
 			setrlimit(RLIMIT_FSIZE, &full);
-		e = posix_spawnp(pid, argv[0], &fa, &sa, argv, environ);
-		if (e == ENOENT)
+		if (path != NULL)
+			e = posix_spawn(pid, path, &fa, &sa, argv, environ);
+		else if ((e = posix_spawnp(pid, argv[0], &fa, &sa, argv,
+		    environ)) == ENOENT)
 			e = posix_spawn(pid, LDVM_SBINDIR "/dvm-preload", &fa,
 			    &sa, argv, environ);
 		if (lowered)
@@ -134,7 +143,7 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 	argv[i + 1] = NULL;
 	if ((e = helper_room(ctx)) != 0)
 		return e;
-	if ((e = spawn_helper(&pid, argv)) != 0) {
+	if ((e = spawn_helper(&pid, NULL, argv, -1)) != 0) {
 		errno = e;
 		return ldvm__errno(ctx, LDVM_ESYS, "cannot start dvm-preload");
 	}
@@ -143,107 +152,36 @@ ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[])
 }
 
 /*
- * The standby helper, in the child of a fork: parked, it waits for the
- * caller to close its end of the socket sock (after the release's line,
- * or at its death), and for the caller's exit (at most
- * STANDBY_EXIT_WAIT_MS: a caller that lives on is not waited for), then
- * becomes dvm-preload argv, with sock as STANDBY_FD.  Named dvm-standby
- * meanwhile (its command line is still the caller's).  Only calls safe
- * after a fork of a process with threads (xenstore's reader) until the
- * exec; fs is the file size limit it gets.
- */
-static void __attribute__((noreturn))
-park_then_exec(char *const argv[], int sock, const struct rlimit *fs)
-{
-	static const int dfl[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-	struct sigaction sa;
-	struct pollfd pf;
-	pid_t caller = getppid();
-	sigset_t none;
-	int fd;
-	size_t i;
-
-	/* Its own session: a terminal's ^C or hang-up is not for it. */
-	setsid();
-	/* What ps(1) shows until the exec. */
-	prctl(PR_SET_NAME, "dvm-standby", 0, 0, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
-		sigaction(dfl[i], &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	if (sock == STANDBY_FD)
-		fcntl(sock, F_SETFD, 0);
-	else if (dup2(sock, STANDBY_FD) < 0)
-		_exit(127);
-	closefrom(STANDBY_FD + 1);
-	/* The caller, while it surely is the parent (not a reaper after it). */
-	fd = caller > 1 ? pidfd_open(caller, 0) : -1;
-	if (fd >= 0 && getppid() != caller) {
-		close(fd);
-		fd = -1;
-	}
-	pf.fd = STANDBY_FD;
-	pf.events = POLLRDHUP;
-	while (poll(&pf, 1, -1) < 0 || !(pf.revents & (POLLRDHUP | POLLHUP |
-	    POLLERR | POLLNVAL)))
-		;
-	if (fd >= 0) {
-		pf.fd = fd;
-		pf.events = POLLIN;
-		(void)poll(&pf, 1, STANDBY_EXIT_WAIT_MS);
-		close(fd);
-	}
-	setrlimit(RLIMIT_FSIZE, fs);
-	execvp(argv[0], argv);
-	execv(LDVM_SBINDIR "/dvm-preload", argv);
-	_exit(127);
-}
-
-/*
- * The standby is forked, not spawned, and parked until the release: a
- * spawn held the caller until dvm-preload's exec was done (5-15 ms under
- * emulation), and dvm-preload's start (some 75 ms of CPU loading libxl's
- * libraries) then ran beside the command on dom0's CPU.  A fork costs the
- * caller some 3 ms, and the child, which only waits, keeps a copy of the
- * caller's memory as it was until its exec.
+ * The standby is spawned as dvm-standby, parked until the release.  A
+ * spawn of dvm-preload itself held the caller until its exec was done
+ * (5-15 ms under emulation), and its start (some 75 ms of CPU loading
+ * libxl's libraries) then ran beside the command on dom0's CPU; a fork
+ * that parked copied the caller's page tables, and every page either side
+ * wrote while the command ran was copied again.  dvm-standby is linked
+ * statically with libc alone: its exec is short, and it loads nothing.
  */
 int
 ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl, int *wfd)
 {
-	char *argv[] = { "dvm-preload", "-q", "-t", (char *)tmpl,
-	    "--wait-fd", STANDBY_FD_ARG, NULL };
-	struct rlimit fs;
+	char *argv[] = { "dvm-standby", "dvm-preload", "-q", "-t",
+	    (char *)tmpl, "--wait-fd", STANDBY_FD_ARG, NULL };
 	pid_t pid;
-	int p[2], rc;
+	int p[2], rc, e;
 
 	*wfd = -1;
 	if ((rc = helper_room(ctx)) != 0)
 		return rc;
-	/* Not a limit the caller lowered for a while (see above). */
-	if (getrlimit(RLIMIT_FSIZE, &fs) == 0)
-		fs.rlim_cur = fs.rlim_max;
-	else
-		fs.rlim_cur = fs.rlim_max = RLIM_INFINITY;
 	/* A socket: sending to a helper that died raises no SIGPIPE. */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
 		return ldvm__errno(ctx, LDVM_ESYS, "socketpair");
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return ldvm__errno(ctx, LDVM_ESYS, "cannot start dvm-preload");
-	}
-	if (pid == 0)
-		park_then_exec(argv, p[0], &fs);
+	e = spawn_helper(&pid, LDVM_LIBEXECDIR "/dvm-standby", argv, p[0]);
 	close(p[0]);
+	if (e != 0) {
+		close(p[1]);
+		errno = e;
+		return ldvm__errno(ctx, LDVM_ESYS, "cannot start "
+		    LDVM_LIBEXECDIR "/dvm-standby");
+	}
 	ctx->helpers[ctx->nhelpers++] = pid;
 	*wfd = p[1];
 	return 0;

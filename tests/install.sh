@@ -35,6 +35,21 @@ check "make install would build the tools" \
 	'grep -q -- "-o $d/fresh/cmd/dvm-run " "$d/plan"'
 check "make -n installed nothing" 'test ! -e "$d/root"'
 
+# The paths built in follow the prefix, and an object built for one prefix
+# is built again for another (B/paths): make install PREFIX=/usr after a
+# plain make must not install tools that look in /usr/local.
+$MAKE -n install B="$d/fresh" PREFIX=/opt/ldvm DESTDIR="$d/root" > "$d/plan" 2>&1
+check "make install PREFIX=/opt/ldvm builds for /opt/ldvm/libexec/litedvm" \
+	'grep -q "LDVM_LIBEXECDIR=.*/opt/ldvm/libexec/litedvm" "$d/plan"'
+$MAKE -s B="$d/st" "$d/st/lib/ctx.o" > "$d/log" 2>&1
+check "an object builds alone" 'test -e "$d/st/lib/ctx.o" || { cat "$d/log"; false; }'
+$MAKE -q B="$d/st" "$d/st/lib/ctx.o"
+rc=$?
+check "it is then up to date ($rc)" 'test $rc = 0'
+$MAKE -q B="$d/st" PREFIX=/opt/ldvm "$d/st/lib/ctx.o"
+rc=$?
+check "it is not, for another prefix ($rc)" 'test $rc = 1'
+
 # install-target uninstall-target least-files
 for pair in "install uninstall 30" "install-guest uninstall-guest 10"; do
 	set -- $pair
@@ -71,6 +86,12 @@ for pair in "install uninstall 30" "install-guest uninstall-guest 10"; do
 				'test -z "$libs"'
 		done
 	else
+		# The standby helper: libc alone, built in (its exec loads no
+		# library beside a pooled command).
+		sb=$root/usr/local/libexec/litedvm/dvm-standby
+		libs=$(objdump -p "$sb" 2>&1 | awk '$1 == "NEEDED" { printf "%s ", $2 }')
+		check "make $in: dvm-standby in libexec/litedvm, static ($libs)" \
+			'test -x "$sb" && test -z "$libs"'
 		# Nor does liblitedvm.so: it loads libxl when first needed
 		# (lib/xlapi.h), so a pooled dvm-run never maps it.
 		libs=$(objdump -p "$root/usr/local/lib/liblitedvm.so.0" 2>&1 |

@@ -23,13 +23,16 @@ settle() {
 	./xswait /litedvm/disp -count=3 120
 }
 # No refill helper of a pooled command is left (120 s at most): neither
-# a standby still parked (a fork named dvm-standby until its exec) nor
+# a standby still parked (dvm-standby, until its exec of dvm-preload) nor
 # its dvm-preload --wait-fd.  The bracket keeps grep's own command line
 # from matching.
+# (dvm-standby's own command line names --wait-fd too: it is counted once.)
 parked() { grep -l -x 'dvm-standby' /proc/[0-9]*/comm 2>/dev/null | wc -l; }
 helpers() {
 	echo $(( $(parked) + \
-	    $(grep -l -- '--wait-f[d]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l) ))
+	    $(grep -l -- '--wait-f[d]' /proc/[0-9]*/cmdline 2>/dev/null |
+	    sed 's|/cmdline$|/comm|' | xargs -r grep -l -x dvm-preload \
+	    2>/dev/null | wc -l) ))
 }
 helpers_gone() {
 	i=0
@@ -301,7 +304,7 @@ id=$(xenstore-read "/litedvm/disp/$running/domid")
 tgt=$(xenstore-read "/local/domain/$id/memory/target")
 check "a member claimed by name gets its memory back ($tgt)" test "$tgt" = 98304
 waiting=$(parked); started=$(helpers)
-check "a pooled run's helper waits beside its command, a fork not yet dvm-preload ($waiting parked, $started in all)" \
+check "a pooled run's helper waits beside its command, dvm-standby not yet dvm-preload ($waiting parked, $started in all)" \
 	test "$waiting" = 1 -a "$started" = 1
 # libxl is loaded on need (lib/xlapi.h): a claim from a pool never maps it.
 xl_maps=$(grep -c libxenlight /proc/$run/maps)

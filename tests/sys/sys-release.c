@@ -75,30 +75,47 @@ kill_helpers(void)
 	return killed;
 }
 
+/* Whether pid maps a shared library (its maps name a .so file). */
+static bool
+maps_shared(pid_t pid)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return true;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, ".so") != NULL;
+	fclose(f);
+	return found;
+}
+
 /*
- * How many of this process's children are named dvm-standby and still
- * run this program: a standby parked, as it must be while the command
- * runs (a dvm-preload started then would load its libraries beside it).
+ * How many of this process's children run litedvm's dvm-standby, the
+ * static program in libexec/litedvm, and map no shared library: a
+ * standby parked, as it must be while the command runs (a dvm-preload
+ * started then would load its libraries beside it).
  */
 static int
 parked_helpers(void)
 {
-	char self[256], exe[256], link[64], comm[32];
+	static const char prog[] = "/libexec/litedvm/dvm-standby";
+	char exe[256], link[64], comm[32];
 	pid_t pids[16];
 	ssize_t len;
 	int i, n = children(pids, 16), count = 0;
 
-	if ((len = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
-		return -1;
-	self[len] = '\0';
 	for (i = 0; i < n; i++) {
 		snprintf(link, sizeof(link), "/proc/%d/exe", (int)pids[i]);
 		if ((len = readlink(link, exe, sizeof(exe) - 1)) < 0 ||
 		    proc_read(pids[i], "comm", comm, sizeof(comm)) < 0)
 			continue;
 		exe[len] = '\0';
-		count += strcmp(exe, self) == 0 &&
-		    strcmp(comm, "dvm-standby\n") == 0;
+		count += (size_t)len > strlen(prog) &&
+		    strcmp(exe + len - strlen(prog), prog) == 0 &&
+		    strcmp(comm, "dvm-standby\n") == 0 && !maps_shared(pids[i]);
 	}
 	return count;
 }
@@ -136,7 +153,7 @@ main(int argc, char **argv)
 	    ldvm_disp_name(d), rc, status);
 	parked = parked_helpers();
 	CHECK(parked == 1, "while the command ran, its standby helper waited "
-	    "as a fork of the caller, not yet dvm-preload (%d)", parked);
+	    "as the static dvm-standby, not yet dvm-preload (%d)", parked);
 	if (killer) {
 		killed = kill_helpers();
 		CHECK(killed == 1, "its standby helper killed (%d)", killed);

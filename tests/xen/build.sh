@@ -190,13 +190,18 @@ fi
 stage=$X/stage
 rm -rf "$stage"
 make -s -C "$top" all >/dev/null
-make -s -C "$top" install DESTDIR="$stage" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
+# Built for the paths it is installed at, beside the tree's own build.
+make -s -C "$top" install B="$X/obj" DESTDIR="$stage" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
 projsum=$(cd "$stage" && find . -type f -o -type l | sort | xargs -d '\n' sha256sum | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$X/proj.sum" 2>/dev/null)" != "$projsum" ] || [ ! -f "$X/proj.cpio" ]; then
 	r=$X/projroot
 	rm -rf "$r"
 	mkdir -p "$r"
 	cp -a "$stage/." "$r/"
+	# The tree's test programs (build/tests, linked with liblitedvm.a as
+	# built for the default prefix) look for the standby helper there.
+	mkdir -p "$r/usr/local/libexec/litedvm"
+	ln -s /usr/libexec/litedvm/dvm-standby "$r/usr/local/libexec/litedvm/"
 	copy_libs "$r" "$r"/usr/bin/* "$r"/usr/sbin/* "$r"/usr/lib/liblitedvm.so.*
 	drop_base_libs "$r"
 	mkdir -p "$r/etc"
@@ -241,7 +246,7 @@ if [ "$(cat "$X/tmpl.sum" 2>/dev/null)" != "$tmplsum $projsum" ] || [ ! -f "$X/t
 	cp -a "$stage/usr" "$gr/"
 	# The guest's own dvm-agent and dvm-open, as a guest gets them (no
 	# liblitedvm.so, no libxl), over the dom0 builds.
-	make -s -C "$top" install-guest DESTDIR="$gr" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
+	make -s -C "$top" install-guest B="$X/obj" DESTDIR="$gr" PREFIX=/usr SYSCONFDIR=/etc >/dev/null
 	rm -rf "$gr/usr/include" "$gr/usr/share"
 	copy_libs "$gr" /bin/busybox /usr/bin/xenstore /usr/bin/make "$gr"/usr/bin/* "$gr"/usr/sbin/* "$gr"/usr/lib/liblitedvm.so.*
 	# libxenstore's reader thread is cancelled at exit: glibc loads it then.

@@ -1182,10 +1182,10 @@ LDVM_HIDDEN int ldvm__run_out(struct ldvm_ctx *ctx, char *const argv[],
  */
 LDVM_HIDDEN int ldvm__spawn_preload(struct ldvm_ctx *ctx, char *const args[]);
 /*
- * Starts "dvm-preload -q -t tmpl --wait-fd 3" likewise, one end of a new
- * stream socket pair as its descriptor 3; *wfd is the other end
- * (close-on-exec): the helper goes on (collects, refills) once it is
- * closed, after ldvm__standby_send or without.
+ * Starts dvm-standby (LDVM_LIBEXECDIR) likewise, one end of a new stream
+ * socket pair as its descriptor 3; *wfd is the other end (close-on-exec):
+ * once it is closed, after ldvm__standby_send or without, the helper
+ * becomes "dvm-preload -q -t tmpl --wait-fd 3" (collects, refills).
  */
 LDVM_HIDDEN int ldvm__spawn_standby(struct ldvm_ctx *ctx, const char *tmpl,
     int *wfd);

@@ -1,9 +1,10 @@
 /*
  * A pooled disposable's release, handed to the refill helper that stands
- * by for it.  A pooled session starts dvm-preload --wait-fd while its
- * command starts (ldvm__spawn_standby); at the release ldvm_disp_destroy
- * sends that helper one line, "<name> <owner>\n", and closes its end of
- * the socket, instead of writing the record itself: the caller's exit
+ * by for it.  A pooled session starts dvm-standby, which becomes
+ * dvm-preload --wait-fd, while its command starts (ldvm__spawn_standby);
+ * at the release ldvm_disp_destroy sends that helper one line,
+ * "<name> <owner>\n", and closes its end of the socket, instead of
+ * writing the record itself: the caller's exit
  * status then waits on no xenstore write.  The helper reads the line with
  * the end of file, and takes the record over only while the sender still
  * owns it: marked dying and its owner cleared, in one transaction, as a

@@ -24,9 +24,9 @@ settle() {
 }
 # No refill helper of a pooled command is left (120 s at most): neither
 # a standby still parked (dvm-standby, until its exec of dvm-preload) nor
-# its dvm-preload --wait-fd.  The bracket keeps grep's own command line
-# from matching.
-# (dvm-standby's own command line names --wait-fd too: it is counted once.)
+# its dvm-preload --wait-fd (dvm-standby's own command line names
+# --wait-fd too: it is counted once).  The bracket keeps grep's own
+# command line from matching.
 parked() { grep -l -x 'dvm-standby' /proc/[0-9]*/comm 2>/dev/null | wc -l; }
 helpers() {
 	echo $(( $(parked) + \

@@ -15,6 +15,11 @@ CFG
 
 pool_count() { xenstore-list "/litedvm/pool/$1" 2>/dev/null | wc -l; }
 records() { xenstore-list /litedvm/disp 2>/dev/null | wc -l; }
+# A pool's members by number, oldest first (claims take the last).
+members() {
+	xenstore-list "/litedvm/pool/$1" 2>/dev/null | sed 's/^disp//' |
+	    sort -n | sed 's/^/disp/'
+}
 domains() { xl list | awk 'NR > 2' | wc -l; }
 # Background refills and teardowns finish: the pool is full, and nothing
 # else is recorded (a member being built counts towards the pool's size).
@@ -145,8 +150,17 @@ check "pool refilled to 3 after the parallel runs" test $? = 0
 settle
 only_pool "after 6 parallel runs" 3
 
-# ---- someone unpauses a member: it is never handed out
-victim=$(xenstore-list /litedvm/pool/pooled | head -n 1)
+# ---- a claim takes the newest member (the one that ran last)
+before=$(members pooled | tr '\n' ' ')
+out=$(dvm-run -v -t pooled -- true 2>&1)
+got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
+check "a claim takes the newest member (${got:-none} of $before)" \
+	test -n "$got" -a "$got" = "$(echo $before | tr ' ' '\n' | tail -n 1)"
+settle
+
+# ---- someone unpauses a member: it is never handed out, even the one a
+# claim would take first
+victim=$(members pooled | tail -n 1)
 xl unpause "$victim"
 out=$(dvm-run -v -t pooled -- true 2>&1)
 got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
@@ -333,8 +347,11 @@ claim_running
 claimed_name=$running
 # A claim is refilled only at its release: fill the pool now, beside it.
 dvm-preload -q -t pooled
+newest=$(members pooled | tail -n 1)
 dvm-preload -q -t pooled -n 1
 check "-n 1 shrinks a pool of 3 to 1 ($(pool_count pooled))" test "$(pool_count pooled)" = 1
+check "the shrink keeps the newest member, the next claim's ($newest)" \
+	test "$(members pooled)" = "$newest"
 check "the claimed member is untouched by the shrink ($claimed_name)" \
 	test "$(xenstore-read /litedvm/disp/$claimed_name/state 2>/dev/null)" = running
 dvm-preload -q -t pooled -n 0

@@ -92,6 +92,12 @@ for pair in "install uninstall 30" "install-guest uninstall-guest 10"; do
 		libs=$(objdump -p "$sb" 2>&1 | awk '$1 == "NEEDED" { printf "%s ", $2 }')
 		check "make $in: dvm-standby in libexec/litedvm, static ($libs)" \
 			'test -x "$sb" && test -z "$libs"'
+		# Run by hand (no socket on descriptor 3): its usage, never
+		# the command it names.
+		out=$("$sb" touch "$root/standby-ran" 3>&- 2>&1)
+		rc=$?
+		check "make $in: dvm-standby without its descriptor 3 prints its usage ($rc: $out)" \
+			'test "$rc" = 127 && case "$out" in usage:*) true ;; *) false ;; esac && test ! -e "$root/standby-ran"'
 		# Nor does liblitedvm.so: it loads libxl when first needed
 		# (lib/xlapi.h), so a pooled dvm-run never maps it.
 		libs=$(objdump -p "$root/usr/local/lib/liblitedvm.so.0" 2>&1 |

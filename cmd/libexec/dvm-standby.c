@@ -12,6 +12,7 @@
  * of libraries beside the command: posix_spawn holds the caller only
  * until this small program's exec.  Not for running by hand.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +34,8 @@ main(int argc, char *argv[])
 	pid_t caller = getppid();
 	int fd;
 
-	if (argc < 2 || strchr(argv[1], '/') != NULL) {
+	if (argc < 2 || strchr(argv[1], '/') != NULL ||
+	    fcntl(SOCK_FD, F_GETFD) < 0) {
 		fputs("usage: dvm-standby command [arg ...] (litedvm's own "
 		    "helper, with its socket on descriptor 3)\n", stderr);
 		return 127;

@@ -24,8 +24,15 @@ sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/pooled.cfg
 cp $cfg/pooled.cfg $cfg/balloon.cfg
 printf 'litedvm_preload = 2\n' >> $cfg/pooled.cfg
 printf 'litedvm_preload = 1\nlitedvm_preload_memory = 80\n' >> $cfg/balloon.cfg
-# Their agents log each session's steps on the console (guest-init).
-for t in pooled balloon; do
+# The named disposable's template: the default one, logging as they do.
+sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/named.cfg
+tnamed=named
+# Their agents log each session's steps on the console (guest-init).  The
+# named disposable's does too: the floor and the named path then carry
+# the same console writes (a line at connect, one at the end, each woken
+# on dom0's CPU by xenconsoled) as the pooled paths, and their guest's
+# side is there to compare.
+for t in pooled balloon named; do
 	sed -i 's/^extra = "\(.*\)"/extra = "\1 litedvm.agentv"/' $cfg/$t.cfg
 	grep -q agentv $cfg/$t.cfg || echo "$t.cfg: no extra line" >&2
 done
@@ -68,8 +75,26 @@ run() {
 	# teardown destroys the domain (output still in its ring is lost).
 	[ "$tpl" = default ] && return
 	name=$(sed -n 's/^dvm-run: \(disp[0-9]*\): domain .*/\1/p' "$log" | tail -n 1)
-	grep -h 'dom0 connected at' /var/log/xen/console/guest-$name.log \
-	    2>/dev/null | tail -n 1 >> "${log%.log}-agent.txt"
+	# Its first session was dvm-preload's own: this run's is the second.
+	steps "$name" "$log" 2
+}
+# sessions NAME: how many sessions disposable NAME's agent logged.
+sessions() {
+	c=$(grep -c 'dom0 connected at' /var/log/xen/console/guest-$1.log \
+	    2>/dev/null)
+	echo "${c:-0}"
+}
+# steps NAME LOG N: the steps of its Nth session, the last, once
+# xenconsoled copied that line from the console (2 s at most).
+steps() {
+	t=0
+	while [ "$(sessions "$1")" -lt "$3" ] && [ $t -lt 40 ]; do
+		sleep 0.05
+		t=$((t + 1))
+	done
+	[ "$(sessions "$1")" -ge "$3" ] &&
+	grep -h 'dom0 connected at' /var/log/xen/console/guest-$1.log \
+	    2>/dev/null | tail -n 1 >> "${2%.log}-agent.txt"
 }
 
 # The floor: a command through the agent of an idle, running disposable,
@@ -92,9 +117,13 @@ while [ $i -lt "$N" ]; do
 	# pooled run come after runs that refill nothing.
 	guestrun "$named_id" true
 	settle
+	n0=$(sessions "$named")
 	elapsed guestrun "$named_id" true 2>> floor-true.log
+	steps "$named" floor-true.log $((n0 + 1))
 	settle
+	n0=$(sessions "$named")
 	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log
+	steps "$named" named-true.log $((n0 + 1))
 	if [ "$COLD" = 1 ]; then
 		run cold-true.log default true
 		run cold-cat.log default cat
@@ -137,7 +166,7 @@ stats() {
 	done
 }
 
-# The guest's side of each pooled run, from its agent's log (dvm-agent
+# The guest's side of each run, from its agent's log (dvm-agent
 # -v), by the guest's own clock from dom0's connection: to the EXEC read,
 # to the command's start, to the session's end.
 guest_steps() {
@@ -167,13 +196,18 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 	echo "$k:"
 	stats $k.log
 done
-[ "$N" -gt 0 ] && for k in pooled-true pooled-cat balloon-true pooled-next; do
+[ "$N" -gt 0 ] && for k in floor-true named-true pooled-true pooled-cat balloon-true pooled-next; do
 	[ -s $k.log ] || continue
-	# Every pooled run had a member listed (settle): none may go cold.
-	runs=$(grep -c '^elapsed ' $k.log)
-	warm=$(grep -c 'from the preload pool' $k.log)
-	echo "$k: $((runs - warm)) of $runs runs went cold with a member listed"
-	[ "$k" = pooled-next ] && continue
+	case $k in
+	floor-*|named-*) ;;
+	*)
+		# Every pooled run had a member listed (settle): none may go
+		# cold.
+		runs=$(grep -c '^elapsed ' $k.log)
+		warm=$(grep -c 'from the preload pool' $k.log)
+		echo "$k: $((runs - warm)) of $runs runs went cold with a member listed"
+		[ "$k" = pooled-next ] && continue
+	esac
 	guest_steps $k-agent.txt > $k-guest.log
 	# The Debian guest's agent logs no steps (no litedvm.agentv).
 	if [ ! -s $k-guest.log ]; then

@@ -3,11 +3,11 @@
  * template, listed under /litedvm/pool/<template>.  Filling reserves a
  * slot and building is bounded by the pool size in one transaction;
  * claiming is one transaction that takes the newest member of the current
- * template version (see claim_txn).  Members of an older version, and members someone
- * unpaused, are never handed out: pruning destroys them.  Acquiring a
- * disposable (from the pool, or cold when it is empty), releasing one and
- * refilling the pool (dvm-preload in the background) are here too: pools
- * sit above disposables, never the reverse.
+ * template version (see claim_txn).  Members of an older version, and
+ * members someone unpaused, are never handed out: pruning destroys them.
+ * Acquiring a disposable (from the pool, or cold when it is empty),
+ * releasing one and refilling the pool (dvm-preload in the background)
+ * are here too: pools sit above disposables, never the reverse.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -843,15 +843,15 @@ entry_current(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
 }
 
 /*
- * A claim takes the newest member, the one whose boot and
- * first session (warm_member) ran last.  Each domain built since a member
- * last ran leaves its first command slower: in the test host, a guest
- * paused while one other was built ran `true` through its agent in 168
- * ms (median of 8), one paused as long on an idle host in 134 ms, the
- * same as one never paused (136 ms).  The emulator's caches account for
- * much of that there; on any host the newest member has the fewest of
- * its guest's timers come due while it slept, and the smallest jump of
- * its clock to catch up.
+ * A claim takes the newest member, the one whose boot and first session
+ * (warm_member) ran last.  A domain built since a member last ran leaves
+ * its first command slower: in the test host, a guest paused while one
+ * other was built ran `true` through its agent in 168 ms (median of 8),
+ * one paused as long on an idle host in 134 ms, the same as one never
+ * paused (136 ms).  Most of that is likely the emulator's own (it
+ * translates each guest's code, and caches it); on any host the newest
+ * member has the fewest of its guest's timers come due while it slept,
+ * and the smallest jump of its clock to catch up.
  *
  * The newest member of the version wanted leaves the pool, claimed by
  * c->owner; c->name "" when there is none.  With a template (c->t) its

@@ -22,11 +22,11 @@ fi
 [ "$GUEST" = debian ] || {
 sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/pooled.cfg
 cp $cfg/pooled.cfg $cfg/balloon.cfg
+# The named disposable's template: the default one, logging as they do.
+cp $cfg/pooled.cfg $cfg/named.cfg
+tnamed=named
 printf 'litedvm_preload = 2\n' >> $cfg/pooled.cfg
 printf 'litedvm_preload = 1\nlitedvm_preload_memory = 80\n' >> $cfg/balloon.cfg
-# The named disposable's template: the default one, logging as they do.
-sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/named.cfg
-tnamed=named
 # Their agents log each session's steps on the console (guest-init).  The
 # named disposable's does too: the floor and the named path then carry
 # the same console writes (a line at connect, one at the end, each woken

@@ -21,6 +21,11 @@ members() {
 	    sort -n | sed 's/^/disp/'
 }
 domains() { xl list | awk 'NR > 2' | wc -l; }
+# A pooled `dvm-run -v -t pooled -- true`: the disposable it ran in.
+ran_in() {
+	dvm-run -v -t pooled -- true 2>&1 |
+	    sed -n 's/^dvm-run: \(disp[0-9]*\): domain [0-9].*/\1/p'
+}
 # Background refills and teardowns finish: the pool is full, and nothing
 # else is recorded (a member being built counts towards the pool's size).
 settle() {
@@ -152,18 +157,17 @@ only_pool "after 6 parallel runs" 3
 
 # ---- a claim takes the newest member (the one that ran last)
 before=$(members pooled | tr '\n' ' ')
-out=$(dvm-run -v -t pooled -- true 2>&1)
-got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
+want=$(members pooled | tail -n 1)
+got=$(ran_in)
 check "a claim takes the newest member (${got:-none} of $before)" \
-	test -n "$got" -a "$got" = "$(echo $before | tr ' ' '\n' | tail -n 1)"
+	test -n "$got" -a "$got" = "$want"
 settle
 
 # ---- someone unpauses a member: it is never handed out, even the one a
 # claim would take first
 victim=$(members pooled | tail -n 1)
 xl unpause "$victim"
-out=$(dvm-run -v -t pooled -- true 2>&1)
-got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
+got=$(ran_in)
 check "an unpaused member is not handed out ($got vs $victim)" test "$got" != "$victim"
 dvm-preload -t pooled
 ./xswait "/litedvm/disp/$victim" -absent 60
@@ -174,8 +178,7 @@ only_pool "after an unpaused member" 3
 # ---- refresh: a template change retires old members
 old=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
 echo "# changed" >> $cfg/pooled.cfg
-out=$(dvm-run -v -t pooled -- true 2>&1)
-got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain.*/\1/p')
+got=$(ran_in)
 case " $old " in
 *" $got "*) fail "dvm-run after a template change got old member $got" ;;
 *) pass "dvm-run after a template change got a new disposable ($got)" ;;
@@ -191,8 +194,7 @@ only_pool "after refresh" 3
 # though the configuration is the same
 old=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
 touch /var/lib/litedvm/templates/default/root.img
-out=$(dvm-run -v -t pooled -- true 2>&1)
-got=$(echo "$out" | sed -n 's/^dvm-run: \(disp[0-9]*\): domain [0-9].*/\1/p')
+got=$(ran_in)
 case " $old " in
 *" $got "*) fail "dvm-run after a volume change got old member $got" ;;
 *) pass "dvm-run after a volume change got a new disposable ($got)" ;;

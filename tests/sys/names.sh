@@ -105,10 +105,15 @@ hog=$!
 read -r line < hog.fifo
 check "a command keeps the disposable's CPU busy ($line)" test "$line" = busy
 # With the 100 ms bound this took 6.4 times the idle run here, without
-# it 23 times.
-elapsed dvm-run -n "$d" -- true 2> e.txt
-busy=$(ms e.txt)
-check "... a session beside it waits little ($busy ms, idle: $base ms)" \
+# it 23 times.  The fastest of three is compared: one run beside another
+# emulated host once took 16 times (CI, stop 42), while a missing bound
+# slows every run.
+for i in 1 2 3; do
+	elapsed dvm-run -n "$d" -- true 2> e.txt
+	ms e.txt
+done | sort -n > busy.txt
+busy=$(sed -n 1p busy.txt)
+check "... a session beside it waits little ($(echo $(cat busy.txt)) ms, idle: $base ms)" \
 	test "${busy:-99999}" -lt $((base * 15))
 out=$(dvm-run -n "$d" -- sh -c "$policy")
 check "... and runs at normal priority ($out)" test "$out" = 0

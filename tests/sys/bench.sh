@@ -244,6 +244,14 @@ if [ "$N" -gt 0 ]; then
 	for k in floor-true named-true pooled-true; do
 		echo "$k, each run (ms, sorted):" $(totals $k.log)
 	done
+	# In the order they ran: whether a tail sits early in the boot.
+	for k in floor-true named-true pooled-true; do
+		echo "$k, each run (ms, in order):" \
+		    $(sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' $k.log)
+	done
+	echo "pooled-true, its command phase (ms, in order):" \
+	    $(sed -n 's/^dvm-run: disp[0-9]*: command  *\([0-9]*\) ms$/\1/p' \
+	    pooled-true.log)
 fi
 
 [ "$THROUGHPUT" = 1 ] || exit 0

@@ -180,8 +180,9 @@ guest_steps() {
 		printf "dvm-run: disp: guest: started to session over %d ms\n", $3 - $2 }'
 }
 
-# Each run's total (ms) in log $1, sorted.
-totals() { sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1" | sort -n; }
+# Each run's total (ms) in log $1, in the order they ran; sorted.
+runs() { sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1"; }
+totals() { runs "$1" | sort -n; }
 
 median_total() {
 	totals "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
@@ -246,8 +247,7 @@ if [ "$N" -gt 0 ]; then
 	done
 	# In the order they ran: whether a tail sits early in the boot.
 	for k in floor-true named-true pooled-true; do
-		echo "$k, each run (ms, in order):" \
-		    $(sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' $k.log)
+		echo "$k, each run (ms, in order):" $(runs $k.log)
 	done
 	echo "pooled-true, its command phase (ms, in order):" \
 	    $(sed -n 's/^dvm-run: disp[0-9]*: command  *\([0-9]*\) ms$/\1/p' \

@@ -88,13 +88,16 @@ clean "after dvm-run -u"
 # for 100 ms at most (dvm-agent(8)): a command that never leaves the CPU
 # idle delays the next session into its disposable little, and no session
 # or command runs at idle priority (policy 0 is SCHED_OTHER, 5 SCHED_IDLE).
-ms() { sed -n 's/^elapsed \([0-9]*\).*/\1/p' "$1"; }
+# sessions3 FILE: three sessions' times (ms) into disposable $d, sorted.
+sessions3() {
+	for i in 1 2 3; do
+		elapsed dvm-run -n "$d" -- true 2> e.txt
+		sed -n 's/^elapsed \([0-9]*\).*/\1/p' e.txt
+	done | sort -n > "$1"
+}
 policy='echo $(cut -d" " -f41 /proc/$$/stat)'
 d=$(dvm-create)
-for i in 1 2 3; do
-	elapsed dvm-run -n "$d" -- true 2> e.txt
-	ms e.txt
-done | sort -n > base.txt
+sessions3 base.txt
 base=$(sed -n 2p base.txt)
 out=$(dvm-run -n "$d" -- sh -c "$policy")
 check "a command runs at normal priority ($out)" test "$out" = 0
@@ -108,10 +111,7 @@ check "a command keeps the disposable's CPU busy ($line)" test "$line" = busy
 # it 23 times.  The fastest of three is compared: one run beside another
 # emulated host once took 16 times (CI, stop 42), while a missing bound
 # slows every run.
-for i in 1 2 3; do
-	elapsed dvm-run -n "$d" -- true 2> e.txt
-	ms e.txt
-done | sort -n > busy.txt
+sessions3 busy.txt
 busy=$(sed -n 1p busy.txt)
 check "... a session beside it waits little ($(echo $(cat busy.txt)) ms, idle: $base ms)" \
 	test "${busy:-99999}" -lt $((base * 15))

@@ -39,9 +39,15 @@ incr(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	} else if (rc != LDVM_ENOENT)
 		return rc;
 	if (in->interfere > 0) {
-		/* Someone else changes the node under our transaction. */
+		/*
+		 * Someone else changes the node under our transaction, to a
+		 * value it did not have: oxenstored sees no conflict in a
+		 * write of the same value.
+		 */
+		snprintf(buf, sizeof(buf), "%d", 1000 * in->calls);
 		in->interfere--;
-		xs_write(in->other, XBT_NULL, BASE "/counter", "1000", 4);
+		xs_write(in->other, XBT_NULL, BASE "/counter", buf,
+		    strlen(buf));
 	}
 	snprintf(buf, sizeof(buf), "%lu", v + 1);
 	return ldvm__xs_write(ctx, t, BASE "/counter", buf);
@@ -88,7 +94,7 @@ main(void)
 	    "conflicting transaction ran 3 times, 2 retries (ran %d, %lu)",
 	    in.calls, ctx->txn_retries);
 	rc = ldvm__xs_read(ctx, XBT_NULL, BASE "/counter", &s);
-	CHECK(rc == 0 && strcmp(s, "1001") == 0,
+	CHECK(rc == 0 && strcmp(s, "2001") == 0,
 	    "result built on the other writer's value (%s)", s ? s : "-");
 	free(s);
 	xs_close(in.other);

@@ -12,12 +12,12 @@ trap 'rm -f "$log" "$log".*' EXIT
 # status.  A boot's checks go to $log (the lane's own, in a lane).
 boot() {
 	script=$1
-	echo "== $script" >&2
+	echo "== $script${XENVM_XENSTORED:+ ($XENVM_XENSTORED)}" >&2
 	t0=$(date +%s)
 	{ tests/xen/run "$@"; echo $? > "$log.rc"; } | tee -a "$log"
 	rc=$(cat "$log.rc")
 	rm -f "$log.rc"
-	echo "== $script: $(($(date +%s) - t0)) s" >&2
+	echo "== $script${XENVM_XENSTORED:+ ($XENVM_XENSTORED)}: $(($(date +%s) - t0)) s" >&2
 	if [ "$rc" != 0 ]; then
 		echo "FAIL: $script exited $rc" | tee -a "$log"
 	fi
@@ -89,6 +89,16 @@ lane_b() {
 	# graphical opener to a Debian guest's weston.
 	boot tests/sys/wayland.sh tests/sys/lib.sh "$B/tests/xswait" \
 		"$B/tests/guestrun"
+	# The other xenstore daemon, the C one (upstream Xen's default, and
+	# Qubes'): the xenstore layer, lifecycle and dvm-run's paths again.
+	(
+		XENVM_XENSTORED=xenstored
+		export XENVM_XENSTORED
+		boot tests/sys/foundation.sh tests/sys/lib.sh "$B/tests/xswait" \
+			"$B/tests/sys-lifecycle" "$B/tests/sys-xstxn"
+		boot tests/sys/names.sh tests/sys/lib.sh "$B/tests/xswait" \
+			"$B/tests/elapsed"
+	)
 }
 export XENVM_TIMEOUT=1800
 X=${XENVM_DIR:-$top/build/xen}

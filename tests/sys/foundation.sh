@@ -4,6 +4,10 @@
 cd /tmp
 
 check "xl info answers" sh -c 'xl info >/dev/null'
+# The xenstore daemon the harness was asked for (XENVM_XENSTORED), alone.
+xs=$(cat /etc/harness-xenstored)
+daemons=$(ps -o comm | grep 'xenstored$' | tr '\n' ' ')
+check "dom0 runs $xs alone (running: $daemons)" test "$daemons" = "$xs "
 check "default template installed" test -r /etc/litedvm/default.cfg
 
 ./sys-lifecycle default

@@ -107,9 +107,10 @@ if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 
 	mknod -m 666 "$r/dev/null" c 1 3
 	busybox_into "$r"
 	mkdir -p "$r$xenbin"
-	for b in xl xenstored xen-init-dom0 xenconsoled; do
+	for b in xl xenstored oxenstored xen-init-dom0 xenconsoled; do
 		cp "$xenbin/$b" "$r$xenbin/$b"
 	done
+	cp /etc/xen/oxenstored.conf "$r/etc/xen/"
 	ln -sf "$xenbin/xl" "$r/usr/sbin/xl"
 	cp /usr/bin/xenstore "$r/usr/bin/xenstore"
 	for b in read write ls list rm watch exists chmod; do

@@ -97,7 +97,9 @@ cp -u "/boot/vmlinuz-$kver" "$X/vmlinuz"
 # ---- dom0 base
 dom0_mods="xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs loop xen-blkback
 virtio_pci virtio_blk virtio_console btrfs xen-netback bridge ext4"
-base_inputs=("$here/build.sh" "$here/dom0-init" "$here/block" "$here/vif-bridge")
+# Debian's oxenstored.conf too: dom0 runs oxenstored with it.
+base_inputs=("$here/build.sh" "$here/dom0-init" "$here/block" "$here/vif-bridge"
+	/etc/xen/oxenstored.conf)
 if ! fresh base.cpio "${base_inputs[@]}" <(pkgver busybox-static xen-utils-4.17 "linux-image-$kver" libc6 lvm2); then
 	r=$X/dom0root
 	rm -rf "$r"

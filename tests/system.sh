@@ -12,14 +12,16 @@ trap 'rm -f "$log" "$log".*' EXIT
 # status.  A boot's checks go to $log (the lane's own, in a lane).
 boot() {
 	script=$1
-	echo "== $script${XENVM_XENSTORED:+ ($XENVM_XENSTORED)}" >&2
+	# The script, and the xenstore daemon when one is asked for.
+	label=$script${XENVM_XENSTORED:+ ($XENVM_XENSTORED)}
+	echo "== $label" >&2
 	t0=$(date +%s)
 	{ tests/xen/run "$@"; echo $? > "$log.rc"; } | tee -a "$log"
 	rc=$(cat "$log.rc")
 	rm -f "$log.rc"
-	echo "== $script${XENVM_XENSTORED:+ ($XENVM_XENSTORED)}: $(($(date +%s) - t0)) s" >&2
+	echo "== $label: $(($(date +%s) - t0)) s" >&2
 	if [ "$rc" != 0 ]; then
-		echo "FAIL: $script exited $rc" | tee -a "$log"
+		echo "FAIL: $label exited $rc" | tee -a "$log"
 	fi
 }
 

@@ -307,7 +307,7 @@ LDVM_API int ldvm_pool_drain(struct ldvm_ctx *ctx, int timeout_s,
 LDVM_API int ldvm_pool_prune(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, unsigned *removed);
 /*
- * Takes the oldest ready member of t's pool in one transaction, unpauses it
+ * Takes the newest ready member of t's pool in one transaction, unpauses it
  * and gives its memory back.  LDVM_ENOENT when the pool has none.
  */
 LDVM_API int ldvm_pool_claim(struct ldvm_ctx *ctx,
@@ -320,7 +320,9 @@ LDVM_API int ldvm_pool_claim(struct ldvm_ctx *ctx,
  * litedvm_timeout.  LDVM_ENOENT when no such member is ready: load the
  * template then and call ldvm_disp_acquire.  For a caller that runs its
  * command at once: the record stays "claimed" until ldvm_disp_exec makes
- * it "running" (ldvm_pool_claim's says "ready" in between).
+ * it "running" (ldvm_pool_claim's says "ready" in between), and the
+ * agent's listener is claimed with the member, for this process's first
+ * ldvm_disp_exec: no other client connects to it before that.
  */
 LDVM_API int ldvm_pool_claim_named(struct ldvm_ctx *ctx, const char *tmpl,
     struct ldvm_disp **out, unsigned *timeout);

@@ -392,10 +392,10 @@ struct claim {
 	bool got;
 };
 
+/* claim_txn's work, in transaction t: c->listen_path already made. */
 static int
-claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+claim_listener(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c)
 {
-	struct claim *c = arg;
 	unsigned long last = 0;
 	char val[16], *s;
 	int rc;
@@ -425,6 +425,29 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	if ((rc = ldvm__xs_write(ctx, t, c->claim_path, val)) != 0)
 		return rc;
 	c->got = true;
+	return 0;
+}
+
+static int
+claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
+{
+	return claim_listener(ctx, t, arg);
+}
+
+int
+ldvm__chan_claim_in(struct ldvm_ctx *ctx, xs_transaction_t t, uint32_t domid,
+    const char *claim_path, unsigned long *seq)
+{
+	struct claim c = { .domid = domid, .claim_path = claim_path };
+	int rc;
+
+	*seq = 0;
+	if ((rc = ldvm__area_path(ctx, c.listen_path, sizeof(c.listen_path),
+	    domid, "/listen")) != 0 ||
+	    (rc = claim_listener(ctx, t, &c)) != 0)
+		return rc;
+	if (c.got)
+		*seq = c.seq;
 	return 0;
 }
 
@@ -472,14 +495,24 @@ ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
     const char *claim_path, int timeout_ms, struct ldvm__chan **out)
 {
 	struct claim c = { .domid = domid, .claim_path = claim_path };
-	char vpath[LDVM_XS_PATH_MAX];
 	int rc;
 
 	*out = NULL;
 	if ((rc = await_listener(ctx, &c, timeout_ms)) != 0)
 		return rc;
+	return ldvm__chan_connect_seq(ctx, domid, c.seq, out);
+}
+
+int
+ldvm__chan_connect_seq(struct ldvm_ctx *ctx, uint32_t domid,
+    unsigned long seq, struct ldvm__chan **out)
+{
+	char vpath[LDVM_XS_PATH_MAX];
+	int rc;
+
+	*out = NULL;
 	if ((rc = ldvm__area_path(ctx, vpath, sizeof(vpath), domid,
-	    "/vchan/%lu", c.seq)) != 0)
+	    "/vchan/%lu", seq)) != 0)
 		return rc;
 	return ldvm__chan_connect(ctx, domid, vpath, out);
 }

@@ -653,17 +653,20 @@ wayland_open(struct ldvm_ctx *ctx, const struct ldvm_disp *d,
 }
 
 /*
- * A pool member's refill helper, started while the guest starts the
- * command: the start of a process (some 10 ms of dom0's time under
- * emulation) overlaps the guest's work, not the caller's release.  A
- * failure leaves the release to start one (ldvm_disp_destroy).
+ * dom0's work once the command is asked for, while the guest starts it:
+ * the record's state "running" (a xenstore write, some 1.3 ms of dom0's
+ * time under emulation), and a pool member's refill helper (the start of
+ * a process, some 10 ms) overlap the guest's work, not the caller's.  A
+ * helper that fails to start leaves the release to start one
+ * (ldvm_disp_destroy).
  */
 static void
-standby_start(struct ldvm_ctx *ctx, void *arg)
+exec_started(struct ldvm_ctx *ctx, void *arg)
 {
 	struct ldvm_disp *d = arg;
 
-	if (d->standby)
+	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
+	if (!d->pooled || d->standby)
 		return;
 	if (ldvm__spawn_standby(ctx, d->tmpl, &d->standby_fd) == 0)
 		d->standby = true;
@@ -676,7 +679,7 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
     const struct ldvm_run *r, const struct ldvm__abort *ab, int wlfd,
     int *status)
 {
-	struct ldvm__hook standby = { standby_start, d };
+	struct ldvm__hook started = { exec_started, d };
 	struct ldvm__chan *ch = NULL;
 	struct ldvm__wl *wl = NULL;
 	char claim[LDVM_XS_PATH_MAX];
@@ -686,17 +689,21 @@ ldvm__disp_exec(struct ldvm_ctx *ctx, struct ldvm_disp *d,
 	if ((rc = ldvm__rec_path(ctx, claim, sizeof(claim), d->name,
 	    "chan")) != 0)
 		return rc;
-	rc = ldvm__chan_claim_connect(ctx, d->domid, claim, LISTENER_WAIT_MS,
-	    &ch);
+	/* A listener claimed with the pool member serves once. */
+	if (d->chan_seq != 0)
+		rc = ldvm__chan_connect_seq(ctx, d->domid, d->chan_seq, &ch);
+	else
+		rc = ldvm__chan_claim_connect(ctx, d->domid, claim,
+		    LISTENER_WAIT_MS, &ch);
+	d->chan_seq = 0;
 	if (rc != 0)
 		return rc;
-	ldvm__rec_write(ctx, XBT_NULL, d->name, "state", "running");
 	ldvm__disp_phase(d, "channel connect", &t0);
 	if (r->flags & LDVM_RUN_WAYLAND)
 		rc = wayland_open(ctx, d, ch, wlfd, &wl);
 	if (rc == 0)
-		rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab,
-		    d->pooled ? &standby : NULL, status);
+		rc = ldvm__chan_run_as(ctx, ch, d->domid, r, ab, &started,
+		    status);
 	ldvm__wl_close(ctx, wl);
 	ldvm__chan_close(ch);
 	ldvm__disp_phase(d, "command", &t0);

@@ -623,6 +623,11 @@ struct ldvm_disp {
 	 */
 	bool standby;
 	int standby_fd;
+	/*
+	 * A pool member's agent listener, claimed in the transaction that
+	 * claimed the member (pool.c); 0: none, connect claims one.
+	 */
+	unsigned long chan_seq;
 	int nphases;
 	struct {
 		const char *name;
@@ -813,6 +818,17 @@ LDVM_HIDDEN int ldvm__chan_accept(struct ldvm_ctx *ctx, struct ldvm__chan *ch);
  */
 LDVM_HIDDEN int ldvm__chan_claim_connect(struct ldvm_ctx *ctx, uint32_t domid,
     const char *claim_path, int timeout_ms, struct ldvm__chan **out);
+/*
+ * The same claim inside a caller's transaction t, and no waiting: *seq
+ * the listener's number, 0 when there is no free one.  A pool claim makes
+ * it in its own transaction: the member is paused with a free listener
+ * (dvm-preload waited for one), and no other client may take it then.
+ */
+LDVM_HIDDEN int ldvm__chan_claim_in(struct ldvm_ctx *ctx, xs_transaction_t t,
+    uint32_t domid, const char *claim_path, unsigned long *seq);
+/* dom0: connects to listener seq (claimed) of domid's agent. */
+LDVM_HIDDEN int ldvm__chan_connect_seq(struct ldvm_ctx *ctx, uint32_t domid,
+    unsigned long seq, struct ldvm__chan **out);
 /*
  * dom0: waits until the agent of domid has a listener not yet claimed
  * against claim_path, and claims nothing.

@@ -756,6 +756,7 @@ struct claim {
 	/* Of the template: for the wake, the refill delay, dvm-run. */
 	uint64_t target_kb;
 	unsigned delay, timeout;
+	unsigned long seq;              /* its agent's listener claimed, or 0 */
 	struct ldvm__poolent ent;       /* by name: scratch */
 };
 
@@ -843,6 +844,34 @@ entry_current(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
 }
 
 /*
+ * In a claim by name's transaction t, for a command at once, the agent
+ * listener of member name (its recorded domain c->domid) as well:
+ * connecting to the member then takes no transaction of its own (two
+ * xenstore requests fewer on the caller's path).  c->seq 0 when there is none to claim (a
+ * guest's bad number, a domain id gone): the connect claims one then, and
+ * says what is wrong.  Only xenstore's own errors fail the transaction.
+ */
+static int
+claim_listener(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
+    const char *name)
+{
+	char path[LDVM_XS_PATH_MAX];
+	unsigned long id;
+	int rc;
+
+	c->seq = 0;
+	if (!ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &id) ||
+	    ldvm__rec_path(ctx, path, sizeof(path), name, "chan") != 0)
+		return 0;
+	rc = ldvm__chan_claim_in(ctx, t, (uint32_t)id, path, &c->seq);
+	if (rc == LDVM_EAGAIN || rc == LDVM_EXEN || rc == LDVM_ENOMEM)
+		return rc;
+	if (rc != 0)
+		c->seq = 0;
+	return 0;
+}
+
+/*
  * A claim takes the newest member, the one whose boot and first session
  * (warm_member) ran last.  A domain built since a member last ran leaves
  * its first command slower: in the test host, a guest paused while one
@@ -886,6 +915,8 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 			rc = leave_member(ctx, t, &l);
 		else if (rc == 0)
 			continue;
+		if (rc == 0 && c->t == NULL)
+			rc = claim_listener(ctx, t, c, names[i]);
 		if (rc == 0)
 			snprintf(c->name, sizeof(c->name), "%s", names[i]);
 		break;
@@ -904,10 +935,15 @@ claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
     struct ldvm_disp **out)
 {
 	struct ldvm_disp *d;
+	char id[16];
 
 	if ((d = ldvm__disp_new(c->name, c->tmpl)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
 	d->domid = ldvm__disp_domid_of(ctx, c->name, c->domid);
+	/* The listener claimed is of the recorded domain: of d's only then. */
+	if (c->seq != 0 && snprintf(id, sizeof(id), "%u", d->domid) > 0 &&
+	    strcmp(id, c->domid) == 0)
+		d->chan_seq = c->seq;
 	snprintf(d->voldrv, sizeof(d->voldrv), "%s", c->driver);
 	snprintf(d->owner, sizeof(d->owner), "%s", c->owner);
 	snprintf(d->created, sizeof(d->created), "%s", c->created);

@@ -347,11 +347,13 @@ ldvm_domain_wait(struct ldvm_ctx *ctx, uint32_t domid, int timeout_ms,
 }
 
 int
-ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid, uint64_t *maxkb)
+ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid,
+    const char *uuid, uint64_t *maxkb)
 {
 	struct ldvm__dominfo di;
 
-	if (ldvm__hyp_info(ctx, domid, &di) != 0)
+	if (ldvm__hyp_info(ctx, domid, &di) != 0 ||
+	    (uuid != NULL && strcmp(di.uuid, uuid) != 0))
 		return -1;
 	*maxkb = di.maxkb;
 	return di.paused;
@@ -362,7 +364,7 @@ ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid)
 {
 	uint64_t maxkb;
 
-	return ldvm__domain_paused_max(ctx, domid, &maxkb);
+	return ldvm__domain_paused_max(ctx, domid, NULL, &maxkb);
 }
 
 bool

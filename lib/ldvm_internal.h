@@ -130,12 +130,14 @@ LDVM_HIDDEN int ldvm__connect_failed(struct ldvm_ctx *ctx, const char *what,
     int saved);
 
 /* ---- hyp.c: the hypervisor through libxenctrl ---- */
+#define LDVM__UUID_LEN 36       /* 8-4-4-4-12 lower-case hex digits */
 /* What the hypervisor says of a domain (as libxl_domain_info would). */
 struct ldvm__dominfo {
 	bool paused, shutdown, dying;
 	uint64_t memkb;         /* current memory */
 	uint64_t maxkb;         /* the hypervisor's maximum */
 	uint64_t cpu_ns;        /* CPU time of all its vCPUs so far */
+	char uuid[LDVM__UUID_LEN + 1];  /* its handle, as libxl prints it */
 };
 /* Whether libxenctrl is linked in: false in a guest's tools. */
 LDVM_HIDDEN bool ldvm__has_xc(void);
@@ -245,6 +247,7 @@ LDVM_HIDDEN void ldvm__tcache_clear(struct ldvm__tcache *c);
 struct ldvm__poolent {
 	char version[17];
 	char domid[11];
+	char uuid[LDVM__UUID_LEN + 1];
 	char driver[16];
 	char created[21];
 	uint64_t target_kb;
@@ -255,19 +258,22 @@ struct ldvm__poolent {
 	char buf[LDVM__POOLENT_MAX];
 };
 /*
- * The entry of member d (created at created) of t into buf; -1 when it
- * cannot be written (a file name with a newline, too many or too long):
+ * The entry of member d (domain domid of UUID uuid, created at created) of
+ * t into buf; -1 when it cannot be written (a UUID not as libxl prints
+ * one, a file name with a newline, too many or too long):
  * the member then has the empty entry, claimed only by a caller that
  * loaded the template.
  */
 LDVM_HIDDEN int ldvm__poolent_encode(const struct ldvm_template *t,
-    uint32_t domid, const char *driver, const char *created, char *buf,
-    size_t size);
+    uint32_t domid, const char *uuid, const char *driver, const char *created,
+    char *buf, size_t size);
 /* Parses an entry; -1 when it is not one (the empty entry included). */
 LDVM_HIDDEN int ldvm__poolent_decode(const char *s, size_t len,
     struct ldvm__poolent *e);
 
 /* ---- validation of untrusted strings (validate.c) ---- */
+/* A UUID as libxl prints one: 8-4-4-4-12 lower-case hex digits. */
+LDVM_HIDDEN bool ldvm__valid_uuid(const char *s);
 /* A name: [A-Za-z0-9][A-Za-z0-9_-]*, at most max bytes. */
 LDVM_HIDDEN bool ldvm__valid_name(const char *s, size_t max);
 /* Strict decimal: no sign, no leading zeros, no spaces, <= max. */
@@ -420,9 +426,12 @@ LDVM_HIDDEN int ldvm__domain_create_cfg(struct ldvm_ctx *ctx,
     libxl_domain_config *cfg, uint32_t *domid);
 /* 1 when paused, 0 when running, -1 when there is no such domain. */
 LDVM_HIDDEN int ldvm__domain_paused(struct ldvm_ctx *ctx, uint32_t domid);
-/* The same, and the domain's maximum memory in *maxkb. */
+/*
+ * The same, and the domain's maximum memory in *maxkb; with uuid (not
+ * NULL), -1 as well when domid's UUID is another (the id was reused).
+ */
 LDVM_HIDDEN int ldvm__domain_paused_max(struct ldvm_ctx *ctx, uint32_t domid,
-    uint64_t *maxkb);
+    const char *uuid, uint64_t *maxkb);
 /* True while the domain exists and is neither shut down nor dying. */
 LDVM_HIDDEN bool ldvm__domain_running(struct ldvm_ctx *ctx, uint32_t domid);
 /* Its current memory; -1 when there is no such domain. */

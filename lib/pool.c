@@ -422,7 +422,7 @@ static int
 join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 {
 	struct join *j = arg;
-	char path[LDVM_XS_PATH_MAX], ent[LDVM__POOLENT_MAX], *created;
+	char path[LDVM_XS_PATH_MAX], ent[LDVM__POOLENT_MAX], *created, *uuid;
 	int rc;
 
 	if ((rc = draining(ctx, t)) < 0)
@@ -432,10 +432,15 @@ join_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	/* The entry a claim by name reads; empty if it cannot be written. */
 	if ((rc = ldvm__rec_read(ctx, t, j->d->name, "created", &created)) != 0)
 		return rc;
-	if (ldvm__poolent_encode(j->t, j->d->domid, j->d->voldrv, created, ent,
-	    sizeof(ent)) != 0)
+	if ((rc = ldvm__rec_read(ctx, t, j->d->name, "uuid", &uuid)) != 0) {
+		free(created);
+		return rc;
+	}
+	if (ldvm__poolent_encode(j->t, j->d->domid, uuid, j->d->voldrv,
+	    created, ent, sizeof(ent)) != 0)
 		ent[0] = '\0';
 	free(created);
+	free(uuid);
 	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), j->t->name,
 	    j->d->name)) != 0 ||
 	    (rc = ldvm__xs_write(ctx, t, path, ent)) != 0 ||
@@ -753,6 +758,7 @@ struct claim {
 	char name[LDVM_NAME_MAX + 1];
 	/* The member's record as the transaction saw it ("": none). */
 	char domid[16], driver[16], created[24];
+	char uuid[LDVM__UUID_LEN + 1];  /* by name: the entry's, else "" */
 	/* Of the template: for the wake, the refill delay, dvm-run. */
 	uint64_t target_kb;
 	unsigned delay, timeout;
@@ -835,6 +841,7 @@ entry_current(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
 	if (strcmp(version, c->ent.version) != 0)
 		return 0;
 	snprintf(c->domid, sizeof(c->domid), "%s", c->ent.domid);
+	snprintf(c->uuid, sizeof(c->uuid), "%s", c->ent.uuid);
 	snprintf(c->driver, sizeof(c->driver), "%s", c->ent.driver);
 	snprintf(c->created, sizeof(c->created), "%s", c->ent.created);
 	c->target_kb = c->ent.target_kb;
@@ -847,9 +854,10 @@ entry_current(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
  * In a claim by name's transaction t, for a command at once, the agent
  * listener of member name (its recorded domain c->domid) as well:
  * connecting to the member then takes no transaction of its own (two
- * xenstore requests fewer on the caller's path).  c->seq 0 when there is none to claim (a
- * guest's bad number, a domain id gone): the connect claims one then, and
- * says what is wrong.  Only xenstore's own errors fail the transaction.
+ * xenstore requests fewer on the caller's path).  c->seq 0 when there is
+ * none to claim (a guest's bad number, a domain id gone): the connect
+ * claims one then, and says what is wrong.  Only xenstore's own errors
+ * fail the transaction.
  */
 static int
 claim_listener(struct ldvm_ctx *ctx, xs_transaction_t t, struct claim *c,
@@ -895,6 +903,7 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 	int rc;
 
 	c->name[0] = '\0';
+	c->uuid[0] = '\0';
 	if ((rc = ldvm__rec_pool_path(ctx, path, sizeof(path), c->tmpl,
 	    NULL)) != 0)
 		return rc;
@@ -926,23 +935,30 @@ claim_txn(struct ldvm_ctx *ctx, xs_transaction_t t, void *arg)
 }
 
 /*
- * The handle on the member c claimed, from what its transaction read: no
- * more reads than the check that its recorded domain id still names it
- * (ldvm__disp_domid_of).
+ * The handle on the member c claimed, from what its transaction read.  A
+ * claim by name has the domain's UUID from the member's entry: wake_member
+ * checks the domain by it, with the hypercall it makes anyway.  Else the
+ * recorded domain id is trusted only while it still names the member
+ * (ldvm__disp_domid_of: a xenstore read).
  */
 static int
 claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
     struct ldvm_disp **out)
 {
 	struct ldvm_disp *d;
-	char id[16];
+	unsigned long id;
 
 	if ((d = ldvm__disp_new(c->name, c->tmpl)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
-	d->domid = ldvm__disp_domid_of(ctx, c->name, c->domid);
+	if (c->uuid[0] != '\0' &&
+	    ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &id))
+		d->domid = (uint32_t)id;
+	else
+		d->domid = ldvm__disp_domid_of(ctx, c->name, c->domid);
 	/* The listener claimed is of the recorded domain: of d's only then. */
-	if (c->seq != 0 && snprintf(id, sizeof(id), "%u", d->domid) > 0 &&
-	    strcmp(id, c->domid) == 0)
+	if (c->seq != 0 &&
+	    ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &id) &&
+	    id == d->domid)
 		d->chan_seq = c->seq;
 	snprintf(d->voldrv, sizeof(d->voldrv), "%s", c->driver);
 	snprintf(d->owner, sizeof(d->owner), "%s", c->owner);
@@ -954,17 +970,19 @@ claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
 }
 
 /*
- * Wakes d, a member just claimed: unpaused, given its memory back.  On
- * failure it is torn down; 1 when it may not be handed out (also torn
- * down), else 0 or the error.
+ * Wakes d, a member just claimed: unpaused, given its memory back.  With
+ * uuid (not NULL), d's domain id is the recorded one, trusted only if the
+ * domain of that id has that UUID.  On failure it is torn down; 1 when it
+ * may not be handed out (also torn down), else 0 or the error.
  */
 static int
-wake_member(struct ldvm_ctx *ctx, uint64_t target_kb, struct ldvm_disp *d)
+wake_member(struct ldvm_ctx *ctx, uint64_t target_kb, const char *uuid,
+    struct ldvm_disp *d)
 {
 	uint64_t maxkb = 0;
 	int p, rc;
 
-	p = ldvm__domain_paused_max(ctx, d->domid, &maxkb);
+	p = ldvm__domain_paused_max(ctx, d->domid, uuid, &maxkb);
 	if (p != 1) {
 		/* Unpaused behind our back, or gone: never hand out. */
 		ldvm__log(ctx, LDVM_LOG_WARN, "%s: pool member %s, destroying",
@@ -1014,7 +1032,8 @@ claim(struct ldvm_ctx *ctx, struct claim *c, struct ldvm_disp **out)
 			return rc;
 		take += ldvm__now_ms() - t1;
 		t1 = ldvm__now_ms();
-		if ((rc = wake_member(ctx, c->target_kb, d)) != 0)
+		if ((rc = wake_member(ctx, c->target_kb, c->uuid[0] != '\0' ?
+		    c->uuid : NULL, d)) != 0)
 			free(d);
 		wake += ldvm__now_ms() - t1;
 		if (rc < 0)

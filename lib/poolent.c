@@ -5,7 +5,8 @@
  * member's record, and instead of loading the template, whose version it
  * computes from the configuration text and the files the entry names.
  *
- *	1 <version> <domid> <driver|-> <created> <target_kb> <delay> <timeout>
+ *	2 <version> <domid> <uuid> <driver|-> <created> <target_kb> <delay>
+ *	  <timeout>
  *	<kernel>
  *	<ramdisk>
  *	<disk>...
@@ -24,7 +25,8 @@
 
 int
 ldvm__poolent_encode(const struct ldvm_template *t, uint32_t domid,
-    const char *driver, const char *created, char *buf, size_t size)
+    const char *uuid, const char *driver, const char *created, char *buf,
+    size_t size)
 {
 	uint64_t target = 0;
 	size_t used;
@@ -33,10 +35,10 @@ ldvm__poolent_encode(const struct ldvm_template *t, uint32_t domid,
 	if (t->preload_memkb < t->cfg.b_info.target_memkb)
 		target = t->cfg.b_info.target_memkb;
 	if (ldvm__template_nfiles(t) > LDVM__POOLENT_FILES ||
-	    size > LDVM__POOLENT_MAX)
+	    size > LDVM__POOLENT_MAX || !ldvm__valid_uuid(uuid))
 		return -1;
-	n = snprintf(buf, size, "1 %s %u %s %s %llu %d %u", t->version, domid,
-	    driver[0] != '\0' ? driver : "-", created,
+	n = snprintf(buf, size, "2 %s %u %s %s %s %llu %d %u", t->version,
+	    domid, uuid, driver[0] != '\0' ? driver : "-", created,
 	    (unsigned long long)target, t->preload_delay, t->run_timeout);
 	if (n < 0 || (size_t)n >= size)
 		return -1;
@@ -67,7 +69,7 @@ int
 ldvm__poolent_decode(const char *s, size_t len, struct ldvm__poolent *e)
 {
 	static const char digits[] = "0123456789";
-	char *field[8], *p, *line;
+	char *field[9], *p, *line;
 	unsigned long v;
 	size_t k;
 	int i;
@@ -77,19 +79,19 @@ ldvm__poolent_decode(const char *s, size_t len, struct ldvm__poolent *e)
 		return -1;
 	memcpy(e->buf, s, len);
 	e->buf[len] = '\0';
-	/* The header: eight fields, one space apart. */
+	/* The header: nine fields, one space apart. */
 	if ((p = strchr(e->buf, '\n')) == NULL)
 		return -1;
 	*p++ = '\0';
 	line = e->buf;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 9; i++) {
 		field[i] = line;
 		if ((line = strchr(line, ' ')) != NULL)
 			*line++ = '\0';
-		else if (i < 7)
+		else if (i < 8)
 			return -1;
 	}
-	if (line != NULL || strcmp(field[0], "1") != 0)
+	if (line != NULL || strcmp(field[0], "2") != 0)
 		return -1;
 	if (strlen(field[1]) != 16 ||
 	    !made_of(field[1], 16, 16, "0123456789abcdef"))
@@ -99,25 +101,28 @@ ldvm__poolent_decode(const char *s, size_t len, struct ldvm__poolent *e)
 	if (!ldvm__parse_uint(field[2], k, 0x7fef, &v))
 		return -1;
 	memcpy(e->domid, field[2], k + 1);
-	k = strlen(field[3]);
-	if (strcmp(field[3], "-") != 0) {
-		if (!made_of(field[3], k, sizeof(e->driver) - 1,
+	if (!ldvm__valid_uuid(field[3]))
+		return -1;
+	memcpy(e->uuid, field[3], LDVM__UUID_LEN + 1);
+	k = strlen(field[4]);
+	if (strcmp(field[4], "-") != 0) {
+		if (!made_of(field[4], k, sizeof(e->driver) - 1,
 		    "abcdefghijklmnopqrstuvwxyz"))
 			return -1;
-		memcpy(e->driver, field[3], k + 1);
+		memcpy(e->driver, field[4], k + 1);
 	}
-	k = strlen(field[4]);
-	if (!made_of(field[4], k, sizeof(e->created) - 1, digits))
+	k = strlen(field[5]);
+	if (!made_of(field[5], k, sizeof(e->created) - 1, digits))
 		return -1;
-	memcpy(e->created, field[4], k + 1);
-	if (!ldvm__parse_uint(field[5], strlen(field[5]), UINT64_MAX / 1024,
+	memcpy(e->created, field[5], k + 1);
+	if (!ldvm__parse_uint(field[6], strlen(field[6]), UINT64_MAX / 1024,
 	    &v))
 		return -1;
 	e->target_kb = v;
-	if (!ldvm__parse_uint(field[6], strlen(field[6]), TIME_MAX, &v))
+	if (!ldvm__parse_uint(field[7], strlen(field[7]), TIME_MAX, &v))
 		return -1;
 	e->delay = (unsigned)v;
-	if (!ldvm__parse_uint(field[7], strlen(field[7]), TIME_MAX, &v))
+	if (!ldvm__parse_uint(field[8], strlen(field[8]), TIME_MAX, &v))
 		return -1;
 	e->timeout = (unsigned)v;
 	/* The files, one a line: the kernel and the ramdisk at least. */

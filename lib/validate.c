@@ -14,6 +14,23 @@ is_alnum(char c)
 }
 
 bool
+ldvm__valid_uuid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < LDVM__UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (s[i] == '\0')
+			return false;
+		if (dash ? s[i] != '-' : strchr("0123456789abcdef", s[i]) ==
+		    NULL)
+			return false;
+	}
+	return s[i] == '\0';
+}
+
+bool
 ldvm__valid_name(const char *s, size_t max)
 {
 	size_t i;

@@ -175,6 +175,28 @@ check "the unpaused member was destroyed" test $? = 0
 settle
 only_pool "after an unpaused member" 3
 
+# ---- a member's entry names another domain's id (as if its domain died
+# and the id went to another): a claim by name checks the domain's UUID,
+# never wakes that other domain, destroys the member and takes the next
+oldest=$(members pooled | head -n 1)
+mid=$(members pooled | sed -n 2p)
+newest=$(members pooled | tail -n 1)
+oid=$(xenstore-read "/litedvm/disp/$oldest/domid")
+nid=$(xenstore-read "/litedvm/disp/$newest/domid")
+ent=$(xenstore-read "/litedvm/pool/pooled/$newest")
+xenstore-write "/litedvm/pool/pooled/$newest" "$(printf '%s\n' "$ent" |
+    awk -v id="$oid" 'NR == 1 { $3 = id } { print }')"
+out=$(dvm-run -v -t pooled -- cat /sys/hypervisor/uuid 2> err.txt)
+check "an entry naming another domain: the run is in the next member ($out)" \
+	test -n "$out" -a "$out" = "$(xenstore-read "/litedvm/disp/$mid/uuid" 2>/dev/null)"
+check "... that other domain stays paused" \
+	test "$(xl list "$oid" | awk 'NR == 2 && $5 ~ /p/' | wc -l)" = 1
+check "... and in the pool" xenstore-exists "/litedvm/pool/pooled/$oldest"
+check "... the member is destroyed ($(grep -c 'gone, destroying' err.txt) warnings)" \
+	sh -c "! xl list $nid > /dev/null 2>&1 && grep -q '$newest: pool member gone, destroying' err.txt"
+settle
+only_pool "after an entry naming another domain" 3
+
 # ---- refresh: a template change retires old members
 old=$(xenstore-list /litedvm/pool/pooled | sort | tr '\n' ' ')
 echo "# changed" >> $cfg/pooled.cfg

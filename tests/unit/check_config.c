@@ -455,6 +455,9 @@ START_TEST(cpu_quiet)
 }
 END_TEST
 
+/* A domain UUID, as libxl prints one. */
+#define U "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+
 START_TEST(poolent_round_trip)
 {
 	struct ldvm_template *t;
@@ -464,11 +467,12 @@ START_TEST(poolent_round_trip)
 
 	setenv("LITEDVM_CONFDIR", "data", 1);
 	ck_assert_int_eq(ldvm_template_load(ctx, "good", &t), 0);
-	ck_assert_int_eq(ldvm__poolent_encode(t, 7, "reflink", "1700000000",
+	ck_assert_int_eq(ldvm__poolent_encode(t, 7, U, "reflink", "1700000000",
 	    buf, sizeof(buf)), 0);
 	ck_assert_int_eq(ldvm__poolent_decode(buf, strlen(buf), &e), 0);
 	ck_assert_str_eq(e.version, ldvm_template_version(t));
 	ck_assert_str_eq(e.domid, "7");
+	ck_assert_str_eq(e.uuid, U);
 	ck_assert_str_eq(e.driver, "reflink");
 	ck_assert_str_eq(e.created, "1700000000");
 	/* litedvm_preload_memory 128 of memory 256: 256 MiB back. */
@@ -492,12 +496,13 @@ START_TEST(poolent_round_trip)
 	    LDVM_ENOENT);
 	ck_assert_ptr_null(text);
 	/* No room: not written. */
-	ck_assert_int_eq(ldvm__poolent_encode(t, 7, "reflink", "1700000000",
+	ck_assert_int_eq(ldvm__poolent_encode(t, 7, U, "reflink", "1700000000",
 	    buf, 40), -1);
 	ldvm_template_free(t);
 	/* No kernel, no ramdisk, no volume driver: empty lines, "-". */
 	ck_assert_int_eq(ldvm_template_load(ctx, "minimal", &t), 0);
-	ck_assert_int_eq(ldvm__poolent_encode(t, 1, "", "5", buf, sizeof(buf)),
+	ck_assert_int_eq(ldvm__poolent_encode(t, 1, U, "", "5", buf,
+	    sizeof(buf)),
 	    0);
 	ck_assert_int_eq(ldvm__poolent_decode(buf, strlen(buf), &e), 0);
 	ck_assert_str_eq(e.driver, "");
@@ -528,7 +533,7 @@ START_TEST(poolent_tracks_files)
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	ck_assert_int_eq(ldvm_template_load_file(ctx, "t", path, &t), 0);
-	ck_assert_int_eq(ldvm__poolent_encode(t, 3, "copy", "9", buf,
+	ck_assert_int_eq(ldvm__poolent_encode(t, 3, U, "copy", "9", buf,
 	    sizeof(buf)), 0);
 	ck_assert_int_eq(ldvm__poolent_decode(buf, strlen(buf), &e), 0);
 	entry_version(text, strlen(text), &e, v);
@@ -545,24 +550,36 @@ END_TEST
 
 static const char *const bad_entries[] = {
 	"",
-	"1 0123456789abcdef 7 reflink 17 0 0 0",         /* no files */
-	"1 0123456789abcdef 7 reflink 17 0 0 0\n/k",     /* one file */
-	"2 0123456789abcdef 7 reflink 17 0 0 0\n\n",     /* format 2 */
-	"1 0123456789abcde 7 reflink 17 0 0 0\n\n",      /* 15 digits */
-	"1 0123456789ABCDEF 7 reflink 17 0 0 0\n\n",     /* upper case */
-	"1 0123456789abcdef 32752 reflink 17 0 0 0\n\n", /* domid > 0x7fef */
-	"1 0123456789abcdef -1 reflink 17 0 0 0\n\n",
-	"1 0123456789abcdef 07 reflink 17 0 0 0\n\n",
-	"1 0123456789abcdef 7 Reflink 17 0 0 0\n\n",
-	"1 0123456789abcdef 7 ref/link 17 0 0 0\n\n",
-	"1 0123456789abcdef 7 reflinkreflinkrefl 17 0 0 0\n\n",
-	"1 0123456789abcdef 7 reflink x17 0 0 0\n\n",
-	"1 0123456789abcdef 7 reflink 17 0 0\n\n",       /* 7 fields */
-	"1 0123456789abcdef 7 reflink 17 0 0 0 0\n\n",   /* 9 fields */
-	"1 0123456789abcdef 7 reflink 17 0 0  0\n\n",    /* two spaces */
-	"1 0123456789abcdef 7 reflink 17 0 99999999 0\n\n",
-	"1 0123456789abcdef 7 reflink 17 0 0 31536001\n\n",
-	"1 0123456789abcdef 7 reflink 17 99999999999999999999 0 0\n\n",
+	"2 0123456789abcdef 7 " U " reflink 17 0 0 0",         /* no files */
+	"2 0123456789abcdef 7 " U " reflink 17 0 0 0\n/k",     /* one file */
+	"1 0123456789abcdef 7 reflink 17 0 0 0\n\n",     /* format 1 */
+	"3 0123456789abcdef 7 " U " reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 reflink 17 0 0 0\n\n",     /* no UUID */
+	/* UUIDs: upper case, a dash moved, one digit less, one more. */
+	"2 0123456789abcdef 7 0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0 "
+	    "reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 0f1e2d3c4-b5a-6978-8796-a5b4c3d2e1f0 "
+	    "reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f "
+	    "reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0a "
+	    "reflink 17 0 0 0\n\n",
+	"2 0123456789abcde 7 " U " reflink 17 0 0 0\n\n",      /* 15 digits */
+	"2 0123456789ABCDEF 7 " U " reflink 17 0 0 0\n\n",     /* upper case */
+	/* domid > 0x7fef */
+	"2 0123456789abcdef 32752 " U " reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef -1 " U " reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 07 " U " reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 " U " Reflink 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 " U " ref/link 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 " U " reflinkreflinkrefl 17 0 0 0\n\n",
+	"2 0123456789abcdef 7 " U " reflink x17 0 0 0\n\n",
+	"2 0123456789abcdef 7 " U " reflink 17 0 0\n\n",       /* 8 fields */
+	"2 0123456789abcdef 7 " U " reflink 17 0 0 0 0\n\n",   /* 10 fields */
+	"2 0123456789abcdef 7 " U " reflink 17 0 0  0\n\n",    /* two spaces */
+	"2 0123456789abcdef 7 " U " reflink 17 0 99999999 0\n\n",
+	"2 0123456789abcdef 7 " U " reflink 17 0 0 31536001\n\n",
+	"2 0123456789abcdef 7 " U " reflink 17 99999999999999999999 0 0\n\n",
 };
 
 START_TEST(poolent_refusals)
@@ -576,7 +593,7 @@ END_TEST
 
 START_TEST(poolent_limits)
 {
-	static const char ok[] = "1 0123456789abcdef 7 - 17 0 40 300\n\n";
+	static const char ok[] = "2 0123456789abcdef 7 " U " - 17 0 40 300\n\n";
 	char big[LDVM__POOLENT_MAX + 64];
 	struct ldvm__poolent e;
 	size_t n;
@@ -588,10 +605,11 @@ START_TEST(poolent_limits)
 	ck_assert_int_eq(e.nfiles, 2);
 	ck_assert_str_eq(e.files[0], "");
 	/* A NUL inside. */
-	ck_assert_int_eq(ldvm__poolent_decode("1 0123456789abcdef 7 - 17 0 0 0"
-	    "\n\0\n", 34, &e), -1);
+	ck_assert_int_eq(ldvm__poolent_decode("2 0123456789abcdef 7 " U
+	    " - 17 0 0 0\n\0\n", 71, &e), -1);
 	/* As many files as may be, then one more. */
-	n = (size_t)snprintf(big, sizeof(big), "1 0123456789abcdef 7 - 17 0 0 0");
+	n = (size_t)snprintf(big, sizeof(big), "2 0123456789abcdef 7 " U
+	    " - 17 0 0 0");
 	for (int i = 0; i < LDVM__POOLENT_FILES; i++)
 		big[n++] = '\n';
 	ck_assert_int_eq(ldvm__poolent_decode(big, n, &e), 0);

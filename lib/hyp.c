@@ -69,12 +69,9 @@ ldvm__hyp_info(struct ldvm_ctx *ctx, uint32_t domid,
 	out->memkb = (uint64_t)info.tot_pages * (XC_PAGE_SIZE / 1024);
 	out->maxkb = (uint64_t)info.max_pages * (XC_PAGE_SIZE / 1024);
 	out->cpu_ns = info.cpu_time;
-	snprintf(out->uuid, sizeof(out->uuid), "%02x%02x%02x%02x-%02x%02x-"
-	    "%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", info.handle[0],
-	    info.handle[1], info.handle[2], info.handle[3], info.handle[4],
-	    info.handle[5], info.handle[6], info.handle[7], info.handle[8],
-	    info.handle[9], info.handle[10], info.handle[11], info.handle[12],
-	    info.handle[13], info.handle[14], info.handle[15]);
+	/* libxl's own format: the record's UUID is printed with it too. */
+	snprintf(out->uuid, sizeof(out->uuid), LIBXL_UUID_FMT,
+	    LIBXL__UUID_BYTES(info.handle));
 	return 0;
 }
 

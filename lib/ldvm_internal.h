@@ -130,7 +130,7 @@ LDVM_HIDDEN int ldvm__connect_failed(struct ldvm_ctx *ctx, const char *what,
     int saved);
 
 /* ---- hyp.c: the hypervisor through libxenctrl ---- */
-#define LDVM__UUID_LEN 36       /* 8-4-4-4-12 lower-case hex digits */
+#define LDVM__UUID_LEN LIBXL_UUID_FMTLEN       /* 8-4-4-4-12 hex digits */
 /* What the hypervisor says of a domain (as libxl_domain_info would). */
 struct ldvm__dominfo {
 	bool paused, shutdown, dying;

@@ -947,18 +947,17 @@ claimed_disp(struct ldvm_ctx *ctx, const struct claim *c,
 {
 	struct ldvm_disp *d;
 	unsigned long id;
+	bool recorded;
 
 	if ((d = ldvm__disp_new(c->name, c->tmpl)) == NULL)
 		return ldvm__errno(ctx, LDVM_ENOMEM, "calloc");
-	if (c->uuid[0] != '\0' &&
-	    ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &id))
+	recorded = ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &id);
+	if (c->uuid[0] != '\0' && recorded)
 		d->domid = (uint32_t)id;
 	else
 		d->domid = ldvm__disp_domid_of(ctx, c->name, c->domid);
 	/* The listener claimed is of the recorded domain: of d's only then. */
-	if (c->seq != 0 &&
-	    ldvm__parse_uint(c->domid, strlen(c->domid), 0x7fef, &id) &&
-	    id == d->domid)
+	if (c->seq != 0 && recorded && id == d->domid)
 		d->chan_seq = c->seq;
 	snprintf(d->voldrv, sizeof(d->voldrv), "%s", c->driver);
 	snprintf(d->owner, sizeof(d->owner), "%s", c->owner);

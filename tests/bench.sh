@@ -29,7 +29,8 @@ fi
 if [ "${1:-}" = debian ]; then
 	echo "N=${BENCH_N:-5} GUEST=debian" > "$B/bench.env"
 	exec tests/xen/run tests/sys/bench.sh "$B/bench.env" tests/sys/lib.sh \
-		"$B/tests/elapsed" "$B/tests/xswait" "$B/tests/guestrun"
+		"$B/tests/elapsed" "$B/tests/xswait" "$B/tests/guestrun" \
+		"$B/tests/guestrun-static"
 fi
 echo "MIB=${BENCH_MIB:-64}" >> "$B/bench.env"
 # BENCH_COLD=0 leaves out the cold runs, BENCH_THROUGHPUT=0 the streams:
@@ -37,4 +38,4 @@ echo "MIB=${BENCH_MIB:-64}" >> "$B/bench.env"
 echo "COLD=${BENCH_COLD:-1} THROUGHPUT=${BENCH_THROUGHPUT:-1}" >> "$B/bench.env"
 exec tests/xen/run tests/sys/bench.sh "$B/bench.env" tests/sys/lib.sh \
 	"$B/tests/elapsed" "$B/tests/xswait" "$B/tests/vchanbench" \
-	"$B/tests/guestrun"
+	"$B/tests/guestrun" "$B/tests/guestrun-static"

@@ -122,6 +122,10 @@ while [ $i -lt "$N" ]; do
 	n0=$(sessions "$named")
 	elapsed guestrun "$named_id" true 2>> floor-true.log
 	steps "$named" floor-true.log $((n0 + 1))
+	# The same, linked as dom0's tools are (GNUmakefile): liblitedvm
+	# and Xen's libraries built in but libxenstore's.
+	settle
+	elapsed guestrun-static "$named_id" true 2>> floor-static.log
 	settle
 	n0=$(sessions "$named")
 	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log
@@ -194,7 +198,7 @@ p95_total() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-[ "$N" -gt 0 ] && for k in floor-true named-true cold-true pooled-true cold-cat pooled-cat balloon-true pooled-next; do
+[ "$N" -gt 0 ] && for k in floor-true floor-static named-true cold-true pooled-true cold-cat pooled-cat balloon-true pooled-next; do
 	[ -s $k.log ] || continue
 	echo "$k:"
 	stats $k.log
@@ -239,10 +243,16 @@ if [ "$N" -gt 0 ]; then
 	# tails are also compared with each other, and shown whole.
 	fp=$(p95_total floor-true.log)
 	echo "  the floor's own p95 $(ratio "$fp" "$fm")x of its median"
+	# dvm-run has Xen's libraries built in, the floor loads them: the
+	# ratios again against guestrun linked as dvm-run is.
+	sm=$(median_total floor-static.log)
+	echo "against the floor linked as the tools are ($sm ms, median of guestrun-static true):"
+	echo "  named  median $(ratio "$(median_total named-true.log)" "$sm")x  p95 $(ratio "$(p95_total named-true.log)" "$sm")x"
+	echo "  pooled median $(ratio "$(median_total pooled-true.log)" "$sm")x  p95 $(ratio "$(p95_total pooled-true.log)" "$sm")x"
 	echo "against the floor's p95 ($fp ms):"
 	echo "  named  p95 $(ratio "$(p95_total named-true.log)" "$fp")x"
 	echo "  pooled p95 $(ratio "$(p95_total pooled-true.log)" "$fp")x"
-	for k in floor-true named-true pooled-true; do
+	for k in floor-true floor-static named-true pooled-true; do
 		echo "$k, each run (ms, sorted):" $(totals $k.log)
 	done
 	# In the order they ran: whether a tail sits early in the boot.

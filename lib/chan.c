@@ -764,9 +764,16 @@ pump_poll(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
 	struct pollfd pf[7];
 	struct ldvm__pump_wants w;
 	int n = 0, i, ia = -1, ih = -1, is[2] = { -1, -1 };
-	int ik[2] = { -1, -1 }, r;
+	int ik[2] = { -1, -1 }, r, t, due = -1;
 
 	ldvm__pump_wants(p, &w);
+	/* The side's timer, when it comes first, bounds the wait too. */
+	t = w.timeout_ms;
+	if (h->due != NULL && (due = h->due(ctx, h->arg)) >= 0 &&
+	    (t < 0 || due <= t))
+		t = due;
+	else
+		due = -1;
 	add_fd(pf, &n, libxenvchan_fd_for_select(ch->v), POLLIN);
 	if (h->abort != NULL && h->abort->fd >= 0)
 		ia = add_fd(pf, &n, h->abort->fd, POLLIN);
@@ -778,12 +785,13 @@ pump_poll(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
 	}
 	if (h->fd != NULL && (r = h->fd(ctx, h->arg)) >= 0)
 		ih = add_fd(pf, &n, r, POLLIN);
-	if ((r = ldvm__poll(ctx, pf, (nfds_t)n, w.timeout_ms)) <= 0) {
-		if (r == 0)
+	if ((r = ldvm__poll(ctx, pf, (nfds_t)n, t)) <= 0) {
+		if (r < 0)
+			return errno == EINTR ? 0 :
+			    ldvm__errno(ctx, LDVM_ESYS, "poll");
+		if (t == w.timeout_ms)
 			ldvm__pump_timeout(p);
-		else if (errno != EINTR)
-			return ldvm__errno(ctx, LDVM_ESYS, "poll");
-		return 0;
+		return due >= 0 ? h->tick(ctx, p, h->arg) : 0;
 	}
 	if ((r = pump_ready(ctx, ch, p, h, pf, ia, ih)) != 0)
 		return r;
@@ -975,10 +983,20 @@ dom0_start(struct ldvm_ctx *ctx, struct ldvm__chan *ch,
 	return rc;
 }
 
-/* dom0's own events beside the channel: the terminal and the domain. */
+/*
+ * dom0's own events beside the channel: the terminal and the domain.  A
+ * domain that dies never closes its end of the channel, so @releaseDomain
+ * is watched, but only once the command has run for WATCH_AFTER_MS: the
+ * watch, libxenstore's thread that reads its events and the unwatch cost
+ * a short command some 5 ms, and a domain that died before is found by
+ * the look taken when the watch is set.
+ */
+#define WATCH_AFTER_MS 500
 struct dom0 {
 	uint32_t domid;
 	int tfd;                /* the terminal followed, -1: none */
+	int64_t watch_at;       /* when to watch */
+	bool watching;
 };
 
 /*
@@ -996,12 +1014,24 @@ dom0_round(struct ldvm__pump *p, void *arg)
 		ldvm__pump_winch(p, ws[0], ws[1]);
 }
 
-/* A domain that dies never closes its end: @releaseDomain tells. */
 static int
 dom0_fd(struct ldvm_ctx *ctx, void *arg)
 {
-	(void)arg;
-	return ldvm__xs_fd(ctx);
+	struct dom0 *s = arg;
+
+	return s->watching ? ldvm__xs_fd(ctx) : -1;
+}
+
+static int
+dom0_due(struct ldvm_ctx *ctx, void *arg)
+{
+	struct dom0 *s = arg;
+	int64_t left = s->watch_at - ldvm__now_ms();
+
+	(void)ctx;
+	if (s->watching)
+		return -1;
+	return left > 0 ? (int)left : 0;
 }
 
 static int
@@ -1016,14 +1046,28 @@ dom0_ready(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg)
 	return 0;
 }
 
+/* The command ran long enough: the watch, then a look at the domain. */
+static int
+dom0_tick(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg)
+{
+	struct dom0 *s = arg;
+	int rc;
+
+	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "chanrun")) != 0)
+		return rc;
+	s->watching = true;
+	return dom0_ready(ctx, p, arg);
+}
+
 int
 ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
     const struct ldvm_run *r, const struct ldvm__abort *ab,
     const struct ldvm__hook *started, int *status)
 {
-	struct dom0 s = { domid, -1 };
+	struct dom0 s = { domid, -1, 0, false };
 	struct ldvm__pump_hooks h = { .round = dom0_round, .fd = dom0_fd,
-	    .ready = dom0_ready, .floods = true, .abort = ab, .arg = &s };
+	    .ready = dom0_ready, .due = dom0_due, .tick = dom0_tick,
+	    .floods = true, .abort = ab, .arg = &s };
 	struct ldvm__pump_fds fds = { { r->in, -1 }, { r->out, r->err },
 	    false };
 	struct ldvm__pump_cfg cfg = { .role = LDVM_PUMP_DOM0 };
@@ -1052,10 +1096,10 @@ ldvm__chan_run_as(struct ldvm_ctx *ctx, struct ldvm__chan *ch, uint32_t domid,
 	ldvm__pump_init(p, &cfg);
 	if (r->in < 0)
 		ldvm__pump_eof(p, 0);   /* the command still gets an end */
-	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "chanrun")) == 0) {
-		rc = ldvm__chan_pump(ctx, ch, p, &fds, &h, status);
+	s.watch_at = ldvm__now_ms() + WATCH_AFTER_MS;
+	rc = ldvm__chan_pump(ctx, ch, p, &fds, &h, status);
+	if (s.watching)
 		ldvm__xs_unwatch(ctx, "@releaseDomain", "chanrun");
-	}
 	free(p);
 	return rc;
 }

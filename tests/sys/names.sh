@@ -84,6 +84,32 @@ xl destroy "$d"
 ./xswait "/litedvm/disp/$d" -absent 30
 clean "after dvm-run -u"
 
+# ---- a disposable destroyed while its command runs: dvm-run ends with
+# 125 at once and says why, whether the domain died in the command's first
+# half second (found by the look taken as @releaseDomain is watched, then)
+# or later (found by that watch).  The command would run for two minutes.
+for after in 0 1; do
+	d=$(dvm-create)
+	rm -f run.fifo
+	mkfifo run.fifo
+	( elapsed dvm-run --timeout 60 -n "$d" -- sh -c "sleep $after; echo up; exec sleep 120" \
+	    > run.fifo 2> died.txt; echo $? > rc.txt ) &
+	pid=$!
+	read -r line < run.fifo
+	xl destroy "$d"
+	wait "$pid"
+	ms=$(sed -n 's/^elapsed \([0-9]*\).*/\1/p' died.txt)
+	check "destroyed ${after} s into its command: dvm-run ends with 125 ($(cat rc.txt), $line)" \
+		test "$(cat rc.txt)" = 125
+	check "... saying the disposable died ($(grep -v '^elapsed\|^cpu' died.txt))" \
+		grep -q "^dvm-run: $d: the disposable died" died.txt
+	check "... within 30 s of a 2 min command (${ms:-?} ms)" \
+		test "${ms:-999999}" -lt 30000
+	./xswait "/litedvm/disp/$d" -absent 30
+done
+rm -f run.fifo
+clean "after disposables destroyed during a command"
+
 # ---- the next listener, set up beside a session, takes only idle CPU,
 # for 100 ms at most (dvm-agent(8)): a command that never leaves the CPU
 # idle delays the next session into its disposable little, and no session

@@ -344,11 +344,12 @@ check "a member claimed by name gets its memory back ($tgt)" test "$tgt" = 98304
 waiting=$(parked); started=$(helpers)
 check "a pooled run's helper waits beside its command, dvm-standby not yet dvm-preload ($waiting parked, $started in all)" \
 	test "$waiting" = 1 -a "$started" = 1
-# libxl is loaded on need (lib/xlapi.h): a claim from a pool never maps it.
+# libxl is loaded on need (lib/xlapi.h): a claim from a pool never maps
+# it.  libxenstore is the one Xen library a tool loads (GNUmakefile).
 xl_maps=$(grep -c libxenlight /proc/$run/maps)
-lib_maps=$(grep -c liblitedvm /proc/$run/maps)
-check "a pooled dvm-run maps liblitedvm ($lib_maps) but not libxenlight ($xl_maps)" \
-	test "$xl_maps" = 0 -a "$lib_maps" -gt 0
+xs_maps=$(grep -c libxenstore /proc/$run/maps)
+check "a pooled dvm-run maps libxenstore ($xs_maps) but not libxenlight ($xl_maps)" \
+	test "$xl_maps" = 0 -a "$xs_maps" -gt 0
 kill -KILL $run
 wait $run 2>/dev/null
 ./xswait "/litedvm/disp/$killed_name" -absent 120

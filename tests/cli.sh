@@ -4,7 +4,6 @@
 # and exits 0; an unknown option prints one line naming it and the usage
 # on standard error and exits with the tool's usage status.
 B=${1:-build}
-export LD_LIBRARY_PATH="$B${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 passed=0 failed=0

@@ -165,7 +165,11 @@ LDVM_API int ldvm_domain_create(struct ldvm_ctx *ctx,
     const struct ldvm_template *t, const char *name, uint32_t *domid);
 LDVM_API int ldvm_domain_pause(struct ldvm_ctx *ctx, uint32_t domid);
 LDVM_API int ldvm_domain_unpause(struct ldvm_ctx *ctx, uint32_t domid);
-/* Destroys the domain and its backends; LDVM_ENOENT when it is gone. */
+/*
+ * Destroys the domain and its backends; LDVM_ENOENT when it is gone.  A
+ * domain already being destroyed (xl destroy) is waited for, up to 10 s:
+ * 0 once it is gone.
+ */
 LDVM_API int ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid);
 /* 1 when a domain with that id exists, 0 when not, <0 on error. */
 LDVM_API int ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid);

@@ -203,9 +203,39 @@ ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid)
 	return rc != 0 ? rc : 1;
 }
 
+/*
+ * A destroy racing another (an administrator's xl destroy, the owner's
+ * and a caller's teardown): libxl's second destroy of a dying domain fails
+ * ("Destruction of domain failed"), while the first goes on.  The domain is
+ * then waited for, up to DESTROY_RACE_MS: it goes once its pages are
+ * released (a dom0 process that maps its channel's ring holds them until
+ * it sees the death, within a second).
+ */
+#define DESTROY_RACE_MS 10000
+
+/* 1 when domid is gone within ms, 0 when it still exists, or an error. */
+static int
+gone_within(struct ldvm_ctx *ctx, uint32_t domid, int ms)
+{
+	int64_t deadline = ldvm__now_ms() + ms, left;
+	int rc;
+
+	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "destroy")) != 0)
+		return rc;
+	while ((rc = ldvm_domain_exists(ctx, domid)) == 1 &&
+	    (left = deadline - ldvm__now_ms()) > 0) {
+		rc = ldvm__xs_wait_watch(ctx, (int)left, NULL, 0, NULL, 0);
+		if (rc != 0 && rc != LDVM_ETIMEDOUT)
+			break;
+	}
+	ldvm__xs_unwatch(ctx, "@releaseDomain", "destroy");
+	return rc == 0 ? 1 : rc == 1 || rc == LDVM_ETIMEDOUT ? 0 : rc;
+}
+
 int
 ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid)
 {
+	struct ldvm__dominfo di;
 	int rc, xrc;
 
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
@@ -218,6 +248,10 @@ ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid)
 	xrc = libxl_domain_destroy(ctx->xl, domid, NULL);
 	if (xrc == ERROR_DOMAIN_NOTFOUND)
 		return ldvm__err(ctx, LDVM_ENOENT, "no domain %u", domid);
+	if (xrc != 0 && ((rc = ldvm__hyp_info(ctx, domid, &di)) ==
+	    LDVM_ENOENT || (rc == 0 && di.dying &&
+	    gone_within(ctx, domid, DESTROY_RACE_MS) == 1)))
+		return 0;       /* another destroy of it went through */
 	if (xrc != 0)
 		return ldvm__xlerr(ctx, xrc, "cannot destroy domain %u", domid);
 	return 0;

@@ -88,7 +88,11 @@ clean "after dvm-run -u"
 # 125 at once and says why, whether the domain died in the command's first
 # half second (found by the look taken as @releaseDomain is watched, then)
 # or later (found by that watch).  The command would run for two minutes.
-for after in 0 1; do
+# dvm-create's owner destroys it as well, while xl destroy still does: its
+# record must go all the same (libxl's second destroy of a dying domain
+# fails; in one test host that left 2 records in 10 early deaths), so the
+# early death is tried three times.
+for after in 0 0 0 1; do
 	d=$(dvm-create)
 	rm -f run.fifo
 	mkfifo run.fifo
@@ -99,13 +103,13 @@ for after in 0 1; do
 	xl destroy "$d"
 	wait "$pid"
 	ms=$(sed -n 's/^elapsed \([0-9]*\).*/\1/p' died.txt)
-	check "destroyed ${after} s into its command: dvm-run ends with 125 ($(cat rc.txt), $line)" \
+	check "$d destroyed ${after} s into its command: dvm-run ends with 125 ($(cat rc.txt), $line)" \
 		test "$(cat rc.txt)" = 125
 	check "... saying the disposable died ($(grep -v '^elapsed\|^cpu' died.txt))" \
 		grep -q "^dvm-run: $d: the disposable died" died.txt
 	check "... within 30 s of a 2 min command (${ms:-?} ms)" \
 		test "${ms:-999999}" -lt 30000
-	./xswait "/litedvm/disp/$d" -absent 30
+	check "... and its record goes" ./xswait "/litedvm/disp/$d" -absent 30
 done
 rm -f run.fifo
 clean "after disposables destroyed during a command"

@@ -213,15 +213,21 @@ ldvm_domain_exists(struct ldvm_ctx *ctx, uint32_t domid)
  */
 #define DESTROY_RACE_MS 10000
 
-/* 1 when domid is gone within ms, 0 when it still exists, or an error. */
-static int
-gone_within(struct ldvm_ctx *ctx, uint32_t domid, int ms)
+/*
+ * After a failed destroy: whether domid is gone, or dying (another destroy
+ * under way) and gone within DESTROY_RACE_MS.
+ */
+static bool
+destroyed_elsewhere(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	int64_t deadline = ldvm__now_ms() + ms, left;
+	struct ldvm__dominfo di;
+	int64_t deadline = ldvm__now_ms() + DESTROY_RACE_MS, left;
 	int rc;
 
-	if ((rc = ldvm__xs_watch(ctx, "@releaseDomain", "destroy")) != 0)
-		return rc;
+	if ((rc = ldvm__hyp_info(ctx, domid, &di)) != 0 || !di.dying)
+		return rc == LDVM_ENOENT;
+	if (ldvm__xs_watch(ctx, "@releaseDomain", "destroy") != 0)
+		return false;
 	while ((rc = ldvm_domain_exists(ctx, domid)) == 1 &&
 	    (left = deadline - ldvm__now_ms()) > 0) {
 		rc = ldvm__xs_wait_watch(ctx, (int)left, NULL, 0, NULL, 0);
@@ -229,13 +235,12 @@ gone_within(struct ldvm_ctx *ctx, uint32_t domid, int ms)
 			break;
 	}
 	ldvm__xs_unwatch(ctx, "@releaseDomain", "destroy");
-	return rc == 0 ? 1 : rc == 1 || rc == LDVM_ETIMEDOUT ? 0 : rc;
+	return rc == 0;
 }
 
 int
 ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid)
 {
-	struct ldvm__dominfo di;
 	int rc, xrc;
 
 	if ((rc = ldvm__need(ctx, LDVM_CONNECT_XL)) != 0)
@@ -248,11 +253,7 @@ ldvm_domain_destroy(struct ldvm_ctx *ctx, uint32_t domid)
 	xrc = libxl_domain_destroy(ctx->xl, domid, NULL);
 	if (xrc == ERROR_DOMAIN_NOTFOUND)
 		return ldvm__err(ctx, LDVM_ENOENT, "no domain %u", domid);
-	if (xrc != 0 && ((rc = ldvm__hyp_info(ctx, domid, &di)) ==
-	    LDVM_ENOENT || (rc == 0 && di.dying &&
-	    gone_within(ctx, domid, DESTROY_RACE_MS) == 1)))
-		return 0;       /* another destroy of it went through */
-	if (xrc != 0)
+	if (xrc != 0 && !destroyed_elsewhere(ctx, domid))
 		return ldvm__xlerr(ctx, xrc, "cannot destroy domain %u", domid);
 	return 0;
 }

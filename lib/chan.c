@@ -766,8 +766,14 @@ pump_poll(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
 	int n = 0, i, ia = -1, ih = -1, is[2] = { -1, -1 };
 	int ik[2] = { -1, -1 }, r, t, due = -1;
 
+	/*
+	 * The side's timer: run when it passed, even while data flows and
+	 * no poll times out; when it comes first, it bounds the wait too.
+	 */
+	if (h->due != NULL && h->due(ctx, h->arg) == 0 &&
+	    (r = h->tick(ctx, p, h->arg)) != 0)
+		return r;
 	ldvm__pump_wants(p, &w);
-	/* The side's timer, when it comes first, bounds the wait too. */
 	t = w.timeout_ms;
 	if (h->due != NULL && (due = h->due(ctx, h->arg)) >= 0 &&
 	    (t < 0 || due <= t))

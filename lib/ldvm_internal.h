@@ -1054,7 +1054,10 @@ struct ldvm__pump_hooks {
 	int (*ready)(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg);
 	/* Milliseconds until the side's own timer, -1: none (NULL: none). */
 	int (*due)(struct ldvm_ctx *ctx, void *arg);
-	/* That timer passed: 0, or the code the session ends with. */
+	/*
+	 * That timer passed (run at the next round, busy or not): 0, or the
+	 * code the session ends with; due then says the next, or -1.
+	 */
 	int (*tick)(struct ldvm_ctx *ctx, struct ldvm__pump *p, void *arg);
 	/* LDVM_PUMP_END and LDVM_PUMP_RESIZE (the agent). */
 	void (*act)(struct ldvm__pump_fds *fds, const struct ldvm__pump_do *d,

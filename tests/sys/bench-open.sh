@@ -9,7 +9,7 @@
 . /tmp/lib.sh
 cd /tmp
 PATH=/tmp:$PATH
-N=10 COLD=1
+N=20 COLD=1
 [ -r bench.env ] && . ./bench.env
 cfg=/etc/litedvm
 for t in cold pooled; do

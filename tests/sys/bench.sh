@@ -5,7 +5,7 @@
 . /tmp/lib.sh
 cd /tmp
 PATH=/tmp:$PATH
-N=10 COLD=1 THROUGHPUT=1 GUEST=busybox
+N=20 COLD=1 THROUGHPUT=1 GUEST=busybox
 [ -r bench.env ] && . ./bench.env
 cfg=/etc/litedvm
 # The template of the named disposable, the pool of the pooled runs.
@@ -258,6 +258,14 @@ if [ "$N" -gt 0 ]; then
 	# In the order they ran: whether a tail sits early in the boot.
 	for k in floor-true named-true pooled-true; do
 		echo "$k, each run (ms, in order):" $(runs $k.log)
+	done
+	# And the host's CPU over each run (elapsed's "host" line): dom0's
+	# busy, idle and stolen time, whether a slow run was slow for the
+	# machine (busy or stolen beyond its usual) or for itself.
+	for k in floor-true named-true pooled-true; do
+		echo "$k, each run: total (dom0 busy/idle/steal) ms, in order:" \
+		    $(awk '/^elapsed / { t = $2 }
+		    /^host / { printf "%s(%s/%s/%s) ", t, $2, $3, $4 }' $k.log)
 	done
 	echo "pooled-true, its command phase (ms, in order):" \
 	    $(sed -n 's/^dvm-run: disp[0-9]*: command  *\([0-9]*\) ms$/\1/p' \

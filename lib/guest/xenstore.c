@@ -253,6 +253,16 @@ queue_event(struct xs_handle *h, const char *body, uint32_t len)
 	return 0;
 }
 
+/* The queue emptied: its byte taken back, so xs_fileno no longer shows it. */
+static void
+queue_emptied(struct xs_handle *h)
+{
+	char c;
+
+	while (read(h->sig[0], &c, 1) == 1)
+		;
+}
+
 /*
  * Takes in a message: an event is queued (0), anything else is a reply
  * (1, its body in *body).  -1: an error.
@@ -442,7 +452,6 @@ xs_unwatch(struct xs_handle *h, const char *path, const char *token)
 	bool ok = done(talk2(h, XS_UNWATCH, XBT_NULL, path, token, NULL));
 	struct event **pe = &h->head, *e;
 	size_t n = strlen(path);
-	char c;
 
 	while ((e = *pe) != NULL) {
 		const char *p = e->w[XS_WATCH_PATH];
@@ -458,8 +467,7 @@ xs_unwatch(struct xs_handle *h, const char *path, const char *token)
 	}
 	h->tail = pe;
 	if (h->head == NULL)
-		while (read(h->sig[0], &c, 1) == 1)
-			;
+		queue_emptied(h);
 	return ok;
 }
 
@@ -468,7 +476,7 @@ xs_check_watch(struct xs_handle *h)
 {
 	struct xsd_sockmsg m;
 	struct event *e;
-	char *body, **w, c;
+	char *body, **w;
 	int r;
 
 	/* What came meanwhile; a reply no call waits for breaks it. */
@@ -490,8 +498,7 @@ xs_check_watch(struct xs_handle *h)
 	}
 	if ((h->head = e->next) == NULL) {
 		h->tail = &h->head;
-		while (read(h->sig[0], &c, 1) == 1)
-			;
+		queue_emptied(h);
 	}
 	w = e->w;
 	free(e);

@@ -770,13 +770,14 @@ pump_poll(struct ldvm_ctx *ctx, struct ldvm__chan *ch, struct ldvm__pump *p,
 	 * The side's timer: run when it passed, even while data flows and
 	 * no poll times out; when it comes first, it bounds the wait too.
 	 */
-	if (h->due != NULL && h->due(ctx, h->arg) == 0 &&
-	    (r = h->tick(ctx, p, h->arg)) != 0)
-		return r;
+	if (h->due != NULL && (due = h->due(ctx, h->arg)) == 0) {
+		if ((r = h->tick(ctx, p, h->arg)) != 0)
+			return r;
+		due = h->due(ctx, h->arg);      /* the tick moved it on */
+	}
 	ldvm__pump_wants(p, &w);
 	t = w.timeout_ms;
-	if (h->due != NULL && (due = h->due(ctx, h->arg)) >= 0 &&
-	    (t < 0 || due <= t))
+	if (due >= 0 && (t < 0 || due <= t))
 		t = due;
 	else
 		due = -1;

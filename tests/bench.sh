@@ -13,6 +13,9 @@ echo "N=${BENCH_N:-20}" > "$B/bench.env"
 # A benchmark boot builds some 5 N disposables: an hour, not the harness's
 # default 10 minutes (BENCH_N=7 took 41 min with another host beside it).
 export XENVM_TIMEOUT=${XENVM_TIMEOUT:-3600}
+# The runs the emulator's code-cache flushes reached are told apart
+# (tests/sys/bench.sh, jit_note); XENVM_JIT=0 leaves that out.
+export XENVM_JIT=${XENVM_JIT:-1}
 # tests/bench.sh open: the dvm-open benchmark instead of dvm-run's.
 if [ "${1:-}" = open ]; then
 	echo "COLD=${BENCH_COLD:-1}" >> "$B/bench.env"

@@ -39,6 +39,44 @@ done
 }
 head -c 1048576 /dev/urandom > in.bin
 
+# The emulator's code-cache flushes (tests/xen/run XENVM_JIT=1): QEMU
+# translates each guest's code once and keeps it; when its cache fills it
+# drops all of it, and a guest paused across that (a pool member) or idle
+# (the named disposable) then runs its next command at a third of its
+# speed while its code is translated again: a stall no Xen host has.
+# jit_note LOG [POOL], after each timed run: "flushed K" in LOG when the
+# count rose since the guest last ran: since pool POOL's newest member
+# joined it (jit_pools, at each settle), else since the last jit_note.
+jitport= jit_last=
+for p in /sys/class/virtio-ports/*; do
+	[ "$(cat "$p/name" 2>/dev/null)" = jit ] && jitport=/dev/${p##*/}
+done
+[ -n "$jitport" ] && exec 9<>"$jitport"
+jit_count() { echo q >&9 && read -r jn <&9 && echo "$jn"; }
+jit_note() {
+	[ -n "$jitport" ] || return 0
+	jn=$(jit_count) || return 0
+	since=$jit_last
+	[ -n "${2:-}" ] && eval "since=\${built_$2:-\$jit_last}"
+	[ -n "$since" ] && [ "$jn" -gt "$since" ] &&
+	    echo "flushed $((jn - since))" >> "$1"
+	jit_last=$jn
+}
+# For each pool: the count when a member joined it that was not there at
+# the settle before (the newest, the one a claim takes).
+jit_pools() {
+	[ -n "$jitport" ] || return 0
+	jn=$(jit_count) || return 0
+	for t in pooled balloon debpool; do
+		m=$(xenstore-list "/litedvm/pool/$t" 2>/dev/null | tr '\n' ' ')
+		eval "old=\${members_$t:-}"
+		for x in $m; do
+			case " $old " in *" $x "*) ;; *) eval "built_$t=$jn" ;; esac
+		done
+		eval "members_$t=\$m"
+	done
+}
+
 # The pool is refilled (untimed) before each pooled run, and the previous
 # run's background teardown is let finish, so every run sees a full pool.
 # $disps: how many disposables are recorded then (the pools' three, and
@@ -58,6 +96,7 @@ settle() {
 	    echo "the pool did not settle in $wait_s s" >&2
 	./xswait -scrubbed 60 || echo "Xen still scrubs after 60 s" >&2
 	./xswait -quiet 60 || echo "the host did not go quiet in 60 s" >&2
+	jit_pools
 }
 
 run() {
@@ -70,6 +109,7 @@ run() {
 	else
 		elapsed dvm-run -v -t "$tpl" -- "$@" </dev/null >/dev/null 2>>"$log"
 	fi
+	jit_note "$log" "$tpl"
 	cmp -s in.bin out.bin || [ "$1" != cat ] || echo "cat output differs!" >&2
 	# The agent's steps, read from its console before the background
 	# teardown destroys the domain (output still in its ring is lost).
@@ -118,17 +158,21 @@ while [ $i -lt "$N" ]; do
 	# 130.2 ms right after the named run), and the named and the first
 	# pooled run come after runs that refill nothing.
 	guestrun "$named_id" true
+	jit_note /dev/null
 	settle
 	n0=$(sessions "$named")
 	elapsed guestrun "$named_id" true 2>> floor-true.log
+	jit_note floor-true.log
 	steps "$named" floor-true.log $((n0 + 1))
 	# The same, linked as dom0's tools are (GNUmakefile): liblitedvm
 	# and Xen's libraries built in but libxenstore's.
 	settle
 	elapsed guestrun-static "$named_id" true 2>> floor-static.log
+	jit_note floor-static.log
 	settle
 	n0=$(sessions "$named")
 	elapsed dvm-run -v -n "$named" -- true 2>> named-true.log
+	jit_note named-true.log
 	steps "$named" named-true.log $((n0 + 1))
 	if [ "$COLD" = 1 ]; then
 		run cold-true.log default true
@@ -145,6 +189,7 @@ while [ $i -lt "$N" ]; do
 	dvm-run -t pooled -- true </dev/null >/dev/null 2>&1
 	elapsed dvm-run -v -t pooled -- true </dev/null >/dev/null \
 	    2>> pooled-next.log
+	jit_note pooled-next.log pooled
 done
 [ "$N" -gt 0 ] && xl destroy "$named"
 
@@ -191,6 +236,15 @@ totals() { runs "$1" | sort -n; }
 median_total() {
 	totals "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
 }
+# The totals of the runs in log $1 with no code-cache flush (jit_note's
+# "flushed" line follows its run's "elapsed" line), sorted; how many had.
+clean() {
+	awk '/^elapsed / { if (n++ && !bad) print v; v = $2; bad = 0 }
+	/^flushed / { bad = 1 }
+	END { if (n && !bad) print v }' "$1" | sort -n
+}
+flushed() { grep -c '^flushed ' "$1"; }
+nth() { awk -v q="$1" '{ a[NR] = $1 } END { if (NR) print a[int((NR * q + 99) / 100)] }'; }
 
 # BENCH_N=0: only the throughput below.
 p95_total() {
@@ -255,6 +309,20 @@ if [ "$N" -gt 0 ]; then
 	for k in floor-true floor-static named-true pooled-true; do
 		echo "$k, each run (ms, sorted):" $(totals $k.log)
 	done
+	# Without the runs the emulator's code-cache flush reached: the
+	# paths as a Xen host runs them (XENVM_JIT; none when not asked).
+	if [ -n "$jitport" ]; then
+		echo "runs after a code-cache flush of the emulator (since their guest last ran):"
+		for k in floor-true named-true pooled-true pooled-cat balloon-true pooled-next; do
+			[ -s $k.log ] && echo "  $k: $(flushed $k.log) of $(runs $k.log | wc -l)"
+		done
+		cf=$(clean floor-true.log | nth 50)
+		echo "against the floor, runs after no flush ($cf ms, median of $(clean floor-true.log | wc -l)):"
+		for k in named-true pooled-true; do
+			echo "  ${k%-true} median $(ratio "$(clean $k.log | nth 50)" "$cf")x  p95 $(ratio "$(clean $k.log | nth 95)" "$cf")x  (n=$(clean $k.log | wc -l))"
+		done
+		echo "  the floor's own p95 $(ratio "$(clean floor-true.log | nth 95)" "$cf")x of its median"
+	fi
 	# In the order they ran: whether a tail sits early in the boot.
 	for k in floor-true named-true pooled-true; do
 		echo "$k, each run (ms, in order):" $(runs $k.log)

@@ -233,9 +233,10 @@ guest_steps() {
 runs() { sed -n 's/^elapsed \([0-9.]*\) ms$/\1/p' "$1"; }
 totals() { runs "$1" | sort -n; }
 
-median_total() {
-	totals "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
-}
+# nth Q: of the sorted values on its input, the Qth percentile by nearest
+# rank (Q 50: the median).
+nth() { awk -v q="$1" '{ a[NR] = $1 } END { if (NR) print a[int((NR * q + 99) / 100)] }'; }
+median_total() { totals "$1" | nth 50; }
 # The totals of the runs in log $1 with no code-cache flush (jit_note's
 # "flushed" line follows its run's "elapsed" line), sorted; how many had.
 clean() {
@@ -244,12 +245,9 @@ clean() {
 	END { if (n && !bad) print v }' "$1" | sort -n
 }
 flushed() { grep -c '^flushed ' "$1"; }
-nth() { awk -v q="$1" '{ a[NR] = $1 } END { if (NR) print a[int((NR * q + 99) / 100)] }'; }
 
 # BENCH_N=0: only the throughput below.
-p95_total() {
-	totals "$1" | awk '{ a[NR] = $1 } END { print a[int((NR * 95 + 99) / 100)] }'
-}
+p95_total() { totals "$1" | nth 95; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 [ "$N" -gt 0 ] && for k in floor-true floor-static named-true cold-true pooled-true cold-cat pooled-cat balloon-true pooled-next; do
@@ -316,12 +314,14 @@ if [ "$N" -gt 0 ]; then
 		for k in floor-true named-true pooled-true pooled-cat balloon-true pooled-next; do
 			[ -s $k.log ] && echo "  $k: $(flushed $k.log) of $(runs $k.log | wc -l)"
 		done
-		cf=$(clean floor-true.log | nth 50)
-		echo "against the floor, runs after no flush ($cf ms, median of $(clean floor-true.log | wc -l)):"
+		c=$(clean floor-true.log)
+		cf=$(echo "$c" | nth 50)
+		echo "against the floor, runs after no flush ($cf ms, median of $(echo "$c" | wc -l)):"
 		for k in named-true pooled-true; do
-			echo "  ${k%-true} median $(ratio "$(clean $k.log | nth 50)" "$cf")x  p95 $(ratio "$(clean $k.log | nth 95)" "$cf")x  (n=$(clean $k.log | wc -l))"
+			v=$(clean $k.log)
+			echo "  ${k%-true} median $(ratio "$(echo "$v" | nth 50)" "$cf")x  p95 $(ratio "$(echo "$v" | nth 95)" "$cf")x  (n=$(echo "$v" | wc -l))"
 		done
-		echo "  the floor's own p95 $(ratio "$(clean floor-true.log | nth 95)" "$cf")x of its median"
+		echo "  the floor's own p95 $(ratio "$(echo "$c" | nth 95)" "$cf")x of its median"
 	fi
 	# In the order they ran: whether a tail sits early in the boot.
 	for k in floor-true named-true pooled-true; do

@@ -9,7 +9,7 @@ cfg=/etc/litedvm
 sed -e '/litedvm_preload/d' -e '/litedvm_ready_timeout/d' $cfg/default.cfg > $cfg/pooled.cfg
 cat >> $cfg/pooled.cfg <<'CFG'
 litedvm_preload = 3
-litedvm_preload_memory = 80
+litedvm_preload_memory = 88
 litedvm_ready_timeout = 600
 CFG
 
@@ -84,7 +84,9 @@ check "dvm-preload -l marks pool members hidden" \
 	test "$(grep -c 'pool (hidden)' list.txt)" = 3
 sed 's/^/# /' list.txt
 mem=$(xl list | awk 'NR > 2 { print $3; exit }')
-check "pool members are ballooned down to 80 MiB ($mem)" test "$mem" -le 81
+# 88, not 80: this guest gives no more than it has available, and stops
+# near 79 MiB; asked for 80 it was once left at 83 (the floor is tried below).
+check "pool members are ballooned down to 88 MiB ($mem)" test "$mem" -le 89
 if [ "$mem" -gt 81 ]; then
 	first=$(xl list | awk 'NR > 2 { print $1; exit }')
 	tail -n 20 "/var/log/xen/console/guest-$first.log" | sed 's/^/# /'
@@ -475,6 +477,28 @@ check "dvm-preload -v says how long it waited for quiet (${q:-nothing} ms, the g
 	test "${q:-0}" -ge 1000
 dvm-preload -q -t busy -n 0
 rm -f $cfg/busy.cfg
+
+# ---- a target below what the guest can give: the member stops where the
+# guest does (79 MiB of this one's 96), is paused there and listed, and
+# dvm-preload names both figures
+sed -e '/litedvm_preload/d' -e '/^name/d' $cfg/default.cfg > $cfg/floor.cfg
+printf 'litedvm_preload = 1\nlitedvm_preload_memory = 40\n' >> $cfg/floor.cfg
+dvm-preload -t floor 2> floor.log
+rc=$?
+n=$(pool_count floor)
+check "dvm-preload fills a pool whose target the guest cannot reach ($rc, $n)" \
+	test "$rc" = 0 -a "$n" = 1
+sed 's/^/# /' floor.log
+m=$(xenstore-list /litedvm/pool/floor 2>/dev/null | head -n 1)
+mem=$(xl list "$m" 2>/dev/null | awk 'NR == 2 { print $3 }')
+check "... its member ballooned down part of the way, to ${mem:-nothing} MiB" \
+	test "${mem:-0}" -gt 40 -a "${mem:-96}" -lt 96
+# xl list rounds down, the warning up.
+got=$(sed -n "s/^dvm-preload: $m: ballooned down to \([0-9]*\) MiB, not 40: the guest gave no more in 40 s$/\1/p" floor.log)
+check "... and the warning says how far (${got:-nothing} MiB)" \
+	test "${got:-0}" -ge "${mem:-1}" -a "${got:-0}" -le "$((${mem:-0} + 1))"
+dvm-preload -q -t floor -n 0
+rm -f $cfg/floor.cfg
 
 # ---- finally everything goes
 xl list | awk 'NR > 2 { print $1 }' | while read d; do xl destroy "$d"; done
